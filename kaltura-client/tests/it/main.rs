@@ -1,0 +1,1 @@
+//! Integration tests of kaltura-client: one binary, one module per area.

@@ -1,0 +1,20 @@
+//! # kaltura-discord
+//!
+//! Brings Kaltura's video platform — media, search, Kaltura Meetings and event
+//! notifications — into Discord.
+//!
+//! This is the integration library that Rust bot authors add to their own bots. It talks to
+//! Kaltura through [`kaltura_client`] and keeps every Discord framework at the edge: the
+//! pieces (identity mapping, RBAC, per-guild configuration, storage, meetings and video
+//! services, the command layer, notification rendering) each sit behind a trait so a host
+//! bot can replace them, and the adapters for serenity and Discord's HTTP interactions are
+//! thin layers over plain data.
+//!
+//! The crate is being built piece by piece; today it exposes its error type, which wraps
+//! every [`kaltura_client::Error`].
+#![deny(missing_docs)]
+
+pub mod error;
+
+pub use error::{Error, Result};
+pub use kaltura_client;
