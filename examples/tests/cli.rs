@@ -1,1 +1,3 @@
-//! CLI tests
+//! Tests of the example binaries, run as real processes (one module per binary).
+
+mod ks_cli;

@@ -199,9 +199,7 @@ impl ApiError {
             (_, Some("INVALID_PARTNER")) | (Some("-2"), _) => InvalidKsReason::WrongPartner,
             (_, Some("INVALID_USER")) | (Some("-3"), _) => InvalidKsReason::InvalidUser,
             (_, Some("INVALID_TYPE")) | (Some("-4"), _) => InvalidKsReason::InvalidType,
-            (_, Some("EXCEEDED_RESTRICTED_IP")) | (Some("-9"), _) => {
-                InvalidKsReason::RestrictedIp
-            }
+            (_, Some("EXCEEDED_RESTRICTED_IP")) | (Some("-9"), _) => InvalidKsReason::RestrictedIp,
             (_, Some("EXCEEDED_RESTRICTED_URI")) | (Some("-11"), _) => {
                 InvalidKsReason::RestrictedUri
             }
@@ -322,7 +320,10 @@ impl fmt::Display for KsErrorKind {
                 write!(f, "the KS expired at {valid_until} (unix seconds)")
             }
             KsErrorKind::WrongPartner { expected, found } => {
-                write!(f, "the KS belongs to partner {found}, expected partner {expected}")
+                write!(
+                    f,
+                    "the KS belongs to partner {found}, expected partner {expected}"
+                )
             }
             KsErrorKind::InvalidPrivilege(what) => write!(f, "invalid privilege: {what}"),
             KsErrorKind::InvalidField(what) => write!(f, "invalid KS field: {what}"),
@@ -376,7 +377,10 @@ mod tests {
 
     #[test]
     fn other_codes_have_no_ks_reason() {
-        assert_eq!(ApiError::new("ENTRY_ID_NOT_FOUND", "x").invalid_ks_reason(), None);
+        assert_eq!(
+            ApiError::new("ENTRY_ID_NOT_FOUND", "x").invalid_ks_reason(),
+            None
+        );
     }
 
     #[test]
@@ -386,7 +390,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.args.get("ENTRY_ID").map(String::as_str), Some("0_nope"));
-        let e: ApiError = serde_json::from_str(r#"{"code":"MISSING_KS","message":"m","args":[]}"#).unwrap();
+        let e: ApiError =
+            serde_json::from_str(r#"{"code":"MISSING_KS","message":"m","args":[]}"#).unwrap();
         assert!(e.args.is_empty());
         let e: ApiError = serde_json::from_str(
             r#"{"code":"X","message":"m","args":[{"name":"PID","value":"1"}]}"#,

@@ -66,12 +66,122 @@ macro_rules! numeric_id {
         }
     };
 }
-pub(crate) use numeric_id;
 
 numeric_id!(
     /// A Kaltura partner (account) id, e.g. `12345`.
     PartnerId
 );
+numeric_id!(
+    /// A player configuration (uiConf) id, used in player embed URLs.
+    UiConfId
+);
+numeric_id!(
+    /// A category id.
+    CategoryId
+);
+numeric_id!(
+    /// A schedule event id (`KalturaScheduleEvent.id`), e.g. a Kaltura Meetings session.
+    ScheduleEventId
+);
+numeric_id!(
+    /// A schedule resource id (`KalturaScheduleResource.id`), e.g. a Kaltura Meetings room.
+    ScheduleResourceId
+);
+numeric_id!(
+    /// A virtual event id (`KalturaVirtualEvent.id`).
+    VirtualEventId
+);
+
+/// Declares a string id newtype that (de)serializes as a string and also accepts numbers.
+macro_rules! string_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a raw id.
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            /// The raw id.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// Unwraps the raw id.
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                Self(id.to_owned())
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                crate::ids::string_or_number(d).map(Self)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// An entry id (media, playlist, live stream …), e.g. `0_abc123xy`.
+    EntryId
+);
+string_id!(
+    /// A Kaltura user id (`KalturaUser.id`, the partner's own stable id such as `discord_42`).
+    UserId
+);
+string_id!(
+    /// A flavor (rendition) asset id, e.g. `0_fl4v0r1d`.
+    FlavorAssetId
+);
+string_id!(
+    /// An application token id (`KalturaAppToken.id`).
+    AppTokenId
+);
+
+/// Deserializes a string id sent either as a JSON string or as a number.
+pub(crate) fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    use serde::de::Error as _;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        other => Err(D::Error::custom(format!(
+            "expected a string or number id, got {other}"
+        ))),
+    }
+}
 
 /// Deserializes an integer sent either as a JSON number or as a decimal string.
 pub(crate) fn int_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
@@ -104,6 +214,16 @@ mod tests {
         let b: PartnerId = serde_json::from_str("\"12345\"").unwrap();
         assert_eq!(a, b);
         assert_eq!(serde_json::to_string(&a).unwrap(), "12345");
+    }
+
+    #[test]
+    fn string_ids_accept_strings_and_numbers() {
+        let a: EntryId = serde_json::from_str("\"0_abc\"").unwrap();
+        assert_eq!(a.as_str(), "0_abc");
+        let b: UserId = serde_json::from_str("42").unwrap();
+        assert_eq!(b.as_str(), "42");
+        assert_eq!(serde_json::to_string(&b).unwrap(), "\"42\"");
+        assert!(serde_json::from_str::<EntryId>("{}").is_err());
     }
 
     #[test]

@@ -15,6 +15,42 @@
 //! * **Safe retries**: [`retry`] only retries what cannot cause a duplicate side effect.
 //!
 //! This crate knows nothing about Discord.
+//!
+//! ## Quick start
+//!
+//! ```no_run
+//! use kaltura_client::{Client, ks::SessionType};
+//! use serde_json::json;
+//!
+//! # async fn run() -> kaltura_client::Result<()> {
+//! // The client signs its own ADMIN KS with the admin secret and renews it before expiry.
+//! let client = Client::builder()
+//!     .partner_id(12345)
+//!     .admin_secret(std::env::var("KALTURA_ADMIN_SECRET").unwrap_or_default())
+//!     .build()?;
+//!
+//! // Any service, untyped:
+//! let entries = client
+//!     .call_raw("media", "list", json!({ "pager": { "pageSize": 5 } }))
+//!     .await?;
+//!
+//! // A modelled service: a USER KS for a Discord member, signed by Kaltura.
+//! let user_ks = client
+//!     .session()
+//!     .start()
+//!     .user_id("discord_42")
+//!     .session_type(SessionType::User)
+//!     .send()
+//!     .await?;
+//!
+//! // Act as that user; API errors are typed.
+//! match client.with_ks(user_ks).call_raw("media", "get", json!({ "entryId": "0_nope" })).await {
+//!     Err(e) if e.api_code() == Some("ENTRY_ID_NOT_FOUND") => { /* not there */ }
+//!     other => { other?; }
+//! }
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -26,10 +62,22 @@ pub mod fake;
 pub mod ids;
 pub mod ks;
 pub mod multirequest;
+pub mod pagination;
 pub mod request;
 pub mod retry;
 pub mod services;
 pub mod types;
+pub mod urls;
 
 pub use error::{ApiError, Error, InvalidKsReason, KsErrorKind, Result};
-pub use ids::PartnerId;
+pub use ids::{
+    AppTokenId, CategoryId, EntryId, FlavorAssetId, PartnerId, ScheduleEventId, ScheduleResourceId,
+    UiConfId, UserId, VirtualEventId,
+};
+pub use ks::{DecodedKs, Ks, KsBuilder, KsSigner, KsVersion, Privilege, Privileges, SessionType};
+
+pub use client::{Client, ClientBuilder, Credentials};
+pub use multirequest::{Handle, MultiRequest, MultiResponse};
+pub use request::{KalturaRequest, RawRequest};
+pub use retry::{RetryDecision, RetryPolicy};
+pub use pagination::{Paginated, Paginator, RequestBuilder};

@@ -10,11 +10,15 @@
 //! bot can replace them, and the adapters for serenity and Discord's HTTP interactions are
 //! thin layers over plain data.
 //!
-//! The crate is being built piece by piece; today it exposes its error type, which wraps
-//! every [`kaltura_client::Error`].
+//! Built so far: Discord id newtypes that reject hostile input ([`ids`]), role-based access
+//! control with a pure, explainable [`rbac::authorize`], and the crate's error type.
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod error;
+pub mod ids;
+pub mod rbac;
 
 pub use error::{Error, Result};
+pub use ids::{ChannelId, DiscordUserId, GuildId, InvalidSnowflake, RoleId};
 pub use kaltura_client;

@@ -1,1 +1,80 @@
-fn main() {}
+//! `fake-kaltura`: runs the fake Kaltura API v3 server of `kaltura-client` standalone, so any
+//! client (the official Python/Node clients, curl, this workspace's bot) can work offline.
+//!
+//! ```text
+//! fake-kaltura --listen 127.0.0.1:8765 --partner-id 12345 --admin-secret s3cr3t --seed-demo-data
+//! ```
+//!
+//! It prints its URL, partner id and secrets on start (that is its job: it is a dev tool and
+//! the secrets are fake) and stops on Ctrl-C.
+#![allow(clippy::print_stdout)]
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+use kaltura_client::fake::{DEFAULT_PARTNER_ID, FakeKaltura};
+use secrecy::ExposeSecret;
+
+/// A fake Kaltura API v3 server for offline development.
+#[derive(Debug, Parser)]
+#[command(name = "fake-kaltura", version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "FAKE_KALTURA_LISTEN", default_value = "127.0.0.1:8765")]
+    listen: SocketAddr,
+    /// Partner id.
+    #[arg(long, env = "FAKE_KALTURA_PARTNER_ID", default_value_t = DEFAULT_PARTNER_ID)]
+    partner_id: i64,
+    /// Admin secret (random if not given).
+    #[arg(long, env = "FAKE_KALTURA_ADMIN_SECRET")]
+    admin_secret: Option<String>,
+    /// User secret (random if not given).
+    #[arg(long, env = "FAKE_KALTURA_USER_SECRET")]
+    user_secret: Option<String>,
+    /// Load the deterministic demo catalog (entries, categories, users).
+    #[arg(long, env = "FAKE_KALTURA_SEED_DEMO_DATA")]
+    seed_demo_data: bool,
+    /// Base URL used in generated URLs (thumbnailUrl…) when the server is reached through
+    /// another address than --listen.
+    #[arg(long, env = "FAKE_KALTURA_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+
+    let mut builder = FakeKaltura::builder()
+        .listen(args.listen)
+        .partner_id(args.partner_id)
+        .seed_demo_data(args.seed_demo_data);
+    if let Some(s) = args.admin_secret {
+        builder = builder.admin_secret(s);
+    }
+    if let Some(s) = args.user_secret {
+        builder = builder.user_secret(s);
+    }
+    if let Some(u) = args.public_url {
+        builder = builder.public_url(u);
+    }
+    let fake = builder.start().await?;
+
+    println!("fake-kaltura listening on {}", fake.url());
+    println!("  service url:  {}", fake.url());
+    println!("  partner id:   {}", fake.partner_id());
+    println!("  admin secret: {}", fake.admin_secret().expose_secret());
+    println!("  user secret:  {}", fake.user_secret().expose_secret());
+    println!("  demo entries: {}", fake.entry_count());
+    println!("press Ctrl-C to stop");
+
+    tokio::signal::ctrl_c().await?;
+    println!("stopping");
+    fake.shutdown().await;
+    Ok(())
+}

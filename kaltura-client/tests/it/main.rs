@@ -1,1 +1,10 @@
 //! Integration tests of kaltura-client: one binary, one module per area.
+mod app_token;
+mod client_support;
+mod errors;
+mod fake;
+mod ks;
+mod multirequest;
+mod retry;
+mod session;
+mod wire;

@@ -1,0 +1,312 @@
+//! The axum router: one handler for everything under `/api_v3`, which reads the body (with a
+//! size limit), decodes the parameters, runs the call or multirequest and renders JSON or XML.
+//!
+//! API errors are HTTP 200 with the `X-Kaltura: error-CODE` header, as the real server sends.
+//! A body over [`MAX_BODY`] gets HTTP 413. Entry thumbnail URLs (`/p/…/thumbnail/entry_id/…`)
+//! answer an SVG placeholder; other paths get 404.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::Path;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use serde_json::Value;
+
+use super::params::{self, Params};
+use super::{Failure, Shared, multirequest, services, xml};
+use crate::ApiError;
+
+/// Largest accepted request body (1 MiB).
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
+
+/// Bodies up to this size are read (and discarded) after [`MAX_BODY`] so the client gets the
+/// 413 instead of a reset connection; beyond it the connection is dropped.
+const MAX_DRAIN: usize = 64 * 1024 * 1024;
+
+/// The router of the fake server.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api_v3", any(api))
+        .route("/api_v3/", any(api))
+        .route("/api_v3/{*rest}", any(api))
+        .route("/p/{*rest}", get(thumbnail))
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+/// `/p/{pid}[/sp/{pid}00]/thumbnail/entry_id/{id}/…`: an SVG placeholder showing the entry's
+/// name, so `thumbnailUrl`s resolve; 404 for unknown entries and other `/p/` URLs.
+async fn thumbnail(State(shared): State<Arc<Shared>>, Path(rest): Path<String>) -> Response {
+    let segs: Vec<&str> = rest.split('/').collect();
+    let is_thumb = segs.contains(&"thumbnail");
+    let id = segs
+        .iter()
+        .position(|s| *s == "entry_id")
+        .and_then(|i| segs.get(i + 1));
+    let name = match (is_thumb, id) {
+        (true, Some(id)) => shared.store().entries.get(*id).map(|e| {
+            e.get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        }),
+        _ => None,
+    };
+    let Some(name) = name else {
+        return not_found().await;
+    };
+    let mut label = String::new();
+    xml::escape_into(&mut label, &name.chars().take(60).collect::<String>());
+    let svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"480\" height=\"270\" viewBox=\"0 0 480 270\"><rect width=\"480\" height=\"270\" fill=\"#1b2a3a\"/><text x=\"240\" y=\"140\" fill=\"#ffffff\" font-family=\"sans-serif\" font-size=\"20\" text-anchor=\"middle\">{label}</text></svg>"
+    );
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "image/svg+xml")],
+        svg,
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        "not found (fake kaltura serves /api_v3 only)\n",
+    )
+        .into_response()
+}
+
+/// One call's or a multirequest's outcome.
+enum Reply {
+    Single(Result<Value, ApiError>),
+    Multi(Vec<Result<Value, ApiError>>),
+}
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+async fn read_body(mut body: Body) -> Result<Bytes, BodyError> {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut seen: usize = 0;
+    loop {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            None => break,
+            Some(Err(_)) => return Err(BodyError::Broken),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    seen = seen.saturating_add(data.len());
+                    if seen > MAX_DRAIN {
+                        return Err(BodyError::TooLarge);
+                    }
+                    if seen <= MAX_BODY {
+                        buf.extend_from_slice(&data);
+                    }
+                }
+            }
+        }
+    }
+    if seen > MAX_BODY {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(Bytes::from(buf))
+}
+
+async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let started = Instant::now();
+    if let Some(failure) = shared.next_failure() {
+        match failure {
+            Failure::Latency(d) => tokio::time::sleep(d).await,
+            Failure::Status(code) => {
+                let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                return (status, format!("{status} (injected by fake kaltura)\n")).into_response();
+            }
+            Failure::Html(code) => {
+                let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+                let page = format!(
+                    "<!DOCTYPE html><html><head><title>{status}</title></head><body><h1>{status}</h1><p>injected by fake kaltura</p></body></html>"
+                );
+                return (
+                    status,
+                    [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                    page,
+                )
+                    .into_response();
+            }
+        }
+    }
+
+    let (parts, body) = req.into_parts();
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large (fake kaltura limit: 1 MiB)\n",
+            )
+                .into_response();
+        }
+        Err(BodyError::Broken) => {
+            return (StatusCode::BAD_REQUEST, "broken request body\n").into_response();
+        }
+    };
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let params = params::decode(parts.uri.path(), parts.uri.query(), content_type, &body);
+    let json = params::int(params.get("format")) == Some(1);
+
+    let reply = run(&shared, &params);
+    log_reply(&params, &reply);
+    render(&reply, json, started.elapsed().as_secs_f64())
+}
+
+fn run(shared: &Shared, params: &Params) -> Reply {
+    let is_multi = params::string(params.get("service"))
+        .is_some_and(|s| s.eq_ignore_ascii_case("multirequest"));
+    if is_multi {
+        Reply::Multi(multirequest::run(shared, params))
+    } else {
+        Reply::Single(services::execute(shared, params))
+    }
+}
+
+fn log_reply(params: &Params, reply: &Reply) {
+    let service = params::string(params.get("service")).unwrap_or_default();
+    let action = params::string(params.get("action")).unwrap_or_default();
+    match reply {
+        Reply::Single(Err(e)) => {
+            tracing::debug!(%service, %action, code = %e.code, "fake kaltura: API error")
+        }
+        Reply::Single(Ok(_)) => tracing::debug!(%service, %action, "fake kaltura: ok"),
+        Reply::Multi(items) => tracing::debug!(calls = items.len(), "fake kaltura: multirequest"),
+    }
+}
+
+fn render(reply: &Reply, json: bool, elapsed: f64) -> Response {
+    let error_code = match reply {
+        Reply::Single(Err(e)) => Some(e.code.clone()),
+        _ => None,
+    };
+    let (content_type, body) = if json {
+        let v = match reply {
+            Reply::Single(r) => outcome_json(r),
+            Reply::Multi(items) => Value::Array(items.iter().map(outcome_json).collect()),
+        };
+        let mut out = String::new();
+        write_json(&mut out, &v);
+        ("application/json", out)
+    } else {
+        let mut inner = String::new();
+        match reply {
+            Reply::Single(r) => xml::outcome(&mut inner, r),
+            Reply::Multi(items) => {
+                for r in items {
+                    inner.push_str("<item>");
+                    xml::outcome(&mut inner, r);
+                    inner.push_str("</item>");
+                }
+            }
+        }
+        ("text/xml; charset=utf-8", xml::document(&inner, elapsed))
+    };
+    let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response();
+    let headers = resp.headers_mut();
+    headers.insert("x-me", HeaderValue::from_static("fake-kaltura"));
+    if let Some(code) = error_code
+        && let Ok(v) = HeaderValue::from_str(&format!("error-{code}"))
+    {
+        headers.insert("x-kaltura", v);
+    }
+    resp
+}
+
+/// JSON of one outcome; errors as `KalturaAPIException` (`args` `[]` when empty).
+fn outcome_json(r: &Result<Value, ApiError>) -> Value {
+    match r {
+        Ok(v) => v.clone(),
+        Err(e) => error_json(e),
+    }
+}
+
+pub(crate) fn error_json(e: &ApiError) -> Value {
+    let args = if e.args.is_empty() {
+        Value::Array(Vec::new())
+    } else {
+        Value::Object(
+            e.args
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+        )
+    };
+    serde_json::json!({
+        "code": e.code,
+        "message": e.message,
+        "objectType": "KalturaAPIException",
+        "args": args
+    })
+}
+
+/// Writes JSON like `KalturaJsonSerializer`: null properties dropped, `objectType` last.
+fn write_json(out: &mut String, v: &Value) {
+    match v {
+        Value::Object(map) => {
+            out.push('{');
+            let props = map.iter().filter(|(k, _)| *k != "objectType");
+            let mut first = true;
+            for (k, v) in props.chain(map.get_key_value("objectType")) {
+                if v.is_null() {
+                    continue;
+                }
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                write_json(out, &Value::String(k.clone()));
+                out.push(':');
+                write_json(out, v);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(out, item);
+            }
+            out.push(']');
+        }
+        scalar => {
+            out.push_str(&serde_json::to_string(scalar).unwrap_or_else(|_| "null".to_owned()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_drops_nulls_and_puts_object_type_last() {
+        let mut out = String::new();
+        write_json(
+            &mut out,
+            &serde_json::json!({"objectType": "T", "b": null, "a": [1, {"x": "\"q\"", "objectType": "U"}], "z": true}),
+        );
+        assert_eq!(
+            out,
+            r#"{"a":[1,{"x":"\"q\"","objectType":"U"}],"z":true,"objectType":"T"}"#
+        );
+    }
+}

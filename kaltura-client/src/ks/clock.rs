@@ -1,0 +1,141 @@
+//! Injectable time and randomness for KS generation.
+//!
+//! Production code uses [`SystemClock`] and [`OsRandom`]; tests pin both with [`FixedClock`]
+//! and [`FixedRandom`] to reproduce KS strings byte for byte (the official vectors were made
+//! by patching `time.time`, `random.randint` and `get_random_bytes` in the Python client).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A source of the current time, in unix seconds.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// The current time in whole seconds since the unix epoch.
+    fn now_unix(&self) -> i64;
+}
+
+/// The system wall clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_unix(&self) -> i64 {
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
+        }
+    }
+}
+
+/// A clock that always returns the same time (unix seconds); for tests and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FixedClock(pub i64);
+
+impl Clock for FixedClock {
+    fn now_unix(&self) -> i64 {
+        self.0
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for &C {
+    fn now_unix(&self) -> i64 {
+        (**self).now_unix()
+    }
+}
+
+/// A source of randomness for KS generation.
+pub trait RandomSource: Send {
+    /// Fills `buf` with random bytes (KS v2: the 16-byte random prefix).
+    fn fill_bytes(&mut self, buf: &mut [u8]);
+    /// The KS v1 `rand` field (the Python client uses `random.randint(0, 0x10000)`).
+    fn v1_rand(&mut self) -> u32;
+}
+
+/// The operating system's cryptographically secure generator (through `rand`'s thread-local,
+/// OS-seeded CSPRNG).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OsRandom;
+
+impl RandomSource for OsRandom {
+    fn fill_bytes(&mut self, buf: &mut [u8]) {
+        use rand::Rng as _;
+        rand::rng().fill_bytes(buf);
+    }
+
+    fn v1_rand(&mut self) -> u32 {
+        use rand::RngExt as _;
+        rand::rng().random_range(0..=0x10000_u32)
+    }
+}
+
+/// Always the same "random" values; for tests and benchmarks only.
+///
+/// `fill_bytes` repeats `bytes` as often as needed; `v1_rand` returns `v1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedRandom {
+    /// The bytes `fill_bytes` writes (cyclically).
+    pub bytes: [u8; 16],
+    /// The value `v1_rand` returns.
+    pub v1: u32,
+}
+
+impl FixedRandom {
+    /// The values of the official test vectors: bytes `00 01 … 0f`, v1 rand `4242`.
+    pub const VECTORS: FixedRandom = FixedRandom {
+        bytes: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+        v1: 4242,
+    };
+}
+
+impl RandomSource for FixedRandom {
+    fn fill_bytes(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(self.bytes.len()) {
+            chunk.copy_from_slice(&self.bytes[..chunk.len()]);
+        }
+    }
+
+    fn v1_rand(&mut self) -> u32 {
+        self.v1
+    }
+}
+
+impl<R: RandomSource + ?Sized> RandomSource for &mut R {
+    fn fill_bytes(&mut self, buf: &mut [u8]) {
+        (**self).fill_bytes(buf);
+    }
+    fn v1_rand(&mut self) -> u32 {
+        (**self).v1_rand()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_clock_is_after_2023() {
+        assert!(SystemClock.now_unix() > 1_700_000_000);
+    }
+
+    #[test]
+    fn os_random_v1_rand_is_in_python_range() {
+        let mut r = OsRandom;
+        for _ in 0..100 {
+            assert!(r.v1_rand() <= 0x10000);
+        }
+        let mut a = [0u8; 16];
+        let mut b = [0u8; 16];
+        r.fill_bytes(&mut a);
+        r.fill_bytes(&mut b);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn fixed_random_cycles() {
+        let mut r = FixedRandom {
+            bytes: [7; 16],
+            v1: 1,
+        };
+        let mut buf = [0u8; 20];
+        r.fill_bytes(&mut buf);
+        assert_eq!(buf, [7; 20]);
+    }
+}

@@ -1,0 +1,168 @@
+//! KS v1: `base64( sha1hex(adminSecret ‖ info) "|" info )`.
+//!
+//! `info = pid;pid;validUntil;type;rand;userId;privileges[;masterPartnerId;additionalData]`.
+//! The official Python client writes the first 7 fields; the server writes all 9. This
+//! encoder writes 7, and 9 when a master partner id or additional data is set.
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use sha1::{Digest, Sha1};
+
+use super::privileges::Privileges;
+use super::{
+    Clock, DecodedKs, Ks, KsBuilder, KsVersion, RandomSource, SessionType, ct_eq, malformed,
+};
+use crate::error::{Error, KsErrorKind, Result};
+use crate::ids::PartnerId;
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Lower-case hex SHA-1 of `secret ‖ info`, `mac` having absorbed the secret already.
+fn signature(mac: &Sha1, info: &[u8]) -> [u8; 40] {
+    let mut h = mac.clone();
+    h.update(info);
+    let digest = h.finalize();
+    let mut out = [0u8; 40];
+    for (pair, byte) in out.chunks_exact_mut(2).zip(digest.iter()) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0x0f)];
+    }
+    out
+}
+
+fn reject_semicolon(what: &str, value: &str) -> Result<()> {
+    if value.contains(';') {
+        return Err(Error::Ks(KsErrorKind::InvalidField(format!(
+            "{what} contains ';', the KS v1 field separator"
+        ))));
+    }
+    Ok(())
+}
+
+pub(super) fn encode(
+    mac: &Sha1,
+    b: &KsBuilder,
+    clock: &dyn Clock,
+    rng: &mut dyn RandomSource,
+) -> Result<Ks> {
+    b.validate()?;
+    let privileges = b.privileges.to_string();
+    reject_semicolon("the user id", &b.user_id)?;
+    reject_semicolon("the privileges", &privileges)?;
+    if let Some(d) = &b.additional_data {
+        reject_semicolon("the additional data", d)?;
+    }
+    let valid_until = b.valid_until(clock.now_unix());
+    let rand = rng.v1_rand();
+
+    let mut raw = String::with_capacity(96 + b.user_id.len() + privileges.len());
+    raw.push_str(&"0".repeat(40));
+    raw.push('|');
+    let pid = b.partner_id;
+    // Writing to a String cannot fail.
+    let _ = write!(
+        raw,
+        "{pid};{pid};{valid_until};{};{rand};{};{privileges}",
+        b.session_type.as_i64(),
+        b.user_id
+    );
+    if b.master_partner_id.is_some() || b.additional_data.is_some() {
+        let _ = write!(
+            raw,
+            ";{};{}",
+            b.master_partner_id
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+            b.additional_data.as_deref().unwrap_or("")
+        );
+    }
+    let mut raw = raw.into_bytes();
+    let sig = signature(mac, &raw[41..]);
+    raw[..40].copy_from_slice(&sig);
+    Ok(Ks::new(STANDARD.encode(raw)))
+}
+
+/// Parses the fields, then checks that `sig` is the signature of `info`.
+pub(super) fn decode(mac: &Sha1, sig: &[u8], info: &[u8]) -> Result<DecodedKs> {
+    let fields = fields(info)?;
+    if !ct_eq(&signature(mac, info), sig) {
+        return Err(Error::Ks(KsErrorKind::SignatureMismatch));
+    }
+    Ok(fields)
+}
+
+/// Parses the `;`-separated fields (at least 3, as the server requires).
+pub(super) fn fields(info: &[u8]) -> Result<DecodedKs> {
+    let info = std::str::from_utf8(info).map_err(|_| malformed("the v1 fields are not UTF-8"))?;
+    let parts: Vec<&str> = info.split(';').collect();
+    let [pid, _pattern, valid_until, rest @ ..] = parts.as_slice() else {
+        return Err(malformed("a v1 KS needs at least 3 ';'-separated fields"));
+    };
+    let int = |s: &str, what: &str| {
+        s.trim()
+            .parse::<i64>()
+            .map_err(|_| malformed(&format!("the v1 {what} is not a number")))
+    };
+    let opt = |i: usize| rest.get(i).copied().filter(|s| !s.is_empty());
+    Ok(DecodedKs {
+        version: KsVersion::V1,
+        partner_id: PartnerId::new(int(pid, "partner id")?),
+        valid_until: int(valid_until, "expiry")?,
+        session_type: match opt(0) {
+            Some(t) => SessionType::from_i64(int(t, "session type")?),
+            None => SessionType::User,
+        },
+        // rest[1] is the random number.
+        user_id: rest.get(2).copied().unwrap_or("").to_owned(),
+        privileges: Privileges::parse_lenient(rest.get(3).copied().unwrap_or("")),
+        master_partner_id: opt(4)
+            .map(|m| int(m, "master partner id").map(PartnerId::new))
+            .transpose()?,
+        additional_data: opt(5).map(str::to_owned),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_need_three_parts() {
+        assert!(fields(b"1;1").is_err());
+        let d = fields(b"1;1;5").unwrap();
+        assert_eq!(d.partner_id, PartnerId::new(1));
+        assert_eq!(d.valid_until, 5);
+        assert_eq!(d.session_type, SessionType::User);
+        assert_eq!(d.user_id, "");
+        assert!(d.privileges.is_empty());
+    }
+
+    #[test]
+    fn server_style_nine_fields() {
+        let d = fields(b"1;1;5;2;123.456;u;a:b;99;extra").unwrap();
+        assert_eq!(d.session_type, SessionType::Admin);
+        assert_eq!(d.master_partner_id, Some(PartnerId::new(99)));
+        assert_eq!(d.additional_data.as_deref(), Some("extra"));
+        let d = fields(b"1;1;5;2;123.456;u;a:b;;").unwrap();
+        assert_eq!(d.master_partner_id, None);
+        assert_eq!(d.additional_data, None);
+    }
+
+    #[test]
+    fn non_numbers_are_malformed() {
+        for bad in [
+            &b"x;1;5"[..],
+            b"1;1;x",
+            b"1;1;5;x",
+            b"1;1;5;0;0;u;p;x",
+            b"1;1;\xff",
+        ] {
+            assert!(matches!(
+                fields(bad),
+                Err(Error::Ks(KsErrorKind::Malformed(_)))
+            ));
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Layered, per-guild configuration with provenance and a JSON Schema.
+//!
+//! Resolution order, lowest first (objects merge key by key; arrays and scalars are
+//! replaced):
+//!
+//! 1. built-in defaults — `config/default.json`, compiled into the crate;
+//! 2. the global configuration file (`kaltura-discord.json`), whose `guild_defaults` section
+//!    applies to every guild;
+//! 3. the environment: `KD__SECTION__KEY`, double underscores nesting
+//!    (`KD__DISCORD__TOKEN`, `KD__GUILD_DEFAULTS__MEETINGS__DEFAULT_DURATION_MINUTES=90`);
+//! 4. the guild's overrides: `config/guilds/{guild_id}.json`, then the store (changed through
+//!    bot commands).
+//!
+//! String values in files may refer to environment variables as `${NAME}`, which is how
+//! secrets stay out of files. Every resolved value knows the [`Layer`] that set it
+//! ([`ResolvedGuildConfig::explain`]), and every error names the key, the guild and the file
+//! or variable to fix:
+//!
+//! ```text
+//! guild 123: `meetings.default_duration_minutes` must be a number, got string "ninety" (config/guilds/123.json)
+//! ```
+//!
+//! Resolved guild configurations are cached; [`ConfigResolver::invalidate`] drops one after
+//! its overrides change and [`ConfigResolver::reload`] re-reads the global layers, keeping
+//! the previous configuration when the new one is invalid.
+
+mod layers;
+mod model;
+mod resolver;
+pub mod schema;
+
+use std::fmt;
+
+pub use layers::{Layer, Layered, expand_placeholders, parse_json_object, read_json_object};
+pub use model::{
+    DatabaseConfig, DiscordConfig, FeaturesConfig, GuildConfig, GuildKalturaConfig, HttpConfig,
+    IdentityConfig, IdentityStrategy, JwtConfig, JwtKeyConfig, KalturaCredentialsConfig,
+    MeetingType, MeetingsConfig, NotificationEvent, NotificationRoute, NotificationsConfig,
+    ProcessConfig,
+};
+pub use resolver::{
+    ConfigResolver, ConfigSources, DEFAULT_CONFIG_JSON, ENV_PREFIX, Explanation,
+    GuildOverrideStore, ResolvedGuildConfig, ResolvedProcessConfig,
+};
+
+use crate::ids::GuildId;
+
+/// A configuration value that is missing, malformed or out of range, with where it was set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The guild whose configuration was being resolved, if any.
+    pub guild: Option<GuildId>,
+    /// The dotted key path (`meetings.default_duration_minutes`); empty for the whole document.
+    pub key: String,
+    /// What is wrong, phrased to follow the key (`must be a number, got "ninety"`).
+    pub message: String,
+    /// The layer that set the offending value, if known.
+    pub layer: Option<Layer>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(guild) = self.guild {
+            write!(f, "guild {guild}: ")?;
+        }
+        match (&self.key[..], &self.layer) {
+            ("", Some(layer)) => write!(f, "{layer} {}", self.message),
+            ("", None) => f.write_str(&self.message),
+            (key, Some(layer)) => write!(f, "`{key}` {} ({layer})", self.message),
+            (key, None) => write!(f, "`{key}` {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}

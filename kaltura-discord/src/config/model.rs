@@ -1,0 +1,304 @@
+//! The configuration types: what a guild can configure ([`GuildConfig`]) and what the
+//! process needs to run ([`ProcessConfig`]).
+//!
+//! Every field is documented (the docs become the JSON Schema's descriptions) and unknown
+//! fields are refused, so a typo in a file is an error instead of a silently ignored key.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use schemars::JsonSchema;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::ChannelId;
+use crate::rbac::GuildPolicy;
+
+/// Everything one Discord server (guild) can configure.
+///
+/// Resolved from built-in defaults, the global file, the environment and the guild's own
+/// overrides (see [`crate::config`]); an override file holds only the keys it changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuildConfig {
+    /// Which Kaltura account this guild uses.
+    pub kaltura: GuildKalturaConfig,
+    /// Defaults for meetings started from this guild.
+    pub meetings: MeetingsConfig,
+    /// Who may do what, and which Kaltura role members get.
+    pub rbac: GuildPolicy,
+    /// How Discord members map to Kaltura users.
+    pub identity: IdentityConfig,
+    /// Where Kaltura event notifications are posted.
+    pub notifications: NotificationsConfig,
+    /// Feature switches.
+    pub features: FeaturesConfig,
+    /// Language of the bot's messages in this guild (BCP 47, e.g. `en-US`).
+    #[schemars(
+        length(min = 2, max = 35),
+        regex(pattern = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    )]
+    pub locale: String,
+}
+
+/// The Kaltura account of a guild.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuildKalturaConfig {
+    /// The partner (account) id; `null` uses the process-wide partner.
+    pub partner_id: Option<i64>,
+    /// The API base URL; `null` uses the process-wide service URL.
+    pub service_url: Option<String>,
+    /// The KAF host for Kaltura Meetings join links (`https://{partnerId}.kaf.kaltura.com` when `null`).
+    pub kaf_url: Option<String>,
+    /// The player (uiConf) id used for embeds.
+    pub player_ui_conf_id: Option<i64>,
+}
+
+/// Kind of Kaltura Meetings room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingType {
+    /// A webinar: presenters talk, attendees watch.
+    Webinar,
+    /// An open meeting room where everyone can talk.
+    MeetingRoom,
+    /// A virtual classroom with instructor tools.
+    VirtualClassroom,
+}
+
+/// Meeting defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingsConfig {
+    /// The room type used when `/kaltura meeting start` does not name one.
+    pub default_type: MeetingType,
+    /// Scheduled length of a meeting, in minutes.
+    #[schemars(range(min = 5, max = 1440))]
+    pub default_duration_minutes: u32,
+    /// Whether meetings are recorded automatically.
+    pub auto_record: bool,
+    /// How long a join link works, in minutes.
+    #[schemars(range(min = 5, max = 1440))]
+    pub join_link_expiry_minutes: u32,
+}
+
+/// How a Discord member becomes a Kaltura user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityStrategy {
+    /// The Kaltura user id is the Discord id with a prefix (`discord_80351110224678912`).
+    PrefixedId,
+    /// An admin or the member links an existing Kaltura user id.
+    ExplicitLink,
+    /// The member's email (when the host bot knows it) is the Kaltura user id.
+    Email,
+}
+
+/// Identity mapping settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// The mapping strategy.
+    pub strategy: IdentityStrategy,
+    /// Prefix of generated Kaltura user ids (strategy `prefixed_id`).
+    #[schemars(length(max = 32), regex(pattern = r"^[A-Za-z0-9_.@-]*$"))]
+    pub user_id_prefix: String,
+    /// Create the Kaltura user on first use when it does not exist.
+    pub auto_provision: bool,
+}
+
+/// A kind of Kaltura event that can be posted to Discord.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationEvent {
+    /// A media entry finished processing and can be played.
+    EntryReady,
+    /// A media entry was added.
+    EntryAdded,
+    /// A media entry was deleted.
+    EntryDeleted,
+    /// A meeting (schedule event) starts soon or was created.
+    MeetingScheduled,
+    /// A meeting recording is ready.
+    RecordingReady,
+}
+
+/// Posts one kind of event into one channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationRoute {
+    /// The event.
+    pub event: NotificationEvent,
+    /// The channel to post into.
+    pub channel: ChannelId,
+    /// The name of a template in `notifications.templates`; the built-in one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+}
+
+/// Notification routing and templates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsConfig {
+    /// Where each event goes.
+    pub routes: Vec<NotificationRoute>,
+    /// Message templates by name, with `{entry.name}`-style placeholders.
+    pub templates: BTreeMap<String, String>,
+}
+
+/// Feature switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeaturesConfig {
+    /// Media commands (view, share).
+    pub media: bool,
+    /// Search commands.
+    pub search: bool,
+    /// Meeting commands.
+    pub meetings: bool,
+    /// Kaltura event notifications.
+    pub notifications: bool,
+}
+
+/// What the process needs to run: credentials, listen addresses, storage, keys.
+///
+/// Secrets are best given as `${ENV_VAR}` placeholders in files or through `KD__…`
+/// environment variables; they are never printed.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessConfig {
+    /// Discord application credentials.
+    pub discord: DiscordConfig,
+    /// Kaltura account credentials used by default.
+    pub kaltura: KalturaCredentialsConfig,
+    /// HTTP listen addresses.
+    pub http: HttpConfig,
+    /// Storage.
+    pub database: DatabaseConfig,
+    /// Keys for the gateway's JWTs.
+    pub jwt: JwtConfig,
+    /// Settings every guild starts from, before its own overrides (a partial guild config).
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
+    pub guild_defaults: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Discord application credentials.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// The bot token; without it the bot runs without a Discord connection.
+    #[serde(serialize_with = "ser_secret_opt")]
+    #[schemars(with = "Option<String>")]
+    pub token: Option<SecretString>,
+    /// The application id.
+    pub application_id: Option<String>,
+    /// The application's Ed25519 public key (hex), for HTTP interactions.
+    pub public_key: Option<String>,
+}
+
+/// Kaltura credentials.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KalturaCredentialsConfig {
+    /// The API base URL.
+    pub service_url: String,
+    /// The partner id.
+    pub partner_id: Option<i64>,
+    /// The partner admin secret.
+    #[serde(serialize_with = "ser_secret_opt")]
+    #[schemars(with = "Option<String>")]
+    pub admin_secret: Option<SecretString>,
+    /// Use an embedded fake Kaltura server instead of `service_url` (development only).
+    pub use_fake: bool,
+}
+
+/// Listen addresses.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// The API gateway.
+    #[schemars(with = "String")]
+    pub gateway_listen: SocketAddr,
+    /// The Kaltura webhook receiver.
+    #[schemars(with = "String")]
+    pub webhooks_listen: SocketAddr,
+}
+
+/// Storage.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://…` (default, embedded) or `postgres://…` (for several replicas).
+    #[serde(serialize_with = "ser_redacted_url")]
+    pub url: String,
+}
+
+/// JWT settings for the gateway.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfig {
+    /// The `aud` claim tokens are issued for and checked against.
+    pub audience: String,
+    /// Token lifetime in seconds.
+    #[schemars(range(min = 30, max = 86400))]
+    pub ttl_seconds: u32,
+    /// Signing keys; the first signs, all verify (rotation by `kid`).
+    pub keys: Vec<JwtKeyConfig>,
+}
+
+/// One HMAC signing key.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JwtKeyConfig {
+    /// The key id (`kid` header).
+    pub kid: String,
+    /// The secret (at least 32 bytes).
+    #[serde(serialize_with = "ser_secret")]
+    #[schemars(with = "String")]
+    pub secret: SecretString,
+}
+
+const REDACTED: &str = "**redacted**";
+
+fn ser_secret<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(REDACTED)
+}
+
+fn ser_secret_opt<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str(REDACTED),
+        None => s.serialize_none(),
+    }
+}
+
+/// Database URLs may carry a password: keep the scheme and host, hide credentials.
+fn ser_redacted_url<S: serde::Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redact_url(v))
+}
+
+/// Hides the `user:password@` part of a URL.
+pub(crate) fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://{}@{}", &url[..scheme_end], REDACTED, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_hide_credentials() {
+        assert_eq!(
+            redact_url("postgres://kd:hunter2@db:5432/kd"),
+            "postgres://**redacted**@db:5432/kd"
+        );
+        assert_eq!(redact_url("sqlite://data/kd.db"), "sqlite://data/kd.db");
+    }
+}
