@@ -10,6 +10,38 @@ pub enum Error {
     /// A call to Kaltura failed; the inner error says where and whether it may be retried.
     #[error("Kaltura call failed: {0}")]
     Kaltura(#[from] kaltura_client::Error),
+
+    /// A configuration value is missing, malformed or out of range; the error names the
+    /// guild, the key and the file or environment variable that set it.
+    #[error("invalid configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+
+    /// A database operation failed.
+    #[error("storage failed while {operation}: {source}")]
+    Store {
+        /// What was being done, e.g. `linking an identity`.
+        operation: &'static str,
+        /// The database error.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// The change conflicts with existing data (e.g. a Kaltura user already linked to
+    /// another member).
+    #[error("conflict: {0}")]
+    Conflict(String),
+
+    /// Stored data could not be read back (it was changed outside this library).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+
+    /// Input was refused; the message says what and why.
+    #[error("{0}")]
+    InvalidInput(String),
+
+    /// A token was not issued or not accepted.
+    #[error("authentication failed: {0}")]
+    Auth(#[from] crate::auth::AuthError),
 }
 
 #[cfg(test)]

@@ -14,10 +14,12 @@
 //! control with a pure, explainable [`rbac::authorize`], and the crate's error type.
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod ids;
 pub mod rbac;
+pub mod store;
 
 pub use error::{Error, Result};
 pub use ids::{ChannelId, DiscordUserId, GuildId, InvalidSnowflake, RoleId};

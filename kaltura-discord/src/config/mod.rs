@@ -31,6 +31,11 @@ pub mod schema;
 
 use std::fmt;
 
+/// Hides the `user:password@` part of a database URL, for messages.
+pub fn redact_url_public(url: &str) -> String {
+    model::redact_url(url)
+}
+
 pub use layers::{Layer, Layered, expand_placeholders, parse_json_object, read_json_object};
 pub use model::{
     DatabaseConfig, DiscordConfig, FeaturesConfig, GuildConfig, GuildKalturaConfig, HttpConfig,

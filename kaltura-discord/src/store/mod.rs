@@ -1,0 +1,194 @@
+//! Storage: identity links, guild configuration overrides and the audit log.
+//!
+//! Each concern is a trait ([`IdentityStore`], [`GuildSettingsStore`], [`AuditLog`]) so a host
+//! bot can bring its own storage. [`SqlStore`] implements all of them on SQLite — the
+//! embedded default, one file under the data directory, created with migrations on start and
+//! run in WAL mode — and on PostgreSQL, for several stateless replicas. Both run the same SQL
+//! and pass the same tests.
+//!
+//! Writes that read before they write (changing one configuration key) run in one transaction
+//! together with their audit entry, so concurrent writers do not lose each other's updates.
+
+mod sql;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use kaltura_client::UserId;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use sql::{MAX_OVERRIDE_BYTES, SqlStore};
+
+use crate::Result;
+use crate::ids::{DiscordUserId, GuildId};
+
+/// A Discord member linked to a Kaltura user in one guild.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityLink {
+    /// The guild the link applies in.
+    pub guild: GuildId,
+    /// The Discord member.
+    pub discord_user: DiscordUserId,
+    /// The Kaltura user they act as.
+    pub kaltura_user: UserId,
+    /// When the link was made (unix seconds).
+    pub linked_at: i64,
+    /// Who made it (the member themself, or an admin).
+    pub linked_by: DiscordUserId,
+}
+
+/// Discord member ↔ Kaltura user links, per guild.
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    /// Creates or replaces the member's link. A Kaltura user can be linked to one member per
+    /// guild only: linking it to a second member is [`crate::Error::Conflict`].
+    async fn link(&self, link: &IdentityLink) -> Result<()>;
+    /// Removes the member's link; `false` if there was none.
+    async fn unlink(
+        &self,
+        guild: GuildId,
+        discord_user: DiscordUserId,
+        actor: DiscordUserId,
+    ) -> Result<bool>;
+    /// The member's link.
+    async fn find_by_discord(
+        &self,
+        guild: GuildId,
+        discord_user: DiscordUserId,
+    ) -> Result<Option<IdentityLink>>;
+    /// The member linked to a Kaltura user.
+    async fn find_by_kaltura(
+        &self,
+        guild: GuildId,
+        kaltura_user: &UserId,
+    ) -> Result<Option<IdentityLink>>;
+    /// Every link of a guild, by Discord user id.
+    async fn list_links(&self, guild: GuildId) -> Result<Vec<IdentityLink>>;
+}
+
+/// A guild's configuration override document with its version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredOverride {
+    /// The partial configuration.
+    pub document: Map<String, Value>,
+    /// Incremented on every write, starting at 1.
+    pub version: i64,
+    /// When it was last written (unix seconds).
+    pub updated_at: i64,
+    /// Who wrote it last.
+    pub updated_by: Option<DiscordUserId>,
+}
+
+/// A change to apply to a guild's override document inside the store's transaction; it may
+/// refuse the change (for example because the result does not validate).
+pub type OverrideEdit<'a> = &'a (dyn Fn(&mut Map<String, Value>) -> Result<()> + Send + Sync);
+
+/// Guild configuration overrides changed through bot commands.
+#[async_trait]
+pub trait GuildSettingsStore: Send + Sync {
+    /// The guild's override, if it has one.
+    async fn get_override(&self, guild: GuildId) -> Result<Option<StoredOverride>>;
+    /// Reads the override (empty if none), applies `edit` and writes the result with an audit
+    /// entry, all in one transaction. Returns the new version.
+    async fn update_override(
+        &self,
+        guild: GuildId,
+        actor: DiscordUserId,
+        edit: OverrideEdit<'_>,
+    ) -> Result<StoredOverride>;
+    /// Deletes the override; `false` if there was none.
+    async fn delete_override(&self, guild: GuildId, actor: DiscordUserId) -> Result<bool>;
+}
+
+/// What happened, for the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuditAction {
+    /// The guild's configuration changed.
+    ConfigChanged,
+    /// The guild's configuration override was removed.
+    ConfigReset,
+    /// A member was linked to a Kaltura user.
+    IdentityLinked,
+    /// A member's link was removed.
+    IdentityUnlinked,
+    /// A Kaltura user was created for a member.
+    UserProvisioned,
+    /// A meeting was started.
+    MeetingStarted,
+    /// A meeting was ended.
+    MeetingEnded,
+    /// A media entry was shared into a channel.
+    MediaShared,
+    /// Something not covered above (kept verbatim).
+    Other,
+}
+
+impl AuditAction {
+    /// The snake_case name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::ConfigChanged => "config_changed",
+            AuditAction::ConfigReset => "config_reset",
+            AuditAction::IdentityLinked => "identity_linked",
+            AuditAction::IdentityUnlinked => "identity_unlinked",
+            AuditAction::UserProvisioned => "user_provisioned",
+            AuditAction::MeetingStarted => "meeting_started",
+            AuditAction::MeetingEnded => "meeting_ended",
+            AuditAction::MediaShared => "media_shared",
+            AuditAction::Other => "other",
+        }
+    }
+
+    /// Parses a stored name; unknown names become [`AuditAction::Other`].
+    pub fn parse(s: &str) -> AuditAction {
+        serde_json::from_value(Value::String(s.to_owned())).unwrap_or(AuditAction::Other)
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Assigned by the store, increasing.
+    pub id: i64,
+    /// The guild.
+    pub guild: GuildId,
+    /// Who did it (`None` for the system, e.g. a webhook).
+    pub actor: Option<DiscordUserId>,
+    /// What was done.
+    pub action: AuditAction,
+    /// Details (the changed key, the meeting id…); never secrets.
+    pub detail: Value,
+    /// When (unix seconds).
+    pub at: i64,
+}
+
+/// A new audit entry, before the store assigns its id and time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAuditEntry {
+    /// The guild.
+    pub guild: GuildId,
+    /// Who did it.
+    pub actor: Option<DiscordUserId>,
+    /// What was done.
+    pub action: AuditAction,
+    /// Details.
+    pub detail: Value,
+}
+
+/// The append-only audit log.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends an entry and returns it with its id and time.
+    async fn append(&self, entry: NewAuditEntry) -> Result<AuditEntry>;
+    /// The newest `limit` entries of a guild, newest first.
+    async fn recent(&self, guild: GuildId, limit: u32) -> Result<Vec<AuditEntry>>;
+}

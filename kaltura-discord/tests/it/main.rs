@@ -1,0 +1,7 @@
+//! Integration tests of kaltura-discord: one binary, one module per area.
+#![allow(clippy::print_stderr)]
+
+#[macro_use]
+mod support;
+
+mod store;
