@@ -39,6 +39,19 @@ pub enum Error {
     #[error("{0}")]
     InvalidInput(String),
 
+    /// The member lacks the permission; `reason` names the rule that decided.
+    #[error("permission {permission} denied: {reason}")]
+    Denied {
+        /// The permission asked for.
+        permission: crate::rbac::Permission,
+        /// The deciding rule, in words.
+        reason: String,
+    },
+
+    /// The member has no Kaltura identity yet; the message says how to get one.
+    #[error("{0}")]
+    NotLinked(String),
+
     /// A token was not issued or not accepted.
     #[error("authentication failed: {0}")]
     Auth(#[from] crate::auth::AuthError),

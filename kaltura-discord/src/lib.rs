@@ -17,6 +17,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod identity;
 pub mod ids;
 pub mod rbac;
 pub mod store;
