@@ -171,6 +171,12 @@ string_id!(
     AppTokenId
 );
 
+numeric_id!(
+    /// An event notification template id (`KalturaEventNotificationTemplate.id`), e.g. a
+    /// webhook.
+    EventNotificationTemplateId
+);
+
 /// Deserializes a string id sent either as a JSON string or as a number.
 pub(crate) fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     use serde::de::Error as _;

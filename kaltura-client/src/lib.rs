@@ -71,13 +71,13 @@ pub mod urls;
 
 pub use error::{ApiError, Error, InvalidKsReason, KsErrorKind, Result};
 pub use ids::{
-    AppTokenId, CategoryId, EntryId, FlavorAssetId, PartnerId, ScheduleEventId, ScheduleResourceId,
-    UiConfId, UserId, VirtualEventId,
+    AppTokenId, CategoryId, EntryId, EventNotificationTemplateId, FlavorAssetId, PartnerId,
+    ScheduleEventId, ScheduleResourceId, UiConfId, UserId, VirtualEventId,
 };
 pub use ks::{DecodedKs, Ks, KsBuilder, KsSigner, KsVersion, Privilege, Privileges, SessionType};
 
 pub use client::{Client, ClientBuilder, Credentials};
 pub use multirequest::{Handle, MultiRequest, MultiResponse};
+pub use pagination::{Paginated, Paginator, RequestBuilder};
 pub use request::{KalturaRequest, RawRequest};
 pub use retry::{RetryDecision, RetryPolicy};
-pub use pagination::{Paginated, Paginator, RequestBuilder};

@@ -444,11 +444,17 @@ impl FakeKaltura {
     }
 
     /// An ADMIN KS valid for 24 hours (by the server's clock), user `admin`.
+    ///
+    /// # Panics
+    /// Only if the admin secret is empty.
     pub fn admin_ks(&self) -> String {
         self.ks_for(SessionType::Admin, "admin")
     }
 
     /// A USER KS valid for 24 hours for `user_id`.
+    ///
+    /// # Panics
+    /// If the admin secret is empty, or with KS v1 if `user_id` contains `;`.
     pub fn user_ks(&self, user_id: &str) -> String {
         self.ks_for(SessionType::User, user_id)
     }

@@ -296,6 +296,36 @@ fn write_json(out: &mut String, v: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fake::FakeKaltura;
+
+    async fn body_text(resp: Response) -> String {
+        let bytes = read_body(resp.into_body()).await.ok().unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[tokio::test]
+    async fn handler_answers_without_a_socket() {
+        let shared = FakeKaltura::builder()
+            .admin_secret("s")
+            .into_shared("http://x".into());
+        let req = axum::http::Request::builder()
+            .method("POST")
+            .uri("/api_v3/service/session/action/start?format=1")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from("secret=s&partnerId=12345&type=2"))
+            .unwrap();
+        let resp = api(State(shared.clone()), req).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(body_text(resp).await.starts_with("\"djJ8"));
+
+        let req = axum::http::Request::builder()
+            .uri("/api_v3/service/media/action/list")
+            .body(Body::empty())
+            .unwrap();
+        let resp = api(State(shared), req).await;
+        assert_eq!(resp.headers()["x-kaltura"], "error-MISSING_KS");
+        assert!(body_text(resp).await.contains("<code>MISSING_KS</code>"));
+    }
 
     #[test]
     fn json_drops_nulls_and_puts_object_type_last() {

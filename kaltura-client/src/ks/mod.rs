@@ -19,7 +19,7 @@
 //! * [`Ks`] wraps a KS string so it is never printed by accident.
 //!
 //! None of these functions panic on malformed input; every failure is an
-//! [`Error::Ks`](crate::Error::Ks) with a [`KsErrorKind`](crate::KsErrorKind).
+//! [`crate::Error::Ks`] with a [`crate::KsErrorKind`].
 
 mod clock;
 mod privileges;
@@ -113,7 +113,8 @@ pub enum SessionType {
     User,
     /// `2`: an admin session, full access to the partner.
     Admin,
-    /// Any other number found in a KS, kept verbatim.
+    /// Any other number found in a KS, kept verbatim. Build values with
+    /// [`SessionType::from_i64`], which never produces `Unknown(0)` or `Unknown(2)`.
     Unknown(i64),
 }
 
@@ -371,17 +372,16 @@ impl KsBuilder {
     /// Checks that the session can be encoded in its version.
     fn validate(&self) -> Result<()> {
         self.privileges.validate()?;
-        if self.version == KsVersion::V2 {
-            if let Some(p) = self
+        if self.version == KsVersion::V2
+            && let Some(p) = self
                 .privileges
                 .iter()
                 .find(|p| privileges::is_v2_reserved(p.v2_name()))
-            {
-                return Err(Error::Ks(KsErrorKind::InvalidPrivilege(format!(
-                    "privilege name {:?} is reserved by KS v2",
-                    p.name()
-                ))));
-            }
+        {
+            return Err(Error::Ks(KsErrorKind::InvalidPrivilege(format!(
+                "privilege name {:?} is reserved by KS v2",
+                p.name()
+            ))));
         }
         Ok(())
     }
@@ -738,6 +738,25 @@ fn split_once(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
 
 pub(crate) fn malformed(what: &str) -> Error {
     Error::Ks(KsErrorKind::Malformed(what.to_owned()))
+}
+
+/// Appends the decimal form of `n`.
+pub(crate) fn push_int(out: &mut Vec<u8>, n: i64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// Constant-time equality of two byte strings (length is not secret).

@@ -4,8 +4,6 @@
 //! The official Python client writes the first 7 fields; the server writes all 9. This
 //! encoder writes 7, and 9 when a master partner id or additional data is set.
 
-use std::fmt::Write as _;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha1::{Digest, Sha1};
@@ -13,6 +11,7 @@ use sha1::{Digest, Sha1};
 use super::privileges::Privileges;
 use super::{
     Clock, DecodedKs, Ks, KsBuilder, KsVersion, RandomSource, SessionType, ct_eq, malformed,
+    push_int,
 };
 use crate::error::{Error, KsErrorKind, Result};
 use crate::ids::PartnerId;
@@ -48,37 +47,58 @@ pub(super) fn encode(
     rng: &mut dyn RandomSource,
 ) -> Result<Ks> {
     b.validate()?;
-    let privileges = b.privileges.to_string();
     reject_semicolon("the user id", &b.user_id)?;
-    reject_semicolon("the privileges", &privileges)?;
     if let Some(d) = &b.additional_data {
         reject_semicolon("the additional data", d)?;
     }
     let valid_until = b.valid_until(clock.now_unix());
     let rand = rng.v1_rand();
 
-    let mut raw = String::with_capacity(96 + b.user_id.len() + privileges.len());
-    raw.push_str(&"0".repeat(40));
-    raw.push('|');
-    let pid = b.partner_id;
-    // Writing to a String cannot fail.
-    let _ = write!(
-        raw,
-        "{pid};{pid};{valid_until};{};{rand};{};{privileges}",
-        b.session_type.as_i64(),
-        b.user_id
+    let pid = b.partner_id.get();
+    let mut raw = Vec::with_capacity(
+        128 + b.user_id.len()
+            + b.additional_data.as_ref().map_or(0, String::len)
+            + 32 * b.privileges.len(),
     );
-    if b.master_partner_id.is_some() || b.additional_data.is_some() {
-        let _ = write!(
-            raw,
-            ";{};{}",
-            b.master_partner_id
-                .map(|m| m.to_string())
-                .unwrap_or_default(),
-            b.additional_data.as_deref().unwrap_or("")
-        );
+    raw.extend_from_slice(&[b'0'; 40]); // signature placeholder
+    raw.push(b'|');
+    push_int(&mut raw, pid);
+    raw.push(b';');
+    push_int(&mut raw, pid);
+    raw.push(b';');
+    push_int(&mut raw, valid_until);
+    raw.push(b';');
+    push_int(&mut raw, b.session_type.as_i64());
+    raw.push(b';');
+    push_int(&mut raw, i64::from(rand));
+    raw.push(b';');
+    raw.extend_from_slice(b.user_id.as_bytes());
+    raw.push(b';');
+    // The privileges string, as `Privileges`' Display renders it.
+    let privileges_start = raw.len();
+    for (i, p) in b.privileges.iter().enumerate() {
+        if i > 0 {
+            raw.push(b',');
+        }
+        raw.extend_from_slice(p.name().as_bytes());
+        if let Some(v) = p.value() {
+            raw.push(b':');
+            raw.extend_from_slice(v.as_bytes());
+        }
     }
-    let mut raw = raw.into_bytes();
+    if raw[privileges_start..].contains(&b';') {
+        return Err(Error::Ks(KsErrorKind::InvalidField(
+            "the privileges contain ';', the KS v1 field separator".to_owned(),
+        )));
+    }
+    if b.master_partner_id.is_some() || b.additional_data.is_some() {
+        raw.push(b';');
+        if let Some(m) = b.master_partner_id {
+            push_int(&mut raw, m.get());
+        }
+        raw.push(b';');
+        raw.extend_from_slice(b.additional_data.as_deref().unwrap_or("").as_bytes());
+    }
     let sig = signature(mac, &raw[41..]);
     raw[..40].copy_from_slice(&sig);
     Ok(Ks::new(STANDARD.encode(raw)))

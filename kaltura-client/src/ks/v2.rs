@@ -17,6 +17,7 @@ use sha1::{Digest, Sha1};
 use super::privileges::{Privilege, Privileges};
 use super::{
     Clock, DecodedKs, Ks, KsBuilder, KsVersion, RandomSource, SessionType, ct_eq, malformed,
+    push_int,
 };
 use crate::error::{Error, KsErrorKind, Result};
 use crate::ids::PartnerId;
@@ -26,25 +27,6 @@ const RAND_LEN: usize = 16;
 const BLOCK: usize = 16;
 /// Smallest ciphertext that can hold the hash, the random prefix and any field.
 const MIN_CIPHERTEXT: usize = 3 * BLOCK;
-
-/// Appends the decimal form of `n`.
-fn push_int(out: &mut Vec<u8>, n: i64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut v = n.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        out.push(b'-');
-    }
-    out.extend_from_slice(&buf[i..]);
-}
 
 /// Bytes Python's `quote_plus` keeps as they are: `A-Za-z0-9_.-~`.
 const UNRESERVED: [bool; 256] = {
@@ -153,7 +135,7 @@ pub(super) fn encode(
 
 /// The ciphertext must be whole AES blocks, enough for the hash and random prefix.
 pub(super) fn check_ciphertext_len(ciphertext: &[u8]) -> Result<()> {
-    if ciphertext.len() < MIN_CIPHERTEXT || ciphertext.len() % BLOCK != 0 {
+    if ciphertext.len() < MIN_CIPHERTEXT || !ciphertext.len().is_multiple_of(BLOCK) {
         return Err(malformed(
             "the v2 ciphertext is not a whole number of AES blocks (at least 3)",
         ));

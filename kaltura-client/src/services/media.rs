@@ -12,9 +12,7 @@ use crate::ids::{CategoryId, EntryId};
 use crate::pagination::{ListItem, RequestBuilder, builder_setters, impl_paginated};
 use crate::request::KalturaRequest;
 use crate::types::common::Params;
-use crate::types::{
-    ListResponse, MediaEntry, MediaEntryFilter, MediaEntryInput, MediaType, Pager,
-};
+use crate::types::{ListResponse, MediaEntry, MediaEntryFilter, MediaEntryInput, MediaType, Pager};
 
 const SERVICE: &str = "media";
 

@@ -204,8 +204,10 @@ pub(crate) use setters;
 #[serde(bound(deserialize = "T: DeserializeOwned"))]
 #[non_exhaustive]
 pub struct ListResponse<T> {
-    /// The objects of this page (empty past the last page).
-    #[serde(default, deserialize_with = "vec_or_null")]
+    /// The objects of this page (empty past the last page). Required, so that a response
+    /// that is not a list fails to decode instead of looking like an empty page; `null` is
+    /// an empty page.
+    #[serde(deserialize_with = "vec_or_null")]
     pub objects: Vec<T>,
     /// How many objects match the filter in total (0 if the server did not say).
     #[serde(default, deserialize_with = "int_or_zero")]
@@ -297,7 +299,11 @@ pub enum SortDirection {
 
 /// A `{key, value}` pair (`KalturaKeyValue`), e.g. a custom HTTP header of a notification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "objectType", rename = "KalturaKeyValue")]
+#[serde(
+    rename_all = "camelCase",
+    tag = "objectType",
+    rename = "KalturaKeyValue"
+)]
 #[non_exhaustive]
 pub struct KeyValue {
     /// The key.
@@ -323,6 +329,7 @@ impl KeyValue {
 
 /// Collects the parameters of one action, adding `objectType` to objects and naming the
 /// action in serialization errors.
+#[derive(Debug)]
 pub(crate) struct Params {
     service: &'static str,
     action: &'static str,
@@ -347,7 +354,8 @@ impl Params {
     }
 
     fn to_value<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> Result<Value> {
-        serde_json::to_value(value).map_err(|e| self.error(format!("could not serialize {key}: {e}")))
+        serde_json::to_value(value)
+            .map_err(|e| self.error(format!("could not serialize {key}: {e}")))
     }
 
     /// A scalar (or an already typed object).
@@ -413,6 +421,31 @@ impl Params {
         self.map
     }
 }
+
+/// Implements [`KalturaRequest`](crate::KalturaRequest) for a request struct:
+/// `kaltura_request!(Type, SERVICE, "action" => Output, |self, params| params.value(…)?)`.
+macro_rules! kaltura_request {
+    ($ty:ty, $service:expr, $action:literal => $output:ty, |$this:ident, $p:ident| $body:expr) => {
+        impl crate::request::KalturaRequest for $ty {
+            type Output = $output;
+
+            fn service(&self) -> &str {
+                $service
+            }
+
+            fn action(&self) -> &str {
+                $action
+            }
+
+            fn params(&self) -> crate::error::Result<serde_json::Map<String, serde_json::Value>> {
+                let $this = self;
+                let $p = crate::types::common::Params::new($service, $action);
+                Ok(($body).build())
+            }
+        }
+    };
+}
+pub(crate) use kaltura_request;
 
 /// Serializes an optional list as Kaltura's comma-separated string (`"0_a,0_b"`).
 pub(crate) fn csv<T: fmt::Display, S: Serializer>(
@@ -483,7 +516,9 @@ pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(
             "" => Ok(None),
             "1" | "true" => Ok(Some(true)),
             "0" | "false" => Ok(Some(false)),
-            other => Err(D::Error::custom(format!("expected a boolean, got {other:?}"))),
+            other => Err(D::Error::custom(format!(
+                "expected a boolean, got {other:?}"
+            ))),
         },
         Some(other) => Err(D::Error::custom(format!(
             "expected a boolean, got {}",
@@ -493,6 +528,7 @@ pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(
 }
 
 #[cfg(test)]
+#[allow(unreachable_pub)]
 mod tests {
     use super::*;
 
@@ -519,8 +555,14 @@ mod tests {
     #[test]
     fn int_enum_is_tolerant() {
         assert_eq!(serde_json::from_str::<Colour>("1").unwrap(), Colour::Red);
-        assert_eq!(serde_json::from_str::<Colour>("\"-2\"").unwrap(), Colour::Minus);
-        assert_eq!(serde_json::from_str::<Colour>("77").unwrap(), Colour::Unknown(77));
+        assert_eq!(
+            serde_json::from_str::<Colour>("\"-2\"").unwrap(),
+            Colour::Minus
+        );
+        assert_eq!(
+            serde_json::from_str::<Colour>("77").unwrap(),
+            Colour::Unknown(77)
+        );
         assert_eq!(Colour::from_i64(1), Colour::Red);
         assert_eq!(serde_json::to_string(&Colour::Unknown(9)).unwrap(), "9");
         assert!(serde_json::from_str::<Colour>("\"red\"").is_err());
@@ -534,18 +576,24 @@ mod tests {
             serde_json::from_str::<Kind>("\"x.Y\"").unwrap(),
             Kind::Unknown("x.Y".into())
         );
-        assert_eq!(serde_json::to_string(&Kind::Plugin).unwrap(), "\"plugin.Thing\"");
+        assert_eq!(
+            serde_json::to_string(&Kind::Plugin).unwrap(),
+            "\"plugin.Thing\""
+        );
     }
 
     #[test]
-    fn list_response_tolerates_missing_and_string_fields() {
+    fn list_response_tolerates_null_and_string_fields() {
         let r: ListResponse<i64> =
             serde_json::from_str(r#"{"objects":[1,2],"totalCount":"7","objectType":"X"}"#).unwrap();
         assert_eq!(r.objects, vec![1, 2]);
         assert_eq!(r.total_count, 7);
         let empty: ListResponse<i64> =
-            serde_json::from_str(r#"{"totalCount":0,"objectType":"X"}"#).unwrap();
+            serde_json::from_str(r#"{"objects":null,"totalCount":0,"objectType":"X"}"#).unwrap();
         assert!(empty.objects.is_empty());
+        let no_total: ListResponse<i64> = serde_json::from_str(r#"{"objects":[]}"#).unwrap();
+        assert_eq!(no_total.total_count, 0);
+        assert!(serde_json::from_str::<ListResponse<i64>>(r#"{"id":"0_x"}"#).is_err());
     }
 
     #[test]
@@ -570,7 +618,9 @@ mod tests {
                 "filter": {"objectType": "KalturaMediaEntryFilter"},
             })
         );
-        let err = Params::new("media", "list").object("x", "T", &5).unwrap_err();
+        let err = Params::new("media", "list")
+            .object("x", "T", &5)
+            .unwrap_err();
         assert!(matches!(err, Error::Build { .. }));
     }
 

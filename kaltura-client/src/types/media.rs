@@ -535,7 +535,10 @@ mod tests {
         assert_eq!(entry.entry_type, Some(EntryType::MediaClip));
         assert_eq!(entry.media_type, Some(MediaType::Video));
         assert_eq!(entry.source_type, Some(SourceType::File));
-        assert_eq!(entry.moderation_status, Some(ModerationStatus::AutoApproved));
+        assert_eq!(
+            entry.moderation_status,
+            Some(ModerationStatus::AutoApproved)
+        );
         assert_eq!(entry.plays, Some(10));
         assert_eq!(entry.rank, Some(3.5));
         assert_eq!(entry.extra["someNewField"], true);
@@ -548,9 +551,15 @@ mod tests {
             r#"{"id":"0_x","status":"infra.FUTURE","mediaType":99,"type":"live.ish"}"#,
         )
         .unwrap();
-        assert_eq!(entry.status, Some(EntryStatus::Unknown("infra.FUTURE".into())));
+        assert_eq!(
+            entry.status,
+            Some(EntryStatus::Unknown("infra.FUTURE".into()))
+        );
         assert_eq!(entry.media_type, Some(MediaType::Unknown(99)));
-        assert_eq!(entry.entry_type, Some(EntryType::Unknown("live.ish".into())));
+        assert_eq!(
+            entry.entry_type,
+            Some(EntryType::Unknown("live.ish".into()))
+        );
     }
 
     #[test]

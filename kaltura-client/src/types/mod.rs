@@ -6,9 +6,15 @@
 //! it redacted in its `Debug` output.
 
 pub mod app_token;
+pub mod category;
 pub mod common;
+pub mod esearch;
+pub mod event_notification;
 pub mod media;
+pub mod schedule;
 pub mod session;
+pub mod user;
+pub mod virtual_event;
 
 pub use app_token::AppTokenHashType;
 pub use common::{KeyValue, ListResponse, Pager};

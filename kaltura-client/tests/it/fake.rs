@@ -1533,3 +1533,74 @@ async fn official_node_client_works_against_the_fake() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// --- this crate's own client -------------------------------------------------------------
+
+#[tokio::test]
+async fn own_client_with_admin_secret_and_app_token() {
+    let api = Api::demo().await;
+    let client = kaltura_client::Client::builder()
+        .service_url(api.fake.url())
+        .partner_id(12345)
+        .admin_secret(SecretString::from(ADMIN_SECRET))
+        .build()
+        .expect("client");
+    let list = client
+        .call_raw("media", "list", json!({"filter": {"nameLike": "cats"}}))
+        .await
+        .expect("media.list");
+    assert_eq!(list["totalCount"], 3);
+    let err = client
+        .call_raw("media", "get", json!({"entryId": "0_nope"}))
+        .await
+        .expect_err("unknown entry");
+    assert_eq!(err.api_code(), Some("ENTRY_ID_NOT_FOUND"));
+    assert_eq!(
+        err.as_api()
+            .unwrap()
+            .args
+            .get("ENTRY_ID")
+            .map(String::as_str),
+        Some("0_nope")
+    );
+
+    let mut batch = client.multirequest();
+    let first = batch.add_raw("media", "list", json!({"filter": {"nameLike": "tokio"}}));
+    let second = batch.add_raw(
+        "media",
+        "get",
+        json!({"entryId": first.field("objects:0:id")}),
+    );
+    let missing = batch.add_raw("media", "get", json!({"entryId": "0_nope"}));
+    let out = batch.send().await.expect("multirequest");
+    let listed = out.get(&first).unwrap();
+    assert_eq!(out.get(&second).unwrap()["id"], listed["objects"][0]["id"]);
+    assert_eq!(
+        out.get(&missing).unwrap_err().api_code(),
+        Some("ENTRY_ID_NOT_FOUND")
+    );
+
+    // Application token credentials: startWidgetSession + appToken.startSession.
+    let token = api
+        .admin(
+            "appToken",
+            "add",
+            json!({"appToken": {"sessionType": 2, "sessionUserId": "bot"}}),
+        )
+        .await;
+    let with_token = kaltura_client::Client::builder()
+        .service_url(api.fake.url())
+        .partner_id(12345)
+        .app_token(
+            token["id"].as_str().unwrap(),
+            SecretString::from(token["token"].as_str().unwrap()),
+        )
+        .build()
+        .expect("client");
+    let info = with_token
+        .call_raw("session", "get", json!({}))
+        .await
+        .expect("session.get with the app-token KS");
+    assert_eq!(info["userId"], "bot");
+    assert_eq!(info["sessionType"], 2);
+}

@@ -6,5 +6,8 @@ mod fake;
 mod ks;
 mod multirequest;
 mod retry;
+mod services;
+mod services_meetings;
+mod services_search;
 mod session;
 mod wire;

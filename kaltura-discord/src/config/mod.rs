@@ -28,6 +28,7 @@ mod layers;
 mod model;
 mod resolver;
 pub mod schema;
+mod watch;
 
 use std::fmt;
 
@@ -47,6 +48,7 @@ pub use resolver::{
     ConfigResolver, ConfigSources, DEFAULT_CONFIG_JSON, ENV_PREFIX, Explanation,
     GuildOverrideStore, ResolvedGuildConfig, ResolvedProcessConfig,
 };
+pub use watch::{ConfigChange, ConfigWatcher};
 
 use crate::ids::GuildId;
 

@@ -222,9 +222,15 @@ impl ConfigResolver {
             return Ok(hit);
         }
         let resolved = Arc::new(self.resolve_uncached(guild).await?);
-        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
-        cache.insert(guild, resolved.clone());
+        self.put_cached(guild, resolved.clone());
         Ok(resolved)
+    }
+
+    pub(super) fn put_cached(&self, guild: GuildId, resolved: Arc<ResolvedGuildConfig>) {
+        self.cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(guild, resolved);
     }
 
     /// Resolves a guild's configuration without the cache.

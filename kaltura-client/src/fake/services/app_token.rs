@@ -168,7 +168,7 @@ pub(crate) fn start_session(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiE
         expiry = expiry.min(d);
     }
     if let Some(e) = token_expiry {
-        expiry = expiry.min(e - now);
+        expiry = expiry.min(e.saturating_sub(now));
     }
     let mut privileges = format!("sessionid:{id},apptoken:{id}");
     for extra in [

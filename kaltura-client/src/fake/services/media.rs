@@ -123,7 +123,13 @@ pub(crate) fn get(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
 
 /// Times up to ten years in absolute value are relative to now (`kTime::getRelativeTime`).
 fn time_param(v: Option<&Value>, now: i64) -> Option<i64> {
-    params::int(v).map(|t| if t.abs() <= 315_360_000 { now + t } else { t })
+    params::int(v).map(|t| {
+        if t.unsigned_abs() <= 315_360_000 {
+            now.saturating_add(t)
+        } else {
+            t
+        }
+    })
 }
 
 /// Applies a `KalturaBaseEntryFilter`/`KalturaMediaEntryFilter` and its `orderBy`.
