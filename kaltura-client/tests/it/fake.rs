@@ -1236,7 +1236,11 @@ async fn schedule_and_virtual_events() {
         .await;
     assert_eq!(list["totalCount"], 1);
     let v = api
-        .admin("schedule_scheduleevent", "get", json!({"id": "999999"}))
+        .admin(
+            "schedule_scheduleevent",
+            "get",
+            json!({"scheduleEventId": "999999"}),
+        )
         .await;
     assert_error(
         &v,
@@ -1245,7 +1249,11 @@ async fn schedule_and_virtual_events() {
         json!({"ID": "999999"}),
     );
     let v = api
-        .admin("schedule_scheduleevent", "get", json!({"id": "../../etc"}))
+        .admin(
+            "schedule_scheduleevent",
+            "get",
+            json!({"scheduleEventId": "../../etc"}),
+        )
         .await;
     assert_eq!(v["code"], "SCHEDULE_EVENT_ID_NOT_FOUND");
 

@@ -22,10 +22,10 @@ use kaltura_client::services::virtual_event::{
 use kaltura_client::types::KeyValue;
 use kaltura_client::types::Pager;
 use kaltura_client::types::event_notification::{
-    EventNotificationEventObjectType, EventNotificationEventType, EventNotificationTemplateFilter,
-    EventNotificationTemplateStatus, HttpNotificationData, HttpNotificationDataText,
-    HttpNotificationMethod, HttpNotificationObjectData, HttpNotificationTemplateInput,
-    SecureHashingAlgorithm,
+    EventNotificationEventObjectType, EventNotificationEventType, EventNotificationTemplate,
+    EventNotificationTemplateFilter, EventNotificationTemplateStatus, HttpNotificationData,
+    HttpNotificationDataText, HttpNotificationMethod, HttpNotificationObjectData,
+    HttpNotificationTemplateInput, SecureHashingAlgorithm,
 };
 use kaltura_client::types::schedule::{
     ClassMode, RecurrenceType, RoomSettings, ScheduleEventFilter, ScheduleEventInput,
@@ -670,9 +670,6 @@ async fn fake_event_notification_template_add_update_status_list_delete() {
 
 #[tokio::test]
 async fn fake_meetings_flow_add_link_list_unlink() {
-    // The fake implements scheduleResource/scheduleEvent get, update, delete and cancel with
-    // an `id` parameter instead of Kaltura's `scheduleResourceId`/`scheduleEventId`, so only
-    // add, list and the event-resource link are exercised here (the rest: wiremock above).
     let fake = FakeKaltura::start().await;
     let client = fake_client(&fake);
 
@@ -743,4 +740,95 @@ async fn fake_meetings_flow_add_link_list_unlink() {
         .delete(event.id, room.id)
         .await
         .unwrap();
+
+    // get / update / cancel / delete use Kaltura's `scheduleEventId` / `scheduleResourceId`.
+    assert_eq!(
+        client
+            .schedule_event()
+            .get(event.id)
+            .await
+            .unwrap()
+            .summary
+            .as_deref(),
+        Some("Weekly sync")
+    );
+    let renamed = client
+        .schedule_event()
+        .update(event.id)
+        .summary("Renamed")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.summary.as_deref(), Some("Renamed"));
+    let cancelled = client.schedule_event().cancel(event.id).await.unwrap();
+    assert_eq!(
+        cancelled.status,
+        Some(kaltura_client::types::schedule::ScheduleEventStatus::Cancelled)
+    );
+    client.schedule_event().delete(event.id).await.unwrap();
+    assert_eq!(
+        client
+            .schedule_event()
+            .get(event.id)
+            .await
+            .unwrap_err()
+            .api_code(),
+        Some("SCHEDULE_EVENT_ID_NOT_FOUND")
+    );
+    let room = client
+        .schedule_resource()
+        .update(room.id)
+        .name("Renamed room")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(room.name.as_deref(), Some("Renamed room"));
+    assert_eq!(
+        client
+            .schedule_resource()
+            .get(room.id)
+            .await
+            .unwrap()
+            .name
+            .as_deref(),
+        Some("Renamed room")
+    );
+    client.schedule_resource().delete(room.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn fake_notification_templates_list_system_templates_and_clone() {
+    let fake = FakeKaltura::start().await;
+    let client = fake_client(&fake);
+    let system = client
+        .event_notification_template()
+        .list_templates()
+        .send()
+        .await
+        .unwrap();
+    let source = system
+        .objects
+        .iter()
+        .find(|t| t.system_name() == Some("HTTP_ENTRY_STATUS_CHANGED"))
+        .expect("system template");
+    let copy = client
+        .event_notification_template()
+        .clone_template(
+            source.id().unwrap(),
+            HttpNotificationTemplateInput::new()
+                .name("To Discord")
+                .url("http://127.0.0.1:9/webhook"),
+        )
+        .await
+        .unwrap();
+    let EventNotificationTemplate::Http(copy) = copy else {
+        panic!("expected an HTTP template")
+    };
+    assert_eq!(copy.name.as_deref(), Some("To Discord"));
+    assert_eq!(
+        copy.system_name.as_deref(),
+        Some("HTTP_ENTRY_STATUS_CHANGED")
+    );
+    assert_eq!(copy.status, Some(EventNotificationTemplateStatus::Disabled));
+    assert_ne!(Some(copy.id), source.id());
 }

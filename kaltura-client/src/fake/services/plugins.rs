@@ -22,6 +22,8 @@ struct Spec {
     table: &'static str,
     /// Name of the object parameter of `add`/`update`.
     param: &'static str,
+    /// Name of the id parameter of `get`/`update`/`delete` (`scheduleEventId`, `id`, …).
+    id_param: &'static str,
     default_type: &'static str,
     not_found: fn(&str) -> ApiError,
     /// Properties that must be present on `add`.
@@ -42,6 +44,7 @@ const READ_ONLY: &[&str] = &[
 ];
 
 const RESOURCE: Spec = Spec {
+    id_param: "scheduleResourceId",
     table: "scheduleResource",
     param: "scheduleResource",
     default_type: "KalturaLocationScheduleResource",
@@ -52,6 +55,7 @@ const RESOURCE: Spec = Spec {
 };
 
 const EVENT: Spec = Spec {
+    id_param: "scheduleEventId",
     table: "scheduleEvent",
     param: "scheduleEvent",
     default_type: "KalturaRecordScheduleEvent",
@@ -71,6 +75,7 @@ const EVENT: Spec = Spec {
 };
 
 const EVENT_RESOURCE: Spec = Spec {
+    id_param: "id",
     table: "scheduleEventResource",
     param: "scheduleEventResource",
     default_type: "KalturaScheduleEventResource",
@@ -81,6 +86,7 @@ const EVENT_RESOURCE: Spec = Spec {
 };
 
 const VIRTUAL_EVENT: Spec = Spec {
+    id_param: "id",
     table: "virtualEvent",
     param: "virtualEvent",
     default_type: "KalturaVirtualEvent",
@@ -96,6 +102,7 @@ const VIRTUAL_EVENT: Spec = Spec {
 };
 
 const TEMPLATE: Spec = Spec {
+    id_param: "id",
     table: "eventNotificationTemplate",
     param: "eventNotificationTemplate",
     default_type: "KalturaHttpNotificationTemplate",
@@ -169,7 +176,7 @@ fn id_of(p: &Params, name: &str, spec: &Spec) -> Result<i64, ApiError> {
 }
 
 fn get(ctx: &mut Ctx<'_>, p: &Params, spec: &Spec) -> Result<Value, ApiError> {
-    let id = id_of(p, "id", spec)?;
+    let id = id_of(p, spec.id_param, spec)?;
     ctx.store
         .table(spec.table)
         .get(&id)
@@ -178,7 +185,7 @@ fn get(ctx: &mut Ctx<'_>, p: &Params, spec: &Spec) -> Result<Value, ApiError> {
 }
 
 fn update(ctx: &mut Ctx<'_>, p: &Params, spec: &Spec) -> Result<Value, ApiError> {
-    let id = id_of(p, "id", spec)?;
+    let id = id_of(p, spec.id_param, spec)?;
     let src = required_object(p, spec.param)?.clone();
     let now = ctx.now;
     let o = ctx
@@ -193,7 +200,7 @@ fn update(ctx: &mut Ctx<'_>, p: &Params, spec: &Spec) -> Result<Value, ApiError>
 }
 
 fn delete(ctx: &mut Ctx<'_>, p: &Params, spec: &Spec) -> Result<Object, ApiError> {
-    let id = id_of(p, "id", spec)?;
+    let id = id_of(p, spec.id_param, spec)?;
     let mut o = ctx
         .store
         .table(spec.table)
@@ -270,15 +277,15 @@ pub(crate) fn resource_add(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiEr
     let o = add(ctx, p, &RESOURCE)?;
     Ok(insert(ctx, &RESOURCE, o))
 }
-/// `scheduleResource.get(id)`.
+/// `scheduleResource.get(scheduleResourceId)`.
 pub(crate) fn resource_get(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
     get(ctx, p, &RESOURCE)
 }
-/// `scheduleResource.update(id, scheduleResource)`.
+/// `scheduleResource.update(scheduleResourceId, scheduleResource)`.
 pub(crate) fn resource_update(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
     update(ctx, p, &RESOURCE)
 }
-/// `scheduleResource.delete(id)` → the deleted resource (status 3).
+/// `scheduleResource.delete(scheduleResourceId)` → the deleted resource (status 3).
 pub(crate) fn resource_delete(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
     delete(ctx, p, &RESOURCE).map(Value::Object)
 }
@@ -297,17 +304,31 @@ pub(crate) fn event_add(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError
     o.entry("sequence").or_insert(json!(1));
     Ok(insert(ctx, &EVENT, o))
 }
-/// `scheduleEvent.get(id)`.
+/// `scheduleEvent.get(scheduleEventId)`.
 pub(crate) fn event_get(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
     get(ctx, p, &EVENT)
 }
-/// `scheduleEvent.update(id, scheduleEvent)`.
+/// `scheduleEvent.update(scheduleEventId, scheduleEvent)`.
 pub(crate) fn event_update(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
     update(ctx, p, &EVENT)
 }
-/// `scheduleEvent.delete(id)` → the deleted event (status 3).
+/// `scheduleEvent.delete(scheduleEventId)` → the deleted event (status 3).
 pub(crate) fn event_delete(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
     delete(ctx, p, &EVENT).map(Value::Object)
+}
+/// `scheduleEvent.cancel(scheduleEventId)` → the event with status CANCELLED (1); it stays
+/// listed.
+pub(crate) fn event_cancel(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
+    let id = id_of(p, EVENT.id_param, &EVENT)?;
+    let now = ctx.now;
+    let o = ctx
+        .store
+        .table(EVENT.table)
+        .get_mut(&id)
+        .ok_or_else(|| errors::schedule_event_not_found(&id.to_string()))?;
+    o.insert("status".into(), json!(1));
+    o.insert("updatedAt".into(), json!(now));
+    Ok(Value::Object(o.clone()))
 }
 /// `scheduleEvent.list(filter, pager)`.
 pub(crate) fn event_list(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
@@ -436,6 +457,73 @@ pub(crate) fn template_update_status(ctx: &mut Ctx<'_>, p: &Params) -> Result<Va
 pub(crate) fn template_delete(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
     delete(ctx, p, &TEMPLATE).map(|_| Value::Null)
 }
+/// The system templates `listTemplates` offers for cloning (partner 0), as on a real server.
+fn system_templates() -> Vec<Value> {
+    let template = |id: i64, name: &str, system_name: &str, event_type: &str| {
+        json!({
+            "id": id,
+            "partnerId": 0,
+            "name": name,
+            "systemName": system_name,
+            "description": name,
+            "type": "httpNotification.Http",
+            "status": 2,
+            "eventType": event_type,
+            "eventObjectType": "1",
+            "automaticDispatchEnabled": true,
+            "method": 2,
+            "objectType": "KalturaHttpNotificationTemplate",
+        })
+    };
+    vec![
+        template(1, "Entry Status Changed", "HTTP_ENTRY_STATUS_CHANGED", "3"),
+        template(2, "Entry Status Equals", "HTTP_ENTRY_STATUS_EQUALS", "3"),
+        template(3, "Entry Changed", "HTTP_ENTRY_CHANGED", "3"),
+        template(4, "Entry Added", "HTTP_ENTRY_ADDED", "2"),
+        template(5, "Entry Deleted", "HTTP_ENTRY_DELETED", "7"),
+    ]
+}
+
+/// `eventNotificationTemplate.listTemplates(filter, pager)`: the system templates.
+pub(crate) fn template_list_templates(_ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
+    let filter = params::object(p.get("filter"));
+    let system_name = filter.and_then(|f| params::non_empty(f.get("systemNameEqual")));
+    let matching: Vec<Value> = system_templates()
+        .into_iter()
+        .filter(|t| system_name.as_deref().is_none_or(|n| t["systemName"] == n))
+        .collect();
+    let total = matching.len();
+    Ok(list_response(
+        "KalturaEventNotificationTemplateListResponse",
+        page(matching, pager(p, "pager")),
+        total,
+    ))
+}
+
+/// `eventNotificationTemplate.clone(id, eventNotificationTemplate)`: a partner copy of a
+/// system (or own) template with the given properties on top, status DISABLED.
+pub(crate) fn template_clone(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
+    let id = id_of(p, "id", &TEMPLATE)?;
+    let source = system_templates()
+        .into_iter()
+        .find(|t| t["id"] == id)
+        .and_then(|t| t.as_object().cloned())
+        .or_else(|| ctx.store.table(TEMPLATE.table).get(&id).cloned())
+        .ok_or_else(|| errors::event_notification_template_not_found(&id.to_string()))?;
+    let overrides = params::object(p.get(TEMPLATE.param))
+        .cloned()
+        .unwrap_or_default();
+    let new_id = ctx.store.next_int_id();
+    let mut o = source;
+    copy_props(&mut o, &overrides, &TEMPLATE);
+    o.insert("id".into(), json!(new_id));
+    o.insert("partnerId".into(), json!(ctx.pid()));
+    o.insert("status".into(), json!(TEMPLATE.status));
+    o.insert("createdAt".into(), json!(ctx.now));
+    o.insert("updatedAt".into(), json!(ctx.now));
+    Ok(insert(ctx, &TEMPLATE, o))
+}
+
 /// `eventNotificationTemplate.list(filter, pager)`.
 pub(crate) fn template_list(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
     list(
