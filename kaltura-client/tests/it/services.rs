@@ -604,6 +604,17 @@ async fn fake_paginates_demo_entries() {
     let mut ids: Vec<_> = all.iter().map(|e| e.id.clone()).collect();
     ids.dedup();
     assert_eq!(ids.len(), all.len(), "no entry twice");
+    let one = client.base_entry().get(all[3].id.clone()).await.unwrap();
+    assert_eq!(one.name, all[3].name);
+    assert_eq!(
+        client
+            .base_entry()
+            .get("0_nope")
+            .await
+            .unwrap_err()
+            .api_code(),
+        Some("ENTRY_ID_NOT_FOUND")
+    );
 }
 
 #[tokio::test]

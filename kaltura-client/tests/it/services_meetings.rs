@@ -741,6 +741,40 @@ async fn fake_meetings_flow_add_link_list_unlink() {
         .await
         .unwrap();
 
+    // The join link for the event: a USER KS signed with the fake's admin secret.
+    let join = kaltura_client::urls::MeetingJoin::new(
+        fake.partner_id(),
+        kaltura_client::urls::MeetingTarget::Event(event.id),
+        "discord_42",
+    )
+    .role(kaltura_client::urls::MeetingRole::Attendee)
+    .first_name("Ada")
+    .build(fake.admin_secret())
+    .unwrap();
+    let url = url::Url::parse(join.expose_url()).unwrap();
+    let join_ks = url
+        .query_pairs()
+        .find(|(k, _)| k == "ks")
+        .unwrap()
+        .1
+        .into_owned();
+    let decoded = ks::decode(&join_ks, fake.admin_secret()).unwrap();
+    assert_eq!(decoded.session_type, SessionType::User);
+    assert_eq!(decoded.user_id, "discord_42");
+    assert_eq!(
+        decoded.privileges.to_string(),
+        format!(
+            "eventId:{},role:viewerRole,userContextualRole:3,firstName:Ada",
+            event.id
+        )
+    );
+    // The fake accepts that KS like Kaltura would (it reads the event as that user).
+    let as_user = client.with_ks(kaltura_client::Ks::new(join_ks));
+    assert_eq!(
+        as_user.schedule_event().get(event.id).await.unwrap().id,
+        event.id
+    );
+
     // get / update / cancel / delete use Kaltura's `scheduleEventId` / `scheduleResourceId`.
     assert_eq!(
         client
