@@ -8,7 +8,9 @@ Exit status: 0 when every check passes, 1 on the first mismatch, 2 when the clie
 package is not installed.
 
 Covers session.start, media.add/get/list, baseEntry.list, eSearch searchEntry,
-user.add/get and a multirequest with a back-reference and an inline error.
+user.add/get, the Kaltura Meetings schedule flow (scheduleResource.add, scheduleEvent.add/get/
+cancel, scheduleEventResource.add/list) and a multirequest with a back-reference and an inline
+error.
 """
 
 import sys
@@ -32,6 +34,14 @@ try:
         KalturaESearchItemType,
         KalturaESearchOperatorType,
         KalturaESearchUnifiedItem,
+    )
+    from KalturaClient.Plugins.Schedule import (
+        KalturaLocationScheduleResource,
+        KalturaRecordScheduleEvent,
+        KalturaScheduleEventRecurrenceType,
+        KalturaScheduleEventResource,
+        KalturaScheduleEventResourceFilter,
+        KalturaScheduleEventStatus,
     )
 except ImportError as e:  # pragma: no cover - environment dependent
     print("official Kaltura Python client not installed: %s" % e, file=sys.stderr)
@@ -135,6 +145,39 @@ def main():
     check(got_user.email == "py@example.com", "user.get")
     expect_error("DUPLICATE_USER_BY_ID", lambda: client.user.add(user), "user.add duplicate")
     expect_error("INVALID_USER_ID", lambda: client.user.get("nobody"), "user.get unknown")
+
+    # Kaltura Meetings: room, session, link (schedule plugin services)
+    room = KalturaLocationScheduleResource()
+    room.name = "Python room"
+    room.tags = "vcprovider:newrow"
+    room = client.schedule.scheduleResource.add(room)
+    check(isinstance(room, KalturaLocationScheduleResource) and room.id > 0, "scheduleResource.add")
+    event = KalturaRecordScheduleEvent()
+    event.summary = "Python meeting"
+    event.startDate = 1900000000
+    event.endDate = 1900003600
+    event.recurrenceType = KalturaScheduleEventRecurrenceType.NONE
+    event.tags = "custom_rs_class_mode:webinar"
+    event = client.schedule.scheduleEvent.add(event)
+    check(isinstance(event, KalturaRecordScheduleEvent) and event.duration == 3600, "scheduleEvent.add")
+    link = KalturaScheduleEventResource()
+    link.eventId = event.id
+    link.resourceId = room.id
+    link = client.schedule.scheduleEventResource.add(link)
+    check(link.eventId == event.id and link.resourceId == room.id, "scheduleEventResource.add")
+    lf = KalturaScheduleEventResourceFilter()
+    lf.eventIdEqual = event.id
+    links = client.schedule.scheduleEventResource.list(lf)
+    check(links.totalCount == 1, "scheduleEventResource.list eventIdEqual")
+    got_event = client.schedule.scheduleEvent.get(event.id)
+    check(got_event.summary == "Python meeting", "scheduleEvent.get")
+    cancelled = client.schedule.scheduleEvent.cancel(event.id)
+    check(cancelled.status.getValue() == KalturaScheduleEventStatus.CANCELLED, "scheduleEvent.cancel")
+    expect_error(
+        "SCHEDULE_EVENT_ID_NOT_FOUND",
+        lambda: client.schedule.scheduleEvent.get(999999),
+        "scheduleEvent.get unknown id",
+    )
 
     # multirequest with a back-reference and an inline error
     client.startMultiRequest()
