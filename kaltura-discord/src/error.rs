@@ -52,6 +52,23 @@ pub enum Error {
     #[error("{0}")]
     NotLinked(String),
 
+    /// The thing asked for does not exist, or belongs to another guild (which is never
+    /// told apart, so nothing leaks across guilds); the message names it.
+    #[error("{0}")]
+    NotFound(String),
+
+    /// The media entry exists but cannot be played yet (still converting, importing, in
+    /// moderation, or failed); the message says which state it is in.
+    #[error("{0}")]
+    NotReady(String),
+
+    /// The guild has turned the feature off (`features.<name>` in its configuration).
+    #[error("the {feature} feature is turned off for this server (features.{feature})")]
+    FeatureDisabled {
+        /// The feature's configuration key under `features`, e.g. `meetings`.
+        feature: &'static str,
+    },
+
     /// A token was not issued or not accepted.
     #[error("authentication failed: {0}")]
     Auth(#[from] crate::auth::AuthError),

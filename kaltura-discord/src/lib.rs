@@ -10,17 +10,31 @@
 //! bot can replace them, and the adapters for serenity and Discord's HTTP interactions are
 //! thin layers over plain data.
 //!
-//! Built so far: Discord id newtypes that reject hostile input ([`ids`]), role-based access
-//! control with a pure, explainable [`rbac::authorize`], and the crate's error type.
+//! What is here:
+//!
+//! * [`ids`]: Discord snowflake newtypes that reject hostile input;
+//! * [`rbac`]: typed permissions and a pure, explainable [`rbac::authorize`];
+//! * [`config`]: the layered per-guild configuration (defaults → file → `KD__…` environment →
+//!   guild overrides) with provenance, JSON Schemas and hot reload;
+//! * [`auth`]: short-lived JWTs for the gateway, algorithm pinned, keys rotated by `kid`;
+//! * [`store`]: identity links, guild overrides, meetings and the audit log on SQLite (embedded
+//!   default) or PostgreSQL (several replicas);
+//! * [`identity`]: which Kaltura user a Discord member acts as, with auto-provisioning;
+//! * the library services every front end uses, called with a [`context::GuildContext`]:
+//!   Kaltura Meetings ([`meetings`]: start, list, join links, end) and video ([`video`]:
+//!   search, details, share cards, restricted playback).
 #![deny(missing_docs)]
 
 pub mod auth;
 pub mod config;
+pub mod context;
 pub mod error;
 pub mod identity;
 pub mod ids;
+pub mod meetings;
 pub mod rbac;
 pub mod store;
+pub mod video;
 
 pub use error::{Error, Result};
 pub use ids::{ChannelId, DiscordUserId, GuildId, InvalidSnowflake, RoleId};

@@ -67,6 +67,28 @@ pub enum MeetingType {
     VirtualClassroom,
 }
 
+impl MeetingType {
+    /// The snake_case name used in configuration, tags and storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeetingType::Webinar => "webinar",
+            MeetingType::MeetingRoom => "meeting_room",
+            MeetingType::VirtualClassroom => "virtual_classroom",
+        }
+    }
+
+    /// Parses [`MeetingType::as_str`]'s names.
+    pub fn parse(name: &str) -> Option<MeetingType> {
+        [
+            MeetingType::Webinar,
+            MeetingType::MeetingRoom,
+            MeetingType::VirtualClassroom,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+    }
+}
+
 /// Meeting defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,7 +1,7 @@
-//! Storage: identity links, guild configuration overrides and the audit log.
+//! Storage: identity links, guild configuration overrides, meetings and the audit log.
 //!
-//! Each concern is a trait ([`IdentityStore`], [`GuildSettingsStore`], [`AuditLog`]) so a host
-//! bot can bring its own storage. [`SqlStore`] implements all of them on SQLite — the
+//! Each concern is a trait ([`IdentityStore`], [`GuildSettingsStore`], [`MeetingStore`],
+//! [`AuditLog`]) so a host bot can bring its own storage. [`SqlStore`] implements all of them on SQLite — the
 //! embedded default, one file under the data directory, created with migrations on start and
 //! run in WAL mode — and on PostgreSQL, for several stateless replicas. Both run the same SQL
 //! and pass the same tests.
@@ -14,13 +14,14 @@ mod sql;
 use std::fmt;
 
 use async_trait::async_trait;
-use kaltura_client::UserId;
+use kaltura_client::{PartnerId, ScheduleEventId, ScheduleResourceId, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use sql::{MAX_OVERRIDE_BYTES, SqlStore};
 
 use crate::Result;
+use crate::config::MeetingType;
 use crate::ids::{DiscordUserId, GuildId};
 
 /// A Discord member linked to a Kaltura user in one guild.
@@ -99,6 +100,111 @@ pub trait GuildSettingsStore: Send + Sync {
     ) -> Result<StoredOverride>;
     /// Deletes the override; `false` if there was none.
     async fn delete_override(&self, guild: GuildId, actor: DiscordUserId) -> Result<bool>;
+}
+
+/// Where a meeting recorded by [`MeetingStore`] stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingStatus {
+    /// Scheduled, running, or past its end time without having been ended explicitly.
+    Scheduled,
+    /// Ended (its Kaltura schedule event was cancelled).
+    Ended,
+}
+
+impl MeetingStatus {
+    /// The snake_case name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeetingStatus::Scheduled => "scheduled",
+            MeetingStatus::Ended => "ended",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<MeetingStatus> {
+        match s {
+            "scheduled" => Some(MeetingStatus::Scheduled),
+            "ended" => Some(MeetingStatus::Ended),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for MeetingStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A Kaltura Meetings session started from a guild: which guild owns it and its Kaltura
+/// objects (the `KalturaRecordScheduleEvent` and the room resource it uses).
+///
+/// A meeting belongs to exactly one guild; lookups always name the guild, so a guild never
+/// sees another guild's meetings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingRecord {
+    /// The guild that started it.
+    pub guild: GuildId,
+    /// The Kaltura partner the event lives in.
+    pub partner_id: PartnerId,
+    /// The Kaltura schedule event (the session); also the meeting's id in commands.
+    pub event_id: ScheduleEventId,
+    /// The Kaltura room resource the event uses.
+    pub resource_id: ScheduleResourceId,
+    /// The title (the event's summary).
+    pub title: String,
+    /// The description, if any.
+    pub description: Option<String>,
+    /// The kind of room.
+    pub kind: MeetingType,
+    /// Scheduled start (unix seconds).
+    pub starts_at: i64,
+    /// Scheduled end (unix seconds).
+    pub ends_at: i64,
+    /// Who started it.
+    pub created_by: DiscordUserId,
+    /// When it was recorded (unix seconds).
+    pub created_at: i64,
+    /// Where it stands.
+    pub status: MeetingStatus,
+    /// When it was ended, if it was.
+    pub ended_at: Option<i64>,
+    /// Who ended it, if someone did.
+    pub ended_by: Option<DiscordUserId>,
+}
+
+/// Meetings started from guilds, per guild and Kaltura partner.
+#[async_trait]
+pub trait MeetingStore: Send + Sync {
+    /// Records a new meeting. A Kaltura event can be recorded once only (per partner):
+    /// recording it again is [`crate::Error::Conflict`].
+    async fn insert_meeting(&self, meeting: &MeetingRecord) -> Result<()>;
+    /// The guild's meeting with this event id, if the guild has one.
+    async fn find_meeting(
+        &self,
+        guild: GuildId,
+        partner_id: PartnerId,
+        event_id: ScheduleEventId,
+    ) -> Result<Option<MeetingRecord>>;
+    /// The guild's meetings that are not ended and end after `now` (unix seconds), soonest
+    /// start first (ties by event id).
+    async fn list_open_meetings(
+        &self,
+        guild: GuildId,
+        partner_id: PartnerId,
+        now: i64,
+    ) -> Result<Vec<MeetingRecord>>;
+    /// Marks the guild's meeting ended if it is still [`MeetingStatus::Scheduled`]; `false`
+    /// if there is no such meeting or it was already ended.
+    async fn mark_meeting_ended(
+        &self,
+        guild: GuildId,
+        partner_id: PartnerId,
+        event_id: ScheduleEventId,
+        ended_by: DiscordUserId,
+        ended_at: i64,
+    ) -> Result<bool>;
 }
 
 /// What happened, for the audit log.

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use kaltura_client::UserId;
+use kaltura_client::{PartnerId, ScheduleEventId, ScheduleResourceId, UserId};
 use serde_json::{Map, Value};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -19,15 +19,17 @@ use sqlx::{ConnectOptions, Connection, Executor, Row};
 
 use super::{
     AuditAction, AuditEntry, AuditLog, GuildSettingsStore, IdentityLink, IdentityStore,
-    NewAuditEntry, OverrideEdit, StoredOverride,
+    MeetingRecord, MeetingStatus, MeetingStore, NewAuditEntry, OverrideEdit, StoredOverride,
 };
+use crate::config::MeetingType;
 use crate::ids::{DiscordUserId, GuildId};
 use crate::{Error, Result};
 
 /// Schema migrations, applied in order: (version, SQLite SQL, PostgreSQL SQL).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE identity_links (
     guild_id TEXT NOT NULL,
     discord_user_id TEXT NOT NULL,
@@ -54,7 +56,7 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_guild ON audit_log (guild_id, id);
 "#,
-    r#"
+        r#"
 CREATE TABLE identity_links (
     guild_id TEXT NOT NULL,
     discord_user_id TEXT NOT NULL,
@@ -81,7 +83,31 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_guild ON audit_log (guild_id, id);
 "#,
-)];
+    ),
+    (2, MEETINGS_V2, MEETINGS_V2),
+];
+
+/// Migration 2: meetings started from guilds (the same SQL on both backends).
+const MEETINGS_V2: &str = r#"
+CREATE TABLE meetings (
+    guild_id TEXT NOT NULL,
+    partner_id BIGINT NOT NULL,
+    event_id BIGINT NOT NULL,
+    resource_id BIGINT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT,
+    kind TEXT NOT NULL,
+    starts_at BIGINT NOT NULL,
+    ends_at BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    ended_at BIGINT,
+    ended_by TEXT,
+    PRIMARY KEY (partner_id, event_id)
+);
+CREATE INDEX meetings_guild_open ON meetings (guild_id, partner_id, status, ends_at);
+"#;
 
 /// Largest override document accepted, in bytes of JSON.
 pub const MAX_OVERRIDE_BYTES: usize = 64 * 1024;
@@ -646,6 +672,168 @@ impl AuditLog for SqlStore {
                 out.push(audit_from_row!(row));
             }
             Ok(out)
+        })
+    }
+}
+
+fn parse_meeting_kind(raw: &str) -> Result<MeetingType> {
+    MeetingType::parse(raw).ok_or_else(|| Error::Corrupt(format!("stored meeting kind {raw:?}")))
+}
+
+macro_rules! meeting_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        let text = |col: &str| {
+            row.try_get::<String, _>(col)
+                .map_err(db_err("reading a meeting"))
+        };
+        let opt_text = |col: &str| {
+            row.try_get::<Option<String>, _>(col)
+                .map_err(db_err("reading a meeting"))
+        };
+        let int = |col: &str| {
+            row.try_get::<i64, _>(col)
+                .map_err(db_err("reading a meeting"))
+        };
+        let status = text("status")?;
+        MeetingRecord {
+            guild: parse_id(text("guild_id")?)?,
+            partner_id: PartnerId::new(int("partner_id")?),
+            event_id: ScheduleEventId::new(int("event_id")?),
+            resource_id: ScheduleResourceId::new(int("resource_id")?),
+            title: text("title")?,
+            description: opt_text("description")?,
+            kind: parse_meeting_kind(&text("kind")?)?,
+            starts_at: int("starts_at")?,
+            ends_at: int("ends_at")?,
+            created_by: parse_id(text("created_by")?)?,
+            created_at: int("created_at")?,
+            status: MeetingStatus::parse(&status)
+                .ok_or_else(|| Error::Corrupt(format!("stored meeting status {status:?}")))?,
+            ended_at: row
+                .try_get::<Option<i64>, _>("ended_at")
+                .map_err(db_err("reading a meeting"))?,
+            ended_by: match opt_text("ended_by")? {
+                Some(a) => Some(parse_id(a)?),
+                None => None,
+            },
+        }
+    }};
+}
+
+const MEETING_COLUMNS: &str = "guild_id, partner_id, event_id, resource_id, title, description, kind, starts_at, ends_at, created_by, created_at, status, ended_at, ended_by";
+
+#[async_trait]
+impl MeetingStore for SqlStore {
+    async fn insert_meeting(&self, meeting: &MeetingRecord) -> Result<()> {
+        let _guard = self.sqlite_writer.lock().await;
+        let sql = format!(
+            "INSERT INTO meetings ({MEETING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        );
+        on_pool!(self, p => {
+            let result = sqlx::query(&sql)
+                .bind(meeting.guild.to_string())
+                .bind(meeting.partner_id.get())
+                .bind(meeting.event_id.get())
+                .bind(meeting.resource_id.get())
+                .bind(&meeting.title)
+                .bind(meeting.description.as_deref())
+                .bind(MeetingType::as_str(meeting.kind))
+                .bind(meeting.starts_at)
+                .bind(meeting.ends_at)
+                .bind(meeting.created_by.to_string())
+                .bind(meeting.created_at)
+                .bind(meeting.status.as_str())
+                .bind(meeting.ended_at)
+                .bind(meeting.ended_by.map(|u| u.to_string()))
+                .execute(p)
+                .await;
+            match result {
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::Conflict(format!(
+                    "Kaltura schedule event {} of partner {} is already recorded as a meeting",
+                    meeting.event_id, meeting.partner_id
+                ))),
+                other => other.map(|_| ()).map_err(db_err("recording a meeting")),
+            }
+        })
+    }
+
+    async fn find_meeting(
+        &self,
+        guild: GuildId,
+        partner_id: PartnerId,
+        event_id: ScheduleEventId,
+    ) -> Result<Option<MeetingRecord>> {
+        let sql = format!(
+            "SELECT {MEETING_COLUMNS} FROM meetings WHERE guild_id = $1 AND partner_id = $2 AND event_id = $3"
+        );
+        on_pool!(self, p => {
+            let row = sqlx::query(&sql)
+                .bind(guild.to_string())
+                .bind(partner_id.get())
+                .bind(event_id.get())
+                .fetch_optional(p)
+                .await
+                .map_err(db_err("looking up a meeting"))?;
+            match row {
+                Some(row) => Ok(Some(meeting_from_row!(row))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    async fn list_open_meetings(
+        &self,
+        guild: GuildId,
+        partner_id: PartnerId,
+        now: i64,
+    ) -> Result<Vec<MeetingRecord>> {
+        let sql = format!(
+            "SELECT {MEETING_COLUMNS} FROM meetings WHERE guild_id = $1 AND partner_id = $2 AND status = $3 AND ends_at > $4 ORDER BY starts_at, event_id LIMIT 1000"
+        );
+        on_pool!(self, p => {
+            let rows = sqlx::query(&sql)
+                .bind(guild.to_string())
+                .bind(partner_id.get())
+                .bind(MeetingStatus::Scheduled.as_str())
+                .bind(now)
+                .fetch_all(p)
+                .await
+                .map_err(db_err("listing meetings"))?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(meeting_from_row!(row));
+            }
+            Ok(out)
+        })
+    }
+
+    async fn mark_meeting_ended(
+        &self,
+        guild: GuildId,
+        partner_id: PartnerId,
+        event_id: ScheduleEventId,
+        ended_by: DiscordUserId,
+        ended_at: i64,
+    ) -> Result<bool> {
+        let _guard = self.sqlite_writer.lock().await;
+        on_pool!(self, p => {
+            let changed = sqlx::query(
+                "UPDATE meetings SET status = $1, ended_at = $2, ended_by = $3 \
+                 WHERE guild_id = $4 AND partner_id = $5 AND event_id = $6 AND status = $7",
+            )
+            .bind(MeetingStatus::Ended.as_str())
+            .bind(ended_at)
+            .bind(ended_by.to_string())
+            .bind(guild.to_string())
+            .bind(partner_id.get())
+            .bind(event_id.get())
+            .bind(MeetingStatus::Scheduled.as_str())
+            .execute(p)
+            .await
+            .map_err(db_err("ending a meeting"))?
+            .rows_affected();
+            Ok(changed > 0)
         })
     }
 }

@@ -5,4 +5,6 @@
 mod support;
 
 mod identity;
+mod meetings;
 mod store;
+mod video;
