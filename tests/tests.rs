@@ -1,3 +1,4 @@
 //! Cross-crate tests of the kaltura-discord workspace: one test binary, one module per area.
 
 mod errors;
+mod journey;
