@@ -87,7 +87,8 @@ async fn configure_map_meet_and_share() {
     let config = config.config();
 
     // A member with the teachers role, mapped to a Kaltura user created on first use.
-    let teacher = Subject::new(DiscordUserId::new(80_351_110_224_678_912).unwrap()).with_roles([teachers]);
+    let teacher =
+        Subject::new(DiscordUserId::new(80_351_110_224_678_912).unwrap()).with_roles([teachers]);
     let identity = IdentityService::new(store.clone(), store.clone(), Arc::new(client.clone()));
     let member = DiscordMember {
         user: teacher.user,
@@ -98,7 +99,10 @@ async fn configure_map_meet_and_share() {
         .resolve(guild, &config.identity, &member)
         .await
         .unwrap();
-    assert_eq!(mapped.kaltura_user, UserId::new("discord_80351110224678912"));
+    assert_eq!(
+        mapped.kaltura_user,
+        UserId::new("discord_80351110224678912")
+    );
     assert!(mapped.provisioned);
 
     // The teacher starts a meeting and gets a host link that Kaltura accepts.

@@ -17,10 +17,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use kaltura_client::UserId;
 
-use crate::config::{IdentityConfig, IdentityStrategy};
+use crate::config::{GuildConfig, IdentityConfig, IdentityStrategy, LinkScopeKind};
 use crate::ids::{DiscordUserId, GuildId};
 use crate::rbac::{GuildPolicy, Permission, Subject, authorize};
-use crate::store::{AuditAction, AuditLog, IdentityLink, IdentityStore, NewAuditEntry};
+use crate::store::{AuditAction, AuditLog, IdentityLink, IdentityStore, LinkScope, NewAuditEntry};
 use crate::{Error, Result};
 
 /// Longest Kaltura user id (`kuser::PUSER_ID_REGEXP`).
@@ -78,9 +78,11 @@ pub enum AddOutcome {
     AlreadyExisted,
 }
 
-/// The two Kaltura user calls identity mapping needs.
+/// The two Kaltura user calls identity mapping needs, and the partner they run in.
 #[async_trait]
 pub trait KalturaUsers: Send + Sync {
+    /// The Kaltura partner (needed when links apply per partner).
+    fn partner_id(&self) -> Option<kaltura_client::PartnerId>;
     /// Whether the user exists (`user.get`; `INVALID_USER_ID` means no).
     async fn user_exists(&self, id: &UserId) -> Result<bool>;
     /// Creates the user (`user.add`); an existing user is not an error.
@@ -89,6 +91,10 @@ pub trait KalturaUsers: Send + Sync {
 
 #[async_trait]
 impl KalturaUsers for kaltura_client::Client {
+    fn partner_id(&self) -> Option<kaltura_client::PartnerId> {
+        kaltura_client::Client::partner_id(self)
+    }
+
     async fn user_exists(&self, id: &UserId) -> Result<bool> {
         match self.user().get(id.clone()).await {
             Ok(_) => Ok(true),
@@ -219,6 +225,18 @@ impl IdentityService {
         }
     }
 
+    /// Where links apply for this guild's configuration.
+    pub fn scope(&self, guild: GuildId, identity: &IdentityConfig) -> Result<LinkScope> {
+        match identity.link_scope {
+            LinkScopeKind::Guild => Ok(LinkScope::Guild(guild)),
+            LinkScopeKind::Partner => self.users.partner_id().map(LinkScope::Partner).ok_or_else(|| {
+                Error::InvalidInput(
+                    "`identity.link_scope` is `partner` but the Kaltura client has no partner id".into(),
+                )
+            }),
+        }
+    }
+
     /// The Kaltura user a member acts as in a guild, creating it when configured to.
     pub async fn resolve(
         &self,
@@ -226,7 +244,8 @@ impl IdentityService {
         config: &IdentityConfig,
         member: &DiscordMember,
     ) -> Result<ResolvedIdentity> {
-        if let Some(link) = self.store.find_by_discord(guild, member.user).await? {
+        let scope = self.scope(guild, config)?;
+        if let Some(link) = self.store.find_by_discord(scope, member.user).await? {
             return Ok(ResolvedIdentity {
                 kaltura_user: link.kaltura_user,
                 source: IdentitySource::Linked,
@@ -282,16 +301,18 @@ impl IdentityService {
 
     /// Links `target` to an existing Kaltura user. Members may link themselves
     /// ([`Permission::LinkOwnIdentity`]); linking others needs [`Permission::ManageIdentities`].
-    /// The Kaltura user must exist and may be linked to one member per guild.
+    /// The Kaltura user must exist and may be linked to one member per scope (the guild, or
+    /// the partner with `identity.link_scope: partner`).
     pub async fn link(
         &self,
         guild: GuildId,
-        policy: &GuildPolicy,
+        config: &GuildConfig,
         actor: &Subject,
         target: DiscordUserId,
         kaltura_user: &str,
     ) -> Result<IdentityLink> {
-        Self::authorize_link(policy, actor, target)?;
+        Self::authorize_link(&config.rbac, actor, target)?;
+        let scope = self.scope(guild, &config.identity)?;
         let kaltura_user = validate_kaltura_user_id(kaltura_user)?;
         if !self.users.user_exists(&kaltura_user).await? {
             return Err(Error::InvalidInput(format!(
@@ -299,6 +320,7 @@ impl IdentityService {
             )));
         }
         let link = IdentityLink {
+            scope,
             guild,
             discord_user: target,
             kaltura_user,
@@ -313,12 +335,13 @@ impl IdentityService {
     pub async fn unlink(
         &self,
         guild: GuildId,
-        policy: &GuildPolicy,
+        config: &GuildConfig,
         actor: &Subject,
         target: DiscordUserId,
     ) -> Result<bool> {
-        Self::authorize_link(policy, actor, target)?;
-        self.store.unlink(guild, target, actor.user).await
+        Self::authorize_link(&config.rbac, actor, target)?;
+        let scope = self.scope(guild, &config.identity)?;
+        self.store.unlink(scope, target, guild, actor.user).await
     }
 }
 

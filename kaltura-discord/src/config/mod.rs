@@ -41,8 +41,8 @@ pub use layers::{Layer, Layered, expand_placeholders, parse_json_object, read_js
 pub use model::{
     DatabaseConfig, DiscordConfig, FeaturesConfig, GuildConfig, GuildKalturaConfig, HttpConfig,
     IdentityConfig, IdentityStrategy, JwtConfig, JwtKeyConfig, KalturaCredentialsConfig,
-    MeetingType, MeetingsConfig, NotificationEvent, NotificationRoute, NotificationsConfig,
-    ProcessConfig,
+    LinkScopeKind, MeetingType, MeetingsConfig, NotificationEvent, NotificationRoute,
+    NotificationsConfig, ProcessConfig,
 };
 pub use resolver::{
     ConfigResolver, ConfigSources, DEFAULT_CONFIG_JSON, ENV_PREFIX, Explanation,

@@ -117,12 +117,24 @@ pub enum IdentityStrategy {
     Email,
 }
 
+/// Where explicit identity links apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkScopeKind {
+    /// A link made in a guild applies in that guild only.
+    Guild,
+    /// A link applies in every guild that uses the same Kaltura partner.
+    Partner,
+}
+
 /// Identity mapping settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityConfig {
     /// The mapping strategy.
     pub strategy: IdentityStrategy,
+    /// Where explicit links apply: this guild only, or every guild of the Kaltura partner.
+    pub link_scope: LinkScopeKind,
     /// Prefix of generated Kaltura user ids (strategy `prefixed_id`).
     #[schemars(length(max = 32), regex(pattern = r"^[A-Za-z0-9_.@-]*$"))]
     pub user_id_prefix: String,

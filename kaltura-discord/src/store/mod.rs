@@ -24,10 +24,55 @@ use crate::Result;
 use crate::config::MeetingType;
 use crate::ids::{DiscordUserId, GuildId};
 
-/// A Discord member linked to a Kaltura user in one guild.
+/// Where an identity link applies: in one guild, or in every guild of a Kaltura partner
+/// (configured with `identity.link_scope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkScope {
+    /// One guild.
+    Guild(GuildId),
+    /// Every guild using this Kaltura partner.
+    Partner(kaltura_client::PartnerId),
+}
+
+impl LinkScope {
+    /// The key stored in the database: `guild:{id}` or `partner:{id}`.
+    pub fn key(&self) -> String {
+        match self {
+            LinkScope::Guild(g) => format!("guild:{g}"),
+            LinkScope::Partner(p) => format!("partner:{p}"),
+        }
+    }
+
+    /// Parses [`LinkScope::key`].
+    pub fn parse_key(key: &str) -> Option<LinkScope> {
+        match key.split_once(':')? {
+            ("guild", id) => id.parse().ok().map(LinkScope::Guild),
+            ("partner", id) => {
+                let id: i64 = id.parse().ok()?;
+                (id > 0 && id.to_string().len() == key.len() - "partner:".len())
+                    .then(|| LinkScope::Partner(kaltura_client::PartnerId::new(id)))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for LinkScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkScope::Guild(g) => write!(f, "guild {g}"),
+            LinkScope::Partner(p) => write!(f, "partner {p}"),
+        }
+    }
+}
+
+/// A Discord member linked to a Kaltura user, in a guild or across a partner's guilds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityLink {
-    /// The guild the link applies in.
+    /// Where the link applies.
+    pub scope: LinkScope,
+    /// The guild the link was made in (its audit entry goes there).
     pub guild: GuildId,
     /// The Discord member.
     pub discord_user: DiscordUserId,
@@ -39,33 +84,34 @@ pub struct IdentityLink {
     pub linked_by: DiscordUserId,
 }
 
-/// Discord member ↔ Kaltura user links, per guild.
+/// Discord member ↔ Kaltura user links, per [`LinkScope`] (a guild or a partner).
 #[async_trait]
 pub trait IdentityStore: Send + Sync {
-    /// Creates or replaces the member's link. A Kaltura user can be linked to one member per
-    /// guild only: linking it to a second member is [`crate::Error::Conflict`].
+    /// Creates or replaces the member's link in its scope. A Kaltura user can be linked to one
+    /// member per scope only: linking it to a second member is [`crate::Error::Conflict`].
     async fn link(&self, link: &IdentityLink) -> Result<()>;
-    /// Removes the member's link; `false` if there was none.
+    /// Removes the member's link; `false` if there was none. The audit entry goes to `guild`.
     async fn unlink(
         &self,
-        guild: GuildId,
+        scope: LinkScope,
         discord_user: DiscordUserId,
+        guild: GuildId,
         actor: DiscordUserId,
     ) -> Result<bool>;
     /// The member's link.
     async fn find_by_discord(
         &self,
-        guild: GuildId,
+        scope: LinkScope,
         discord_user: DiscordUserId,
     ) -> Result<Option<IdentityLink>>;
     /// The member linked to a Kaltura user.
     async fn find_by_kaltura(
         &self,
-        guild: GuildId,
+        scope: LinkScope,
         kaltura_user: &UserId,
     ) -> Result<Option<IdentityLink>>;
-    /// Every link of a guild, by Discord user id.
-    async fn list_links(&self, guild: GuildId) -> Result<Vec<IdentityLink>>;
+    /// Every link of a scope, by Discord user id.
+    async fn list_links(&self, scope: LinkScope) -> Result<Vec<IdentityLink>>;
 }
 
 /// A guild's configuration override document with its version.

@@ -18,7 +18,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Executor, Row};
 
 use super::{
-    AuditAction, AuditEntry, AuditLog, GuildSettingsStore, IdentityLink, IdentityStore,
+    AuditAction, AuditEntry, AuditLog, GuildSettingsStore, IdentityLink, IdentityStore, LinkScope,
     MeetingRecord, MeetingStatus, MeetingStore, NewAuditEntry, OverrideEdit, StoredOverride,
 };
 use crate::config::MeetingType;
@@ -31,14 +31,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         1,
         r#"
 CREATE TABLE identity_links (
+    scope TEXT NOT NULL,
     guild_id TEXT NOT NULL,
     discord_user_id TEXT NOT NULL,
     kaltura_user_id TEXT NOT NULL,
     linked_at BIGINT NOT NULL,
     linked_by TEXT NOT NULL,
-    PRIMARY KEY (guild_id, discord_user_id)
+    PRIMARY KEY (scope, discord_user_id)
 );
-CREATE UNIQUE INDEX identity_links_kaltura ON identity_links (guild_id, kaltura_user_id);
+CREATE UNIQUE INDEX identity_links_kaltura ON identity_links (scope, kaltura_user_id);
 CREATE TABLE guild_overrides (
     guild_id TEXT PRIMARY KEY,
     document TEXT NOT NULL,
@@ -58,14 +59,15 @@ CREATE INDEX audit_log_guild ON audit_log (guild_id, id);
 "#,
         r#"
 CREATE TABLE identity_links (
+    scope TEXT NOT NULL,
     guild_id TEXT NOT NULL,
     discord_user_id TEXT NOT NULL,
     kaltura_user_id TEXT NOT NULL,
     linked_at BIGINT NOT NULL,
     linked_by TEXT NOT NULL,
-    PRIMARY KEY (guild_id, discord_user_id)
+    PRIMARY KEY (scope, discord_user_id)
 );
-CREATE UNIQUE INDEX identity_links_kaltura ON identity_links (guild_id, kaltura_user_id);
+CREATE UNIQUE INDEX identity_links_kaltura ON identity_links (scope, kaltura_user_id);
 CREATE TABLE guild_overrides (
     guild_id TEXT PRIMARY KEY,
     document TEXT NOT NULL,
@@ -315,7 +317,10 @@ macro_rules! link_from_row {
             row.try_get::<String, _>(col)
                 .map_err(db_err("reading an identity link"))
         };
+        let scope = text("scope")?;
         IdentityLink {
+            scope: LinkScope::parse_key(&scope)
+                .ok_or_else(|| Error::Corrupt(format!("stored identity link scope {scope:?}")))?,
             guild: parse_id(text("guild_id")?)?,
             discord_user: parse_id(text("discord_user_id")?)?,
             kaltura_user: UserId::new(text("kaltura_user_id")?),
@@ -389,11 +394,12 @@ impl IdentityStore for SqlStore {
         on_pool!(self, p => {
             let mut tx = p.begin().await.map_err(db_err("linking an identity"))?;
             let result = sqlx::query(
-                "INSERT INTO identity_links (guild_id, discord_user_id, kaltura_user_id, linked_at, linked_by) \
-                 VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (guild_id, discord_user_id) DO UPDATE SET \
+                "INSERT INTO identity_links (scope, guild_id, discord_user_id, kaltura_user_id, linked_at, linked_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (scope, discord_user_id) DO UPDATE SET guild_id = excluded.guild_id, \
                  kaltura_user_id = excluded.kaltura_user_id, linked_at = excluded.linked_at, linked_by = excluded.linked_by",
             )
+            .bind(link.scope.key())
             .bind(link.guild.to_string())
             .bind(link.discord_user.to_string())
             .bind(link.kaltura_user.as_str())
@@ -404,8 +410,8 @@ impl IdentityStore for SqlStore {
             match result {
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                     return Err(Error::Conflict(format!(
-                        "Kaltura user {} is already linked to another member of guild {}",
-                        link.kaltura_user, link.guild
+                        "Kaltura user {} is already linked to another member ({})",
+                        link.kaltura_user, link.scope
                     )));
                 }
                 other => {
@@ -425,15 +431,16 @@ impl IdentityStore for SqlStore {
 
     async fn unlink(
         &self,
-        guild: GuildId,
+        scope: LinkScope,
         discord_user: DiscordUserId,
+        guild: GuildId,
         actor: DiscordUserId,
     ) -> Result<bool> {
         let _guard = self.sqlite_writer.lock().await;
         on_pool!(self, p => {
             let mut tx = p.begin().await.map_err(db_err("unlinking an identity"))?;
-            let removed = sqlx::query("DELETE FROM identity_links WHERE guild_id = $1 AND discord_user_id = $2")
-                .bind(guild.to_string())
+            let removed = sqlx::query("DELETE FROM identity_links WHERE scope = $1 AND discord_user_id = $2")
+                .bind(scope.key())
                 .bind(discord_user.to_string())
                 .execute(&mut *tx)
                 .await
@@ -445,7 +452,7 @@ impl IdentityStore for SqlStore {
                     guild,
                     actor: Some(actor),
                     action: AuditAction::IdentityUnlinked,
-                    detail: serde_json::json!({"discord_user": discord_user.to_string()}),
+                    detail: serde_json::json!({"discord_user": discord_user.to_string(), "scope": scope.key()}),
                 });
             }
             tx.commit().await.map_err(db_err("unlinking an identity"))?;
@@ -455,12 +462,12 @@ impl IdentityStore for SqlStore {
 
     async fn find_by_discord(
         &self,
-        guild: GuildId,
+        scope: LinkScope,
         discord_user: DiscordUserId,
     ) -> Result<Option<IdentityLink>> {
         on_pool!(self, p => {
-            let row = sqlx::query("SELECT * FROM identity_links WHERE guild_id = $1 AND discord_user_id = $2")
-                .bind(guild.to_string())
+            let row = sqlx::query("SELECT * FROM identity_links WHERE scope = $1 AND discord_user_id = $2")
+                .bind(scope.key())
                 .bind(discord_user.to_string())
                 .fetch_optional(p)
                 .await
@@ -474,12 +481,12 @@ impl IdentityStore for SqlStore {
 
     async fn find_by_kaltura(
         &self,
-        guild: GuildId,
+        scope: LinkScope,
         kaltura_user: &UserId,
     ) -> Result<Option<IdentityLink>> {
         on_pool!(self, p => {
-            let row = sqlx::query("SELECT * FROM identity_links WHERE guild_id = $1 AND kaltura_user_id = $2")
-                .bind(guild.to_string())
+            let row = sqlx::query("SELECT * FROM identity_links WHERE scope = $1 AND kaltura_user_id = $2")
+                .bind(scope.key())
                 .bind(kaltura_user.as_str())
                 .fetch_optional(p)
                 .await
@@ -491,10 +498,10 @@ impl IdentityStore for SqlStore {
         })
     }
 
-    async fn list_links(&self, guild: GuildId) -> Result<Vec<IdentityLink>> {
+    async fn list_links(&self, scope: LinkScope) -> Result<Vec<IdentityLink>> {
         on_pool!(self, p => {
-            let rows = sqlx::query("SELECT * FROM identity_links WHERE guild_id = $1 ORDER BY discord_user_id")
-                .bind(guild.to_string())
+            let rows = sqlx::query("SELECT * FROM identity_links WHERE scope = $1 ORDER BY discord_user_id")
+                .bind(scope.key())
                 .fetch_all(p)
                 .await
                 .map_err(db_err("listing identity links"))?;

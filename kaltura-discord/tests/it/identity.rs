@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use kaltura_client::fake::FakeKaltura;
 use kaltura_client::{Client, UserId};
-use kaltura_discord::config::{IdentityConfig, IdentityStrategy};
+use kaltura_discord::config::{
+    ConfigResolver, ConfigSources, GuildConfig, IdentityConfig, IdentityStrategy, LinkScopeKind,
+};
 use kaltura_discord::identity::{DiscordMember, IdentityService, IdentitySource, KalturaUsers};
-use kaltura_discord::rbac::{DiscordPermissions, GuildPolicy, Permission, Subject};
+use kaltura_discord::rbac::{DiscordPermissions, Permission, Subject};
 use kaltura_discord::store::{AuditAction, AuditLog, SqlStore};
 use kaltura_discord::{DiscordUserId, Error, GuildId};
 
@@ -25,9 +27,17 @@ fn member(id: u64) -> DiscordMember {
 fn config(strategy: IdentityStrategy) -> IdentityConfig {
     IdentityConfig {
         strategy,
+        link_scope: LinkScopeKind::Guild,
         user_id_prefix: "discord_".into(),
         auto_provision: true,
     }
+}
+
+async fn guild_config(scope: LinkScopeKind) -> GuildConfig {
+    let resolver = ConfigResolver::load(&ConfigSources::defaults_only()).unwrap();
+    let mut config = resolver.guild(guild()).await.unwrap().config().clone();
+    config.identity.link_scope = scope;
+    config
 }
 
 async fn client(fake: &FakeKaltura) -> Client {
@@ -77,7 +87,7 @@ async fn explicit_links_win_and_need_permission(store: SqlStore) {
     let client = client(&fake).await;
     assert!(client.users_exist_helper("teacher@example.com").await);
     let svc = service(&store, client);
-    let policy = GuildPolicy::default();
+    let policy = guild_config(LinkScopeKind::Guild).await;
     let me = Subject::new(DiscordUserId::new(7).unwrap());
     let other = DiscordUserId::new(8).unwrap();
 
@@ -160,7 +170,44 @@ async fn explicit_strategy_without_a_link_says_how_to_link(store: SqlStore) {
     assert!(r.provisioned);
 }
 
+async fn partner_scoped_links_follow_the_member_across_guilds(store: SqlStore) {
+    let fake = FakeKaltura::start().await;
+    let client = client(&fake).await;
+    assert!(client.users_exist_helper("shared_teacher").await);
+    let svc = service(&store, client);
+    let partner_config = guild_config(LinkScopeKind::Partner).await;
+    let me = Subject::new(DiscordUserId::new(7).unwrap());
+    let link = svc
+        .link(guild(), &partner_config, &me, me.user, "shared_teacher")
+        .await
+        .unwrap();
+    assert_eq!(
+        link.scope,
+        kaltura_discord::store::LinkScope::Partner(fake.partner_id())
+    );
+    // Another guild of the same partner sees the link; a guild-scoped one does not.
+    let other_guild = GuildId::new(81_384_788_765_712_384).unwrap();
+    let mut partner_identity = config(IdentityStrategy::ExplicitLink);
+    partner_identity.link_scope = LinkScopeKind::Partner;
+    let r = svc
+        .resolve(other_guild, &partner_identity, &member(7))
+        .await
+        .unwrap();
+    assert_eq!(r.kaltura_user, UserId::new("shared_teacher"));
+    assert_eq!(r.source, IdentitySource::Linked);
+    let err = svc
+        .resolve(
+            other_guild,
+            &config(IdentityStrategy::ExplicitLink),
+            &member(7),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotLinked(_)), "{err:?}");
+}
+
 both_backends!(
+    partner_scoped_links_follow_the_member_across_guilds,
     prefixed_ids_are_provisioned_once,
     explicit_links_win_and_need_permission,
     explicit_strategy_without_a_link_says_how_to_link,

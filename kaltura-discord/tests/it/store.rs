@@ -5,7 +5,8 @@ use std::sync::Arc;
 use kaltura_client::UserId;
 use kaltura_discord::config::{ConfigResolver, ConfigSources};
 use kaltura_discord::store::{
-    AuditAction, AuditLog, GuildSettingsStore, IdentityLink, IdentityStore, NewAuditEntry, SqlStore,
+    AuditAction, AuditLog, GuildSettingsStore, IdentityLink, IdentityStore, LinkScope,
+    NewAuditEntry, SqlStore,
 };
 use kaltura_discord::{DiscordUserId, Error, GuildId};
 use serde_json::{Value, json};
@@ -13,12 +14,16 @@ use serde_json::{Value, json};
 fn guild(id: u64) -> GuildId {
     GuildId::new(id).unwrap()
 }
+fn scope(id: u64) -> LinkScope {
+    LinkScope::Guild(guild(id))
+}
 fn user(id: u64) -> DiscordUserId {
     DiscordUserId::new(id).unwrap()
 }
 
 fn link(g: u64, discord: u64, kaltura: &str, by: u64) -> IdentityLink {
     IdentityLink {
+        scope: LinkScope::Guild(guild(g)),
         guild: guild(g),
         discord_user: user(discord),
         kaltura_user: UserId::new(kaltura),
@@ -35,23 +40,23 @@ async fn links_are_found_both_ways_and_scoped_per_guild(store: SqlStore) {
         .unwrap();
     store.link(&link(2, 10, "someone_else", 10)).await.unwrap();
     assert_eq!(
-        store.find_by_discord(guild(1), user(10)).await.unwrap(),
+        store.find_by_discord(scope(1), user(10)).await.unwrap(),
         Some(link(1, 10, "discord_10", 10))
     );
     assert_eq!(
         store
-            .find_by_kaltura(guild(1), &UserId::new("alice@example.com"))
+            .find_by_kaltura(scope(1), &UserId::new("alice@example.com"))
             .await
             .unwrap(),
         Some(link(1, 11, "alice@example.com", 99))
     );
     assert_eq!(
-        store.find_by_discord(guild(2), user(11)).await.unwrap(),
+        store.find_by_discord(scope(2), user(11)).await.unwrap(),
         None
     );
-    let all = store.list_links(guild(1)).await.unwrap();
+    let all = store.list_links(scope(1)).await.unwrap();
     assert_eq!(all.len(), 2);
-    assert_eq!(store.list_links(guild(3)).await.unwrap(), vec![]);
+    assert_eq!(store.list_links(scope(3)).await.unwrap(), vec![]);
 }
 
 async fn relinking_replaces_and_a_taken_kaltura_user_conflicts(store: SqlStore) {
@@ -59,7 +64,7 @@ async fn relinking_replaces_and_a_taken_kaltura_user_conflicts(store: SqlStore) 
     store.link(&link(1, 10, "k_b", 10)).await.unwrap();
     assert_eq!(
         store
-            .find_by_discord(guild(1), user(10))
+            .find_by_discord(scope(1), user(10))
             .await
             .unwrap()
             .unwrap()
@@ -71,7 +76,7 @@ async fn relinking_replaces_and_a_taken_kaltura_user_conflicts(store: SqlStore) 
     assert!(err.to_string().contains("already linked"), "{err}");
     // Nothing was changed by the refused link.
     assert_eq!(
-        store.find_by_discord(guild(1), user(20)).await.unwrap(),
+        store.find_by_discord(scope(1), user(20)).await.unwrap(),
         None
     );
 }
@@ -81,20 +86,30 @@ async fn hostile_ids_are_stored_as_data(store: SqlStore) {
     store.link(&link(1, 10, hostile, 10)).await.unwrap();
     assert_eq!(
         store
-            .find_by_discord(guild(1), user(10))
+            .find_by_discord(scope(1), user(10))
             .await
             .unwrap()
             .unwrap()
             .kaltura_user,
         UserId::new(hostile)
     );
-    assert_eq!(store.list_links(guild(1)).await.unwrap().len(), 1);
+    assert_eq!(store.list_links(scope(1)).await.unwrap().len(), 1);
 }
 
 async fn unlink_removes_once_and_everything_is_audited(store: SqlStore) {
     store.link(&link(1, 10, "k", 99)).await.unwrap();
-    assert!(store.unlink(guild(1), user(10), user(99)).await.unwrap());
-    assert!(!store.unlink(guild(1), user(10), user(99)).await.unwrap());
+    assert!(
+        store
+            .unlink(scope(1), user(10), guild(1), user(99))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .unlink(scope(1), user(10), guild(1), user(99))
+            .await
+            .unwrap()
+    );
     let log = store.recent(guild(1), 10).await.unwrap();
     let actions: Vec<AuditAction> = log.iter().map(|e| e.action).collect();
     assert_eq!(
@@ -242,7 +257,62 @@ async fn resolver_reads_overrides_from_the_store(store: SqlStore) {
     assert!(!store.delete_override(guild(3), user(1)).await.unwrap());
 }
 
+async fn partner_scoped_links_apply_in_every_guild(store: SqlStore) {
+    let partner = LinkScope::Partner(kaltura_client::PartnerId::new(12345));
+    let mut l = link(1, 10, "shared_user", 10);
+    l.scope = partner;
+    store.link(&l).await.unwrap();
+    assert_eq!(
+        store.find_by_discord(partner, user(10)).await.unwrap(),
+        Some(l.clone())
+    );
+    // Not visible in a guild scope, and another partner is separate.
+    assert_eq!(
+        store.find_by_discord(scope(1), user(10)).await.unwrap(),
+        None
+    );
+    let other = LinkScope::Partner(kaltura_client::PartnerId::new(999));
+    assert_eq!(store.find_by_discord(other, user(10)).await.unwrap(), None);
+    // The same Kaltura user cannot go to a second member of the partner, even from another guild.
+    let mut taken = link(2, 20, "shared_user", 20);
+    taken.scope = partner;
+    assert!(matches!(store.link(&taken).await, Err(Error::Conflict(_))));
+    assert!(
+        store
+            .unlink(partner, user(10), guild(2), user(10))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.recent(guild(2), 5).await.unwrap()[0].action,
+        AuditAction::IdentityUnlinked
+    );
+}
+
+#[test]
+fn link_scope_keys_round_trip_and_reject_garbage() {
+    for s in [
+        scope(7),
+        LinkScope::Partner(kaltura_client::PartnerId::new(12345)),
+    ] {
+        assert_eq!(LinkScope::parse_key(&s.key()), Some(s));
+    }
+    for bad in [
+        "",
+        "guild:",
+        "guild:abc",
+        "partner:-1",
+        "partner:0",
+        "partner:01",
+        "team:1",
+        "guild",
+    ] {
+        assert_eq!(LinkScope::parse_key(bad), None, "{bad}");
+    }
+}
+
 both_backends!(
+    partner_scoped_links_apply_in_every_guild,
     links_are_found_both_ways_and_scoped_per_guild,
     relinking_replaces_and_a_taken_kaltura_user_conflicts,
     hostile_ids_are_stored_as_data,
@@ -269,7 +339,7 @@ async fn sqlite_data_survives_a_restart_and_migrations_are_idempotent() {
     assert_eq!(store.backend(), "sqlite");
     assert!(
         store
-            .find_by_discord(guild(1), user(10))
+            .find_by_discord(scope(1), user(10))
             .await
             .unwrap()
             .is_some()
