@@ -8,16 +8,17 @@
 //! 4. `base64url("v2|" pid "|" ciphertext)` with `=` padding.
 
 use aes::cipher::block_padding::NoPadding;
-use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit};
+use aes::cipher::consts::U16;
+use aes::cipher::{
+    Block, BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt, BlockModeDecrypt,
+    BlockSizeUser, InnerIvInit,
+};
 use aes::{Aes128Dec, Aes128Enc};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE;
 use sha1::{Digest, Sha1};
 
-use super::privileges::{Privilege, Privileges};
+use super::privileges::{self, Privilege, Privileges};
 use super::{
     Clock, DecodedKs, Ks, KsBuilder, KsVersion, RandomSource, SessionType, ct_eq, malformed,
-    push_int,
 };
 use crate::error::{Error, KsErrorKind, Result};
 use crate::ids::PartnerId;
@@ -40,30 +41,118 @@ const UNRESERVED: [bool; 256] = {
     t
 };
 
-/// Appends `s` encoded like Python's `quote_plus` (what `urlencode` uses): unreserved bytes
-/// as they are, space as `+`, everything else `%XX` (upper-case hex).
-fn push_encoded(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let bytes = s.as_bytes();
-    let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if UNRESERVED[usize::from(b)] {
-            continue;
-        }
-        out.extend_from_slice(&bytes[run..i]);
-        if b == b' ' {
-            out.push(b'+');
-        } else {
-            out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]]);
-        }
-        run = i + 1;
-    }
-    out.extend_from_slice(&bytes[run..]);
+/// The plaintext of a KS v2 (`"v2|" pid "|" hash ‖ random ‖ fields ‖ padding`), built on the
+/// stack when it fits (almost always), on the heap otherwise.
+struct PlainBuf {
+    stack: [u8; PlainBuf::STACK],
+    len: usize,
+    /// Everything written so far once it no longer fits on the stack (then never empty).
+    heap: Vec<u8>,
 }
 
-/// Writes the `&`-joined field list.
-fn push_fields(out: &mut Vec<u8>, b: &KsBuilder, valid_until: i64) {
-    let privs = b.privileges.as_slice();
+impl PlainBuf {
+    const STACK: usize = 512;
+
+    fn new() -> Self {
+        PlainBuf {
+            stack: [0; PlainBuf::STACK],
+            len: 0,
+            heap: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn put(&mut self, s: &[u8]) {
+        if self.heap.is_empty()
+            && let Some(dst) = self.stack.get_mut(self.len..self.len + s.len())
+        {
+            dst.copy_from_slice(s);
+            self.len += s.len();
+        } else {
+            self.put_heap(s);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn put_heap(&mut self, s: &[u8]) {
+        if self.heap.is_empty() {
+            self.heap.reserve(2 * (self.len + s.len()));
+            self.heap.extend_from_slice(&self.stack[..self.len]);
+        }
+        self.heap.extend_from_slice(s);
+    }
+
+    #[inline]
+    fn put_byte(&mut self, b: u8) {
+        self.put(&[b]);
+    }
+
+    /// Appends the decimal form of `n`.
+    fn put_int(&mut self, n: i64) {
+        let mut buf = [0u8; 20];
+        let i = super::format_int(&mut buf, n);
+        self.put(&buf[i..]);
+    }
+
+    /// Appends `s` encoded like Python's `quote_plus` (what `urlencode` uses): unreserved bytes
+    /// as they are, space as `+`, everything else `%XX` (upper-case hex). Returns whether every
+    /// byte was unreserved (nothing needed encoding).
+    fn put_encoded(&mut self, s: &str) -> bool {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let bytes = s.as_bytes();
+        let Some(first) = bytes.iter().position(|&b| !UNRESERVED[usize::from(b)]) else {
+            self.put(bytes);
+            return true;
+        };
+        self.put(&bytes[..first]);
+        let mut run = first;
+        for (i, &b) in bytes.iter().enumerate().skip(first) {
+            if UNRESERVED[usize::from(b)] {
+                continue;
+            }
+            self.put(&bytes[run..i]);
+            if b == b' ' {
+                self.put_byte(b'+');
+            } else {
+                self.put(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]]);
+            }
+            run = i + 1;
+        }
+        self.put(&bytes[run..]);
+        false
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        if self.heap.is_empty() {
+            &self.stack[..self.len]
+        } else {
+            &self.heap
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        if self.heap.is_empty() {
+            &mut self.stack[..self.len]
+        } else {
+            &mut self.heap
+        }
+    }
+}
+
+/// Appends `s` encoded like Python's `quote_plus` (see [`PlainBuf::put_encoded`]).
+#[cfg(test)]
+fn push_encoded(out: &mut Vec<u8>, s: &str) {
+    let mut buf = PlainBuf::new();
+    buf.put_encoded(s);
+    out.extend_from_slice(buf.as_slice());
+}
+
+/// Writes the privileges part of the field list (`name=value&…`). Returns whether they are
+/// certainly valid (every byte unreserved, names non-empty and not reserved by v2); when not,
+/// the caller runs the full validation.
+fn put_privileges(out: &mut PlainBuf, privs: &[Privilege]) -> bool {
+    let mut clean = true;
     for (i, p) in privs.iter().enumerate() {
         let name = p.v2_name();
         let mut value = p.v2_value();
@@ -71,31 +160,23 @@ fn push_fields(out: &mut Vec<u8>, b: &KsBuilder, valid_until: i64) {
         // key `all`: PHP array semantics, first position, last value.
         if name == "all" {
             if privs[..i].iter().any(|q| q.v2_name() == "all") {
+                clean = false;
                 continue;
             }
             if let Some(last) = privs[i + 1..].iter().rev().find(|q| q.v2_name() == "all") {
+                clean = false;
                 value = last.v2_value();
             }
         }
-        push_encoded(out, name);
-        out.push(b'=');
-        push_encoded(out, value);
-        out.push(b'&');
+        let name_clean = out.put_encoded(name);
+        out.put_byte(b'=');
+        let value_clean = out.put_encoded(value);
+        out.put_byte(b'&');
+        // `All` is valid; its v2 form `all=*` is what was written.
+        clean &= matches!(p, Privilege::All)
+            || (name_clean && value_clean && !name.is_empty() && !privileges::is_v2_reserved(name));
     }
-    out.extend_from_slice(b"_e=");
-    push_int(out, valid_until);
-    out.extend_from_slice(b"&_t=");
-    push_int(out, b.session_type.as_i64());
-    out.extend_from_slice(b"&_u=");
-    push_encoded(out, &b.user_id);
-    if let Some(m) = b.master_partner_id {
-        out.extend_from_slice(b"&_m=");
-        push_int(out, m.get());
-    }
-    if let Some(d) = &b.additional_data {
-        out.extend_from_slice(b"&_d=");
-        push_encoded(out, d);
-    }
+    clean
 }
 
 pub(super) fn encode(
@@ -104,33 +185,69 @@ pub(super) fn encode(
     clock: &dyn Clock,
     rng: &mut dyn RandomSource,
 ) -> Result<Ks> {
-    b.validate()?;
+    let mut raw = PlainBuf::new();
+    raw.put(b"v2|");
+    raw.put_int(b.partner_id.get());
+    raw.put_byte(b'|');
+    let start = raw.len;
+    // Hash and random prefix, filled in below.
+    raw.put(&[0u8; HASH_LEN + RAND_LEN]);
+    if !put_privileges(&mut raw, b.privileges.as_slice()) {
+        b.validate()?;
+    }
     let valid_until = b.valid_until(clock.now_unix());
-    let mut rand = [0u8; RAND_LEN];
-    rng.fill_bytes(&mut rand);
-
-    // Room for the usual case (percent-encoding can triple user data); grows if needed.
-    let estimate = 160
-        + 3 * (b.user_id.len() + b.additional_data.as_ref().map_or(0, String::len))
-        + 32 * b.privileges.len();
-    let mut raw = Vec::with_capacity(estimate);
-    raw.extend_from_slice(b"v2|");
-    push_int(&mut raw, b.partner_id.get());
-    raw.push(b'|');
-    let start = raw.len();
-    raw.extend_from_slice(&[0u8; HASH_LEN]);
-    raw.extend_from_slice(&rand);
-    push_fields(&mut raw, b, valid_until);
-
-    let digest = Sha1::digest(&raw[start + HASH_LEN..]);
-    raw[start..start + HASH_LEN].copy_from_slice(&digest);
+    raw.put(b"_e=");
+    raw.put_int(valid_until);
+    raw.put(b"&_t=");
+    raw.put_int(b.session_type.as_i64());
+    raw.put(b"&_u=");
+    raw.put_encoded(&b.user_id);
+    if let Some(m) = b.master_partner_id {
+        raw.put(b"&_m=");
+        raw.put_int(m.get());
+    }
+    if let Some(d) = &b.additional_data {
+        raw.put(b"&_d=");
+        raw.put_encoded(d);
+    }
     // Zero padding, none when already aligned (not PKCS#7).
-    let padded = (raw.len() - start).div_ceil(BLOCK) * BLOCK;
-    raw.resize(start + padded, 0);
-    cbc::Encryptor::<Aes128Enc>::inner_iv_init(enc.clone(), &Default::default())
-        .encrypt_padded::<NoPadding>(&mut raw[start..], padded)
-        .map_err(|_| malformed("internal: KS v2 plaintext is not block aligned"))?;
-    Ok(Ks::new(URL_SAFE.encode(&raw)))
+    let plain_len = raw.as_slice().len() - start;
+    let padded = plain_len.div_ceil(BLOCK) * BLOCK;
+    raw.put(&[0u8; BLOCK][..padded - plain_len]);
+
+    let plain = raw
+        .as_mut_slice()
+        .get_mut(start..)
+        .ok_or_else(|| malformed("internal: KS v2 plaintext is too short"))?;
+    let (hash, body) = plain.split_at_mut(HASH_LEN);
+    rng.fill_bytes(&mut body[..RAND_LEN]);
+    let digest = Sha1::digest(&body[..plain_len - HASH_LEN]);
+    hash.copy_from_slice(&digest);
+    cbc_encrypt(enc, plain);
+    super::base64_encode(raw.as_slice(), &super::URL_SAFE_ALPHABET).map(Ks::new)
+}
+
+/// AES-128-CBC encryption in place with a zero IV, without padding (`data` is whole blocks;
+/// a trailing partial block is left as it is, which `encode` never produces).
+fn cbc_encrypt(enc: &Aes128Enc, data: &mut [u8]) {
+    struct Cbc<'a>(&'a mut [u8]);
+    impl BlockSizeUser for Cbc<'_> {
+        type BlockSize = U16;
+    }
+    impl BlockCipherEncClosure for Cbc<'_> {
+        #[inline(always)]
+        fn call<B: BlockCipherEncBackend<BlockSize = U16>>(self, backend: &B) {
+            let mut state = Block::<B>::default();
+            for chunk in self.0.chunks_exact_mut(BLOCK) {
+                for (s, p) in state.iter_mut().zip(chunk.iter()) {
+                    *s ^= *p;
+                }
+                backend.encrypt_block((&mut state).into());
+                chunk.copy_from_slice(&state);
+            }
+        }
+    }
+    enc.encrypt_with_backend(Cbc(data));
 }
 
 /// The ciphertext must be whole AES blocks, enough for the hash and random prefix.
@@ -266,11 +383,144 @@ mod tests {
 
     #[test]
     fn ints() {
-        for n in [0, 7, -7, 1_700_086_400, i64::MIN, i64::MAX] {
+        for n in [0, 7, -7, 9, 10, 99, 100, 1_700_086_400, i64::MIN, i64::MAX] {
             let mut out = Vec::new();
-            push_int(&mut out, n);
+            super::super::push_int(&mut out, n);
             assert_eq!(out, n.to_string().into_bytes());
+            let mut buf = PlainBuf::new();
+            buf.put_int(n);
+            assert_eq!(buf.as_slice(), n.to_string().as_bytes());
         }
+    }
+
+    /// The decrypted field list of a KS signed by `encode` (hash checked).
+    fn fields_of(b: &KsBuilder) -> Result<String> {
+        use aes::cipher::KeyInit;
+        use base64::Engine as _;
+        let key = super::super::v2_key(b"secret");
+        let mut rng = super::super::FixedRandom::VECTORS;
+        let ks = encode(
+            &Aes128Enc::new(&key),
+            b,
+            &super::super::FixedClock(1_700_000_000),
+            &mut rng,
+        )?;
+        let raw = base64::engine::general_purpose::URL_SAFE
+            .decode(ks.expose_secret())
+            .unwrap();
+        let ciphertext = raw.splitn(3, |&c| c == b'|').nth(2).unwrap();
+        let mut buf = ciphertext.to_vec();
+        let plain =
+            cbc::Decryptor::<Aes128Dec>::inner_iv_init(Aes128Dec::new(&key), &Default::default())
+                .decrypt_padded::<NoPadding>(&mut buf)
+                .unwrap();
+        let end = plain.iter().rposition(|&c| c != 0).map_or(0, |i| i + 1);
+        let (hash, body) = plain[..end].split_at(HASH_LEN);
+        assert_eq!(&Sha1::digest(body)[..], hash);
+        assert_eq!(&body[..RAND_LEN], &super::super::FixedRandom::VECTORS.bytes);
+        Ok(String::from_utf8(body[RAND_LEN..].to_vec()).unwrap())
+    }
+
+    #[test]
+    fn field_list_layout() {
+        let b = KsBuilder::new(PartnerId::new(7))
+            .user_id("a b")
+            .privilege(Privilege::All)
+            .privilege(Privilege::Other {
+                name: "x y".into(),
+                value: Some("1+1".into()),
+            })
+            .privilege(Privilege::Other {
+                name: "all".into(),
+                value: Some("last".into()),
+            })
+            .privilege(Privilege::DisableEntitlement)
+            .master_partner_id(PartnerId::new(-3))
+            .additional_data("d&d");
+        assert_eq!(
+            fields_of(&b).unwrap(),
+            "all=last&x+y=1%2B1&disableentitlement=&_e=1700086400&_t=0&_u=a+b&_m=-3&_d=d%26d"
+        );
+        assert_eq!(
+            fields_of(&KsBuilder::new(PartnerId::new(7))).unwrap(),
+            "_e=1700086400&_t=0&_u="
+        );
+    }
+
+    #[test]
+    fn long_fields_spill_to_the_heap() {
+        let user = "é".repeat(400);
+        let b = KsBuilder::new(PartnerId::new(7))
+            .user_id(user.clone())
+            .privilege(Privilege::Sview("s".repeat(300)));
+        let fields = fields_of(&b).unwrap();
+        assert!(fields.len() > PlainBuf::STACK);
+        assert_eq!(
+            fields,
+            format!(
+                "sview={}&_e=1700086400&_t=0&_u={}",
+                "s".repeat(300),
+                "%C3%A9".repeat(400)
+            )
+        );
+    }
+
+    #[test]
+    fn validation_errors_match_the_full_validation() {
+        let reserved = Privilege::Other {
+            name: "_u".into(),
+            value: None,
+        };
+        let cases = [
+            vec![reserved.clone()],
+            vec![reserved.clone(), Privilege::EventId("a,b".into())],
+            vec![Privilege::All, Privilege::EventId("a ".into())],
+            vec![Privilege::Other {
+                name: String::new(),
+                value: None,
+            }],
+            vec![Privilege::Other {
+                name: " a".into(),
+                value: None,
+            }],
+            vec![Privilege::Other {
+                name: "a\u{2003}".into(),
+                value: None,
+            }],
+            vec![Privilege::Role("r\u{2003}".into())],
+        ];
+        for privs in cases {
+            let b = KsBuilder::new(PartnerId::new(7)).privileges(privs.into_iter().collect());
+            let expected = b.validate().unwrap_err().to_string();
+            assert_eq!(fields_of(&b).unwrap_err().to_string(), expected);
+        }
+        // Valid, but not plain: the full validation runs and accepts them.
+        for p in [
+            Privilege::Role("a b".into()),
+            Privilege::Other {
+                name: "a\u{2003}b".into(),
+                value: Some("é".into()),
+            },
+        ] {
+            let b = KsBuilder::new(PartnerId::new(7)).privilege(p);
+            assert!(b.validate().is_ok());
+            assert!(fields_of(&b).is_ok());
+        }
+    }
+
+    #[test]
+    fn plain_buf_spills_to_the_heap() {
+        let mut buf = PlainBuf::new();
+        let mut expected = Vec::new();
+        for i in 0..200u8 {
+            let chunk = vec![i; usize::from(i % 7)];
+            buf.put(&chunk);
+            expected.extend_from_slice(&chunk);
+            assert_eq!(buf.as_slice(), &expected[..]);
+        }
+        assert!(expected.len() > PlainBuf::STACK);
+        buf.as_mut_slice()[0] = 42;
+        assert_eq!(buf.as_slice()[0], 42);
     }
 
     #[test]
