@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Drives the official Kaltura Node client (npm `kaltura-client`) against a (fake) Kaltura
-// server. The Node client speaks JSON (`format: 1`) with native numbers.
+// server. The Node client speaks JSON (`format: 1`) with native numbers. Covers session,
+// media, baseEntry, eSearch, user, the Kaltura Meetings schedule flow and a multirequest.
 //
 // Usage: node node_client.js URL PARTNER_ID ADMIN_SECRET
 // Needs:  npm install --prefix tests/official_clients kaltura-client@21.20.0
@@ -108,6 +109,34 @@ async function main() {
     kaltura.services.user.add(new kaltura.objects.User({ id: 'node_user_1' })).execute(client),
     'user.add duplicate'
   );
+
+  // Kaltura Meetings: room, session, link (schedule plugin services)
+  const room = await kaltura.services.scheduleResource
+    .add(new kaltura.objects.LocationScheduleResource({ name: 'Node room', tags: 'vcprovider:newrow' }))
+    .execute(client);
+  check(room.objectType === 'KalturaLocationScheduleResource' && room.id > 0, 'scheduleResource.add');
+  const event = await kaltura.services.scheduleEvent
+    .add(new kaltura.objects.RecordScheduleEvent({
+      summary: 'Node meeting',
+      startDate: 1900000000,
+      endDate: 1900003600,
+      recurrenceType: kaltura.enums.ScheduleEventRecurrenceType.NONE,
+      tags: 'custom_rs_class_mode:virtual_classroom',
+    }))
+    .execute(client);
+  check(event.objectType === 'KalturaRecordScheduleEvent' && event.duration === 3600, 'scheduleEvent.add');
+  const link = await kaltura.services.scheduleEventResource
+    .add(new kaltura.objects.ScheduleEventResource({ eventId: event.id, resourceId: room.id }))
+    .execute(client);
+  check(link.eventId === event.id && link.resourceId === room.id, 'scheduleEventResource.add');
+  const links = await kaltura.services.scheduleEventResource
+    .listAction(new kaltura.objects.ScheduleEventResourceFilter({ eventIdEqual: event.id }))
+    .execute(client);
+  check(links.totalCount === 1, 'scheduleEventResource.list eventIdEqual');
+  const gotEvent = await kaltura.services.scheduleEvent.get(event.id).execute(client);
+  check(gotEvent.summary === 'Node meeting', 'scheduleEvent.get');
+  const cancelled = await kaltura.services.scheduleEvent.cancel(event.id).execute(client);
+  check(cancelled.status === kaltura.enums.ScheduleEventStatus.CANCELLED, 'scheduleEvent.cancel');
 
   const results = await kaltura.services.session
     .get()
