@@ -25,71 +25,58 @@ use crate::config::MeetingType;
 use crate::ids::{DiscordUserId, GuildId};
 use crate::{Error, Result};
 
-/// Schema migrations, applied in order: (version, SQLite SQL, PostgreSQL SQL).
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        r#"
-CREATE TABLE identity_links (
-    scope TEXT NOT NULL,
-    guild_id TEXT NOT NULL,
-    discord_user_id TEXT NOT NULL,
-    kaltura_user_id TEXT NOT NULL,
-    linked_at BIGINT NOT NULL,
-    linked_by TEXT NOT NULL,
-    PRIMARY KEY (scope, discord_user_id)
-);
-CREATE UNIQUE INDEX identity_links_kaltura ON identity_links (scope, kaltura_user_id);
-CREATE TABLE guild_overrides (
-    guild_id TEXT PRIMARY KEY,
-    document TEXT NOT NULL,
-    version BIGINT NOT NULL,
-    updated_at BIGINT NOT NULL,
-    updated_by TEXT
-);
-CREATE TABLE audit_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    guild_id TEXT NOT NULL,
-    actor TEXT,
-    action TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    at BIGINT NOT NULL
-);
-CREATE INDEX audit_log_guild ON audit_log (guild_id, id);
-"#,
-        r#"
-CREATE TABLE identity_links (
-    scope TEXT NOT NULL,
-    guild_id TEXT NOT NULL,
-    discord_user_id TEXT NOT NULL,
-    kaltura_user_id TEXT NOT NULL,
-    linked_at BIGINT NOT NULL,
-    linked_by TEXT NOT NULL,
-    PRIMARY KEY (scope, discord_user_id)
-);
-CREATE UNIQUE INDEX identity_links_kaltura ON identity_links (scope, kaltura_user_id);
-CREATE TABLE guild_overrides (
-    guild_id TEXT PRIMARY KEY,
-    document TEXT NOT NULL,
-    version BIGINT NOT NULL,
-    updated_at BIGINT NOT NULL,
-    updated_by TEXT
-);
-CREATE TABLE audit_log (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    guild_id TEXT NOT NULL,
-    actor TEXT,
-    action TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    at BIGINT NOT NULL
-);
-CREATE INDEX audit_log_guild ON audit_log (guild_id, id);
-"#,
-    ),
-    (2, MEETINGS_V2, MEETINGS_V2),
-];
+/// Schema migrations, applied in order. The SQL runs on both backends; the one difference,
+/// the auto-increment id column, is written `{AUTO_ID}` and filled in by [`backend_sql`].
+const MIGRATIONS: &[(i64, &str)] = &[(1, INITIAL_V1), (2, MEETINGS_V2)];
 
-/// Migration 2: meetings started from guilds (the same SQL on both backends).
+/// The auto-increment id column on SQLite.
+const SQLITE_AUTO_ID: &str = "id INTEGER PRIMARY KEY AUTOINCREMENT";
+/// The auto-increment id column on PostgreSQL.
+const POSTGRES_AUTO_ID: &str = "id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY";
+
+/// A migration's SQL for one backend.
+fn backend_sql(sql: &str, postgres: bool) -> String {
+    sql.replace(
+        "{AUTO_ID}",
+        if postgres {
+            POSTGRES_AUTO_ID
+        } else {
+            SQLITE_AUTO_ID
+        },
+    )
+}
+
+/// Migration 1: identity links, guild overrides and the audit log.
+const INITIAL_V1: &str = r#"
+CREATE TABLE identity_links (
+    scope TEXT NOT NULL,
+    guild_id TEXT NOT NULL,
+    discord_user_id TEXT NOT NULL,
+    kaltura_user_id TEXT NOT NULL,
+    linked_at BIGINT NOT NULL,
+    linked_by TEXT NOT NULL,
+    PRIMARY KEY (scope, discord_user_id)
+);
+CREATE UNIQUE INDEX identity_links_kaltura ON identity_links (scope, kaltura_user_id);
+CREATE TABLE guild_overrides (
+    guild_id TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    updated_by TEXT
+);
+CREATE TABLE audit_log (
+    {AUTO_ID},
+    guild_id TEXT NOT NULL,
+    actor TEXT,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX audit_log_guild ON audit_log (guild_id, id);
+"#;
+
+/// Migration 2: meetings started from guilds.
 const MEETINGS_V2: &str = r#"
 CREATE TABLE meetings (
     guild_id TEXT NOT NULL,
@@ -286,12 +273,12 @@ impl SqlStore {
                 .and_then(|row| row.try_get::<Option<i64>, _>("v"))
                 .map_err(db_err("reading the schema version"))?;
             let applied = applied.unwrap_or(0);
-            for (version, sqlite_sql, pg_sql) in MIGRATIONS {
+            for (version, sql) in MIGRATIONS {
                 if *version <= applied {
                     continue;
                 }
-                let sql = if is_pg { pg_sql } else { sqlite_sql };
-                tx.execute(*sql).await.map_err(db_err("applying a migration"))?;
+                let sql = backend_sql(sql, is_pg);
+                tx.execute(sql.as_str()).await.map_err(db_err("applying a migration"))?;
                 sqlx::query("INSERT INTO kd_schema_migrations (version, applied_at) VALUES ($1, $2)")
                     .bind(*version)
                     .bind(now_unix())
