@@ -155,14 +155,20 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    async fn next_for(rx: &mut broadcast::Receiver<ConfigChange>, guild: GuildId) -> ConfigChange {
-        // Waits for the event (bounded, so a broken watcher fails instead of hanging).
+    /// Waits (bounded, so a broken watcher fails instead of hanging) until an event for
+    /// `guild` satisfies `done`. A plain `write` may produce several events (truncate, then
+    /// data), so earlier events for the same guild are skipped.
+    async fn wait_for(
+        rx: &mut broadcast::Receiver<ConfigChange>,
+        guild: GuildId,
+        mut done: impl FnMut(&ConfigChange) -> bool,
+    ) -> ConfigChange {
         tokio::time::timeout(Duration::from_secs(20), async {
             loop {
                 match rx.recv().await {
-                    Ok(c @ ConfigChange::GuildReloaded(g))
-                    | Ok(c @ ConfigChange::GuildRejected(g, _))
-                        if g == guild =>
+                    Ok(c @ (ConfigChange::GuildReloaded(_) | ConfigChange::GuildRejected(..)))
+                        if matches!(&c, ConfigChange::GuildReloaded(g) | ConfigChange::GuildRejected(g, _) if *g == guild)
+                            && done(&c) =>
                     {
                         return c;
                     }
@@ -172,7 +178,7 @@ mod tests {
             }
         })
         .await
-        .expect("no change event within 20 s")
+        .expect("no matching change event within 20 s")
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,17 +202,18 @@ mod tests {
         let watcher = resolver.watch(sources).unwrap();
         let mut rx = watcher.changes();
         std::fs::write(&file, r#"{"locale": "fr-FR"}"#).unwrap();
-        assert_eq!(
-            next_for(&mut rx, guild).await,
-            ConfigChange::GuildReloaded(guild)
-        );
-        assert_eq!(
-            resolver.guild(guild).await.unwrap().config().locale,
-            "fr-FR"
-        );
+        let locale = |r: &ConfigResolver| r.cached(guild).map(|c| c.config().locale.clone());
+        wait_for(&mut rx, guild, |c| {
+            matches!(c, ConfigChange::GuildReloaded(_))
+                && locale(&resolver).as_deref() == Some("fr-FR")
+        })
+        .await;
 
         std::fs::write(&file, r#"{"locale": 5}"#).unwrap();
-        let rejected = next_for(&mut rx, guild).await;
+        let rejected = wait_for(&mut rx, guild, |c| {
+            matches!(c, ConfigChange::GuildRejected(..))
+        })
+        .await;
         assert!(
             matches!(rejected, ConfigChange::GuildRejected(..)),
             "{rejected:?}"
