@@ -13,7 +13,7 @@ use super::model::{GuildConfig, ProcessConfig, redact_url};
 use crate::ids::GuildId;
 
 /// The built-in defaults (`config/default.json`), compiled in.
-pub const DEFAULT_CONFIG_JSON: &str = include_str!("../../../config/default.json");
+pub const DEFAULT_CONFIG_JSON: &str = include_str!("../../default-config.json");
 
 /// Prefix of configuration environment variables.
 pub const ENV_PREFIX: &str = "KD__";
