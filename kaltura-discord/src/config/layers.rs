@@ -310,7 +310,8 @@ fn expand_str(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String
     Ok(out)
 }
 
-/// Reads a JSON object from a file, as a layer.
+/// Reads a configuration document from a file, as a layer: TOML when the file name ends in
+/// `.toml`, JSON otherwise. Either way the result is a JSON object.
 pub fn read_json_object(path: &Path, layer: &Layer) -> Result<Map<String, Value>, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         guild: None,
@@ -318,7 +319,24 @@ pub fn read_json_object(path: &Path, layer: &Layer) -> Result<Map<String, Value>
         message: format!("cannot read the file: {e}"),
         layer: Some(layer.clone()),
     })?;
-    parse_json_object(&text, layer)
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+    {
+        parse_toml_object(&text, layer)
+    } else {
+        parse_json_object(&text, layer)
+    }
+}
+
+/// Parses a TOML document into a JSON object, as a layer; syntax errors name the line.
+pub fn parse_toml_object(text: &str, layer: &Layer) -> Result<Map<String, Value>, ConfigError> {
+    toml::from_str::<Map<String, Value>>(text).map_err(|e| ConfigError {
+        guild: None,
+        key: String::new(),
+        message: format!("is not valid TOML: {}", e.to_string().trim_end()),
+        layer: Some(layer.clone()),
+    })
 }
 
 /// Parses a JSON object, as a layer; syntax errors name the line and column.
@@ -468,6 +486,27 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "`kaltura.admin_secret` refers to the environment variable MISSING, which is not set (kd.json)"
+        );
+    }
+
+    #[test]
+    fn toml_files_become_the_same_json() {
+        let layer = Layer::GlobalFile("kaltura-discord.toml".into());
+        let doc = parse_toml_object(
+            "[kaltura]\npartner_id = 12345\nadmin_secret = \"${SECRET}\"\n\n[guild_defaults.meetings]\ndefault_duration_minutes = 90\n",
+            &layer,
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(doc),
+            json!({"kaltura": {"partner_id": 12345, "admin_secret": "${SECRET}"}, "guild_defaults": {"meetings": {"default_duration_minutes": 90}}})
+        );
+        let err = parse_toml_object("[kaltura\n", &layer)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("kaltura-discord.toml is not valid TOML"),
+            "{err}"
         );
     }
 

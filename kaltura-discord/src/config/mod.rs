@@ -4,8 +4,8 @@
 //! replaced):
 //!
 //! 1. built-in defaults — `config/default.json`, compiled into the crate;
-//! 2. the global configuration file (`kaltura-discord.json`), whose `guild_defaults` section
-//!    applies to every guild;
+//! 2. the global configuration file (`kaltura-discord.toml` or `.json`), whose
+//!    `guild_defaults` section applies to every guild;
 //! 3. the environment: `KD__SECTION__KEY`, double underscores nesting
 //!    (`KD__DISCORD__TOKEN`, `KD__GUILD_DEFAULTS__MEETINGS__DEFAULT_DURATION_MINUTES=90`);
 //! 4. the guild's overrides: `config/guilds/{guild_id}.json`, then the store (changed through
@@ -37,7 +37,9 @@ pub fn redact_url_public(url: &str) -> String {
     model::redact_url(url)
 }
 
-pub use layers::{Layer, Layered, expand_placeholders, parse_json_object, read_json_object};
+pub use layers::{
+    Layer, Layered, expand_placeholders, parse_json_object, parse_toml_object, read_json_object,
+};
 pub use model::{
     DatabaseConfig, DiscordConfig, FeaturesConfig, GuildConfig, GuildKalturaConfig, HttpConfig,
     IdentityConfig, IdentityStrategy, JwtConfig, JwtKeyConfig, KalturaCredentialsConfig,

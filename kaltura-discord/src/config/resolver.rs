@@ -883,6 +883,27 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_toml_global_file_is_read_like_json() {
+        let d = Dir::new();
+        let global = d.write(
+            "kaltura-discord.toml",
+            "[kaltura]\npartner_id = 12345\n\n[guild_defaults.meetings]\ndefault_duration_minutes = 75\n",
+        );
+        let sources = ConfigSources {
+            global_file: Some(global.clone()),
+            ..ConfigSources::defaults_only()
+        };
+        let r = ConfigResolver::load(&sources).unwrap();
+        assert_eq!(r.process().config().kaltura.partner_id, Some(12345));
+        let c = r.guild(guild(1)).await.unwrap();
+        assert_eq!(c.config().meetings.default_duration_minutes, 75);
+        assert_eq!(
+            c.explain("meetings.default_duration_minutes")[0].layer,
+            Layer::GlobalFile(global)
+        );
+    }
+
     #[test]
     fn env_values_of_the_wrong_type_name_the_variable() {
         let sources = ConfigSources {
