@@ -238,6 +238,7 @@ impl IdentityService {
     }
 
     /// The Kaltura user a member acts as in a guild, creating it when configured to.
+    #[tracing::instrument(name = "identity.resolve", skip_all, fields(%guild, user = %member.user))]
     pub async fn resolve(
         &self,
         guild: GuildId,
@@ -303,6 +304,7 @@ impl IdentityService {
     /// ([`Permission::LinkOwnIdentity`]); linking others needs [`Permission::ManageIdentities`].
     /// The Kaltura user must exist and may be linked to one member per scope (the guild, or
     /// the partner with `identity.link_scope: partner`).
+    #[tracing::instrument(name = "identity.link", skip_all, fields(%guild, actor = %actor.user, %target))]
     pub async fn link(
         &self,
         guild: GuildId,
@@ -332,6 +334,7 @@ impl IdentityService {
     }
 
     /// Removes `target`'s link (same permissions as [`IdentityService::link`]); `false` if none.
+    #[tracing::instrument(name = "identity.unlink", skip_all, fields(%guild, actor = %actor.user, %target))]
     pub async fn unlink(
         &self,
         guild: GuildId,

@@ -363,6 +363,7 @@ impl MeetingService {
     ///
     /// [`Error::FeatureDisabled`], [`Error::Denied`], [`Error::InvalidInput`] (title,
     /// description, duration, start time), [`Error::Kaltura`], [`Error::Store`].
+    #[tracing::instrument(name = "meetings.start", skip_all, fields(guild = %ctx.guild, user = %subject.user))]
     pub async fn start(
         &self,
         ctx: &GuildContext<'_>,
@@ -480,6 +481,7 @@ impl MeetingService {
     /// # Errors
     ///
     /// [`Error::FeatureDisabled`], [`Error::Denied`], [`Error::Store`].
+    #[tracing::instrument(name = "meetings.list", skip_all, fields(guild = %ctx.guild, user = %subject.user))]
     pub async fn list(
         &self,
         ctx: &GuildContext<'_>,
@@ -500,6 +502,7 @@ impl MeetingService {
     ///
     /// [`Error::NotFound`] if the guild has no meeting with this id (including another
     /// guild's meetings), [`Error::FeatureDisabled`], [`Error::Denied`], [`Error::Store`].
+    #[tracing::instrument(name = "meetings.get", skip_all, fields(guild = %ctx.guild, user = %subject.user))]
     pub async fn get(
         &self,
         ctx: &GuildContext<'_>,
@@ -535,6 +538,7 @@ impl MeetingService {
     ///
     /// [`Error::NotFound`], [`Error::Conflict`], [`Error::FeatureDisabled`],
     /// [`Error::Denied`], [`Error::Kaltura`] (the meeting stays open), [`Error::Store`].
+    #[tracing::instrument(name = "meetings.end", skip_all, fields(guild = %ctx.guild, user = %subject.user))]
     pub async fn end(
         &self,
         ctx: &GuildContext<'_>,
@@ -607,6 +611,7 @@ impl MeetingService {
     /// [`Error::NotFound`], [`Error::Conflict`] if the meeting was ended or is over,
     /// [`Error::InvalidInput`] for a malformed Kaltura user id, [`Error::FeatureDisabled`],
     /// [`Error::Denied`], [`Error::Kaltura`] (an invalid KAF URL), [`Error::Store`].
+    #[tracing::instrument(name = "meetings.join_url", skip_all, fields(guild = %ctx.guild, user = %subject.user))]
     pub async fn join_url(
         &self,
         ctx: &GuildContext<'_>,

@@ -338,6 +338,7 @@ impl VideoService {
     ///
     /// [`Error::InvalidInput`] (query or page), [`Error::FeatureDisabled`],
     /// [`Error::Denied`], [`Error::Kaltura`].
+    #[tracing::instrument(name = "video.search", skip_all, fields(guild = %ctx.guild, user = %subject.user))]
     pub async fn search(
         &self,
         ctx: &GuildContext<'_>,
@@ -418,6 +419,7 @@ impl VideoService {
     ///
     /// [`Error::InvalidInput`] (entry id), [`Error::NotFound`], [`Error::FeatureDisabled`],
     /// [`Error::Denied`], [`Error::Kaltura`].
+    #[tracing::instrument(name = "video.get", skip_all, fields(guild = %ctx.guild, user = %subject.user))]
     pub async fn get(
         &self,
         ctx: &GuildContext<'_>,
@@ -439,6 +441,7 @@ impl VideoService {
     /// # Errors
     ///
     /// As [`VideoService::get`], plus [`Error::NotReady`] and [`Error::Store`].
+    #[tracing::instrument(name = "video.share", skip_all, fields(guild = %ctx.guild, user = %subject.user))]
     pub async fn share(
         &self,
         ctx: &GuildContext<'_>,
@@ -474,6 +477,7 @@ impl VideoService {
     ///
     /// As [`VideoService::get`], plus [`Error::NotReady`] and [`Error::InvalidInput`] for a
     /// malformed Kaltura user id.
+    #[tracing::instrument(name = "video.restricted_playback", skip_all, fields(guild = %ctx.guild, user = %subject.user))]
     pub async fn restricted_playback(
         &self,
         ctx: &GuildContext<'_>,
