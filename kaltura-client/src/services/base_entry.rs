@@ -1,14 +1,11 @@
 //! The `baseEntry` service: get and list entries of any type (media, playlists, live
 //! streams, documents …), decoded as [`BaseEntry`].
 
-use serde_json::{Map, Value};
-
 use crate::client::Client;
 use crate::error::Result;
 use crate::ids::EntryId;
 use crate::pagination::{RequestBuilder, impl_paginated};
-use crate::request::KalturaRequest;
-use crate::types::common::Params;
+use crate::types::common::kaltura_request;
 use crate::types::{BaseEntry, BaseEntryFilter, ListResponse, Pager};
 
 const SERVICE: &str = "baseEntry";
@@ -86,24 +83,10 @@ impl GetBaseEntryRequest {
     }
 }
 
-impl KalturaRequest for GetBaseEntryRequest {
-    type Output = BaseEntry;
-
-    fn service(&self) -> &str {
-        SERVICE
-    }
-
-    fn action(&self) -> &str {
-        "get"
-    }
-
-    fn params(&self) -> Result<Map<String, Value>> {
-        Ok(Params::new(SERVICE, "get")
-            .value("entryId", &self.entry_id)?
-            .opt_value("version", self.version.as_ref())?
-            .build())
-    }
-}
+kaltura_request!(GetBaseEntryRequest, SERVICE, "get" => BaseEntry,
+    |r, p| p
+        .value("entryId", &r.entry_id)?
+        .opt_value("version", r.version.as_ref())?);
 
 /// `baseEntry.list` as data.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -125,23 +108,9 @@ impl ListBaseEntriesRequest {
     }
 }
 
-impl KalturaRequest for ListBaseEntriesRequest {
-    type Output = ListResponse<BaseEntry>;
-
-    fn service(&self) -> &str {
-        SERVICE
-    }
-
-    fn action(&self) -> &str {
-        "list"
-    }
-
-    fn params(&self) -> Result<Map<String, Value>> {
-        Ok(Params::new(SERVICE, "list")
-            .opt_object("filter", "KalturaBaseEntryFilter", self.filter.as_ref())?
-            .filter_pager(self.pager.as_ref())?
-            .build())
-    }
-}
+kaltura_request!(ListBaseEntriesRequest, SERVICE, "list" => ListResponse<BaseEntry>,
+    |r, p| p
+        .opt_object("filter", "KalturaBaseEntryFilter", r.filter.as_ref())?
+        .filter_pager(r.pager.as_ref())?);
 
 impl_paginated!(ListBaseEntriesRequest);

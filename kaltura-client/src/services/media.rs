@@ -4,14 +4,11 @@
 //! Content upload is not modelled: `add` creates an entry without content (status
 //! `NO_CONTENT`), which is what an integration needs to reference or schedule media.
 
-use serde_json::{Map, Value};
-
 use crate::client::Client;
 use crate::error::Result;
 use crate::ids::{CategoryId, EntryId};
 use crate::pagination::{ListItem, RequestBuilder, builder_setters, impl_paginated};
-use crate::request::KalturaRequest;
-use crate::types::common::Params;
+use crate::types::common::kaltura_request;
 use crate::types::{ListResponse, MediaEntry, MediaEntryFilter, MediaEntryInput, MediaType, Pager};
 
 const SERVICE: &str = "media";
@@ -180,24 +177,10 @@ impl GetMediaRequest {
     }
 }
 
-impl KalturaRequest for GetMediaRequest {
-    type Output = MediaEntry;
-
-    fn service(&self) -> &str {
-        SERVICE
-    }
-
-    fn action(&self) -> &str {
-        "get"
-    }
-
-    fn params(&self) -> Result<Map<String, Value>> {
-        Ok(Params::new(SERVICE, "get")
-            .value("entryId", &self.entry_id)?
-            .opt_value("version", self.version.as_ref())?
-            .build())
-    }
-}
+kaltura_request!(GetMediaRequest, SERVICE, "get" => MediaEntry,
+    |r, p| p
+        .value("entryId", &r.entry_id)?
+        .opt_value("version", r.version.as_ref())?);
 
 /// `media.list` as data.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -219,24 +202,10 @@ impl ListMediaRequest {
     }
 }
 
-impl KalturaRequest for ListMediaRequest {
-    type Output = ListResponse<MediaEntry>;
-
-    fn service(&self) -> &str {
-        SERVICE
-    }
-
-    fn action(&self) -> &str {
-        "list"
-    }
-
-    fn params(&self) -> Result<Map<String, Value>> {
-        Ok(Params::new(SERVICE, "list")
-            .opt_object("filter", "KalturaMediaEntryFilter", self.filter.as_ref())?
-            .filter_pager(self.pager.as_ref())?
-            .build())
-    }
-}
+kaltura_request!(ListMediaRequest, SERVICE, "list" => ListResponse<MediaEntry>,
+    |r, p| p
+        .opt_object("filter", "KalturaMediaEntryFilter", r.filter.as_ref())?
+        .filter_pager(r.pager.as_ref())?);
 
 impl_paginated!(ListMediaRequest);
 
@@ -255,23 +224,9 @@ impl AddMediaRequest {
     }
 }
 
-impl KalturaRequest for AddMediaRequest {
-    type Output = MediaEntry;
-
-    fn service(&self) -> &str {
-        SERVICE
-    }
-
-    fn action(&self) -> &str {
-        "add"
-    }
-
-    fn params(&self) -> Result<Map<String, Value>> {
-        Ok(Params::new(SERVICE, "add")
-            .object("entry", "KalturaMediaEntry", &self.entry)?
-            .build())
-    }
-}
+kaltura_request!(AddMediaRequest, SERVICE, "add" => MediaEntry,
+    |r, p| p
+        .object("entry", "KalturaMediaEntry", &r.entry)?);
 
 /// `media.update` as data: only the fields set in `changes` are sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -293,24 +248,10 @@ impl UpdateMediaRequest {
     }
 }
 
-impl KalturaRequest for UpdateMediaRequest {
-    type Output = MediaEntry;
-
-    fn service(&self) -> &str {
-        SERVICE
-    }
-
-    fn action(&self) -> &str {
-        "update"
-    }
-
-    fn params(&self) -> Result<Map<String, Value>> {
-        Ok(Params::new(SERVICE, "update")
-            .value("entryId", &self.entry_id)?
-            .object("mediaEntry", "KalturaMediaEntry", &self.changes)?
-            .build())
-    }
-}
+kaltura_request!(UpdateMediaRequest, SERVICE, "update" => MediaEntry,
+    |r, p| p
+        .value("entryId", &r.entry_id)?
+        .object("mediaEntry", "KalturaMediaEntry", &r.changes)?);
 
 /// `media.delete` as data.
 #[derive(Debug, Clone, PartialEq)]
@@ -329,28 +270,16 @@ impl DeleteMediaRequest {
     }
 }
 
-impl KalturaRequest for DeleteMediaRequest {
-    type Output = ();
-
-    fn service(&self) -> &str {
-        SERVICE
-    }
-
-    fn action(&self) -> &str {
-        "delete"
-    }
-
-    fn params(&self) -> Result<Map<String, Value>> {
-        Ok(Params::new(SERVICE, "delete")
-            .value("entryId", &self.entry_id)?
-            .build())
-    }
-}
+kaltura_request!(DeleteMediaRequest, SERVICE, "delete" => (),
+    |r, p| p
+        .value("entryId", &r.entry_id)?);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pagination::Paginated as _;
+    use crate::request::KalturaRequest as _;
+    use serde_json::Value;
 
     #[test]
     fn update_sends_only_changes() {
