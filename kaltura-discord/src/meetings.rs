@@ -47,7 +47,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kaltura_client::ks::{Clock, OsRandom, SystemClock};
-use kaltura_client::types::schedule::{ClassMode, RoomSettings, VCPROVIDER_NEWROW_TAG};
+use kaltura_client::types::schedule::{
+    ClassMode, RoomSettings, ScheduleEventFilter, ScheduleEventStatus, VCPROVIDER_NEWROW_TAG,
+};
 use kaltura_client::urls::{JoinUrl, MeetingJoin, MeetingRole, MeetingTarget};
 use kaltura_client::{ScheduleEventId, ScheduleResourceId, UserId};
 use serde_json::json;
@@ -489,9 +491,52 @@ impl MeetingService {
     ) -> Result<Vec<MeetingRecord>> {
         ctx.require(Feature::Meetings)?;
         ctx.authorize(subject, Permission::ListMeetings)?;
-        self.store
+        let open = self
+            .store
             .list_open_meetings(ctx.guild, ctx.account.partner_id(), self.now())
-            .await
+            .await?;
+        Ok(self.still_active_in_kaltura(ctx, open).await)
+    }
+
+    /// Drops meetings whose schedule event was cancelled or deleted in Kaltura itself (for
+    /// example in the admin console). One `scheduleEvent.list` call; if it fails, the store's
+    /// view is returned as it is and the failure is logged.
+    async fn still_active_in_kaltura(
+        &self,
+        ctx: &GuildContext<'_>,
+        open: Vec<MeetingRecord>,
+    ) -> Vec<MeetingRecord> {
+        if open.is_empty() {
+            return open;
+        }
+        let ids: Vec<ScheduleEventId> = open.iter().map(|m| m.event_id).collect();
+        let mut active = std::collections::HashSet::new();
+        for chunk in ids.chunks(kaltura_client::types::common::MAX_PAGE_SIZE as usize) {
+            let listed = ctx
+                .account
+                .client()
+                .schedule_event()
+                .list()
+                .filter(ScheduleEventFilter::new().id_in(chunk.to_vec()))
+                .page_size(chunk.len() as u32)
+                .send()
+                .await;
+            match listed {
+                Ok(page) => active.extend(
+                    page.objects
+                        .iter()
+                        .filter(|e| e.status.is_none_or(|s| s == ScheduleEventStatus::Active))
+                        .map(|e| e.id),
+                ),
+                Err(e) => {
+                    tracing::warn!(guild = %ctx.guild, error = %e, "could not check the meetings against Kaltura; listing them as stored");
+                    return open;
+                }
+            }
+        }
+        open.into_iter()
+            .filter(|m| active.contains(&m.event_id))
+            .collect()
     }
 
     /// One of the guild's meetings, ended or not.

@@ -707,7 +707,44 @@ async fn meeting_store_scopes_by_guild_and_partner(store: SqlStore) {
     );
 }
 
+async fn meetings_cancelled_in_kaltura_itself_drop_out_of_the_list(store: SqlStore) {
+    let fake = FakeKaltura::start().await;
+    let account = account(&fake);
+    let clock = FakeClock::fixed(NOW);
+    let svc = service(&store, &clock);
+    let config = config(guild_a()).await;
+    let ctx = GuildContext::new(guild_a(), &config, &account);
+    let kept = svc
+        .start(&ctx, &admin(), StartMeeting::new("Kept"))
+        .await
+        .unwrap();
+    let gone = svc
+        .start(&ctx, &admin(), StartMeeting::new("Cancelled in KMC"))
+        .await
+        .unwrap();
+    // Someone cancels one meeting in the Kaltura admin console, bypassing the bot.
+    account
+        .client()
+        .schedule_event()
+        .cancel(gone.event_id)
+        .await
+        .unwrap();
+    let listed = svc.list(&ctx, &viewer()).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|m| m.event_id).collect::<Vec<_>>(),
+        vec![kept.event_id]
+    );
+    // When Kaltura cannot be asked, the stored view is listed rather than nothing.
+    let offline = unreachable_account();
+    let ctx = GuildContext::new(guild_a(), &config, &offline);
+    let fallback = MeetingService::new(Arc::new(store.clone()), Arc::new(store.clone()))
+        .with_clock(Arc::new(clock.clone()));
+    assert_eq!(offline.partner_id(), fake.partner_id());
+    assert_eq!(fallback.list(&ctx, &viewer()).await.unwrap().len(), 2);
+}
+
 both_backends!(
+    meetings_cancelled_in_kaltura_itself_drop_out_of_the_list,
     meeting_store_scopes_by_guild_and_partner,
     start_list_join_end_round_trip,
     viewers_cannot_start_or_end_and_deny_rules_name_themselves,
