@@ -47,7 +47,7 @@ pub use model::{
     NotificationsConfig, ProcessConfig,
 };
 pub use resolver::{
-    ConfigResolver, ConfigSources, DEFAULT_CONFIG_JSON, ENV_PREFIX, Explanation,
+    ConfigResolver, ConfigSources, DEFAULT_CACHE_TTL, DEFAULT_CONFIG_JSON, ENV_PREFIX, Explanation,
     GuildOverrideStore, ResolvedGuildConfig, ResolvedProcessConfig,
 };
 pub use watch::{ConfigChange, ConfigWatcher};

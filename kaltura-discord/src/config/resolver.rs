@@ -82,6 +82,7 @@ pub struct ResolvedGuildConfig {
     guild: GuildId,
     config: GuildConfig,
     layered: Layered,
+    resolved_at: std::time::Instant,
 }
 
 impl ResolvedGuildConfig {
@@ -167,7 +168,12 @@ pub struct ConfigResolver {
     guild_dir: Option<PathBuf>,
     store: Option<Arc<dyn GuildOverrideStore>>,
     cache: RwLock<HashMap<GuildId, Arc<ResolvedGuildConfig>>>,
+    cache_ttl: Option<std::time::Duration>,
 }
+
+/// How long a resolved guild configuration is served from the cache before it is resolved
+/// again: the longest another replica's store change (or a missed file event) goes unseen.
+pub const DEFAULT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl std::fmt::Debug for ConfigResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -188,7 +194,18 @@ impl ConfigResolver {
             guild_dir: sources.guild_dir.clone(),
             store: None,
             cache: RwLock::new(HashMap::new()),
+            cache_ttl: Some(DEFAULT_CACHE_TTL),
         })
+    }
+
+    /// How long cached guild configurations are served before being resolved again
+    /// (default [`DEFAULT_CACHE_TTL`]; `None` keeps them until invalidated). With several
+    /// replicas on one database, this bounds how long a change made through another replica
+    /// goes unseen.
+    #[must_use]
+    pub fn with_cache_ttl(mut self, ttl: Option<std::time::Duration>) -> Self {
+        self.cache_ttl = ttl;
+        self
     }
 
     /// Also reads guild overrides from a store (applied after override files).
@@ -217,13 +234,35 @@ impl ConfigResolver {
     }
 
     /// A guild's configuration: cached, or resolved from the layers and its overrides.
+    ///
+    /// A cached configuration older than the cache TTL is resolved again; if that fails (an
+    /// override became invalid), the previous configuration stays in force and the error is
+    /// logged.
     pub async fn guild(&self, guild: GuildId) -> Result<Arc<ResolvedGuildConfig>, ConfigError> {
-        if let Some(hit) = self.cached(guild) {
-            return Ok(hit);
+        let stale = match self.cached(guild) {
+            Some(hit)
+                if self
+                    .cache_ttl
+                    .is_none_or(|ttl| hit.resolved_at.elapsed() < ttl) =>
+            {
+                return Ok(hit);
+            }
+            other => other,
+        };
+        match self.resolve_uncached(guild).await {
+            Ok(resolved) => {
+                let resolved = Arc::new(resolved);
+                self.put_cached(guild, resolved.clone());
+                Ok(resolved)
+            }
+            Err(e) => match stale {
+                Some(previous) => {
+                    tracing::warn!(%guild, error = %e, "guild configuration no longer resolves; keeping the previous one");
+                    Ok(previous)
+                }
+                None => Err(e),
+            },
         }
-        let resolved = Arc::new(self.resolve_uncached(guild).await?);
-        self.put_cached(guild, resolved.clone());
-        Ok(resolved)
     }
 
     pub(super) fn put_cached(&self, guild: GuildId, resolved: Arc<ResolvedGuildConfig>) {
@@ -273,6 +312,7 @@ impl ConfigResolver {
             guild,
             config,
             layered,
+            resolved_at: std::time::Instant::now(),
         })
     }
 
@@ -829,6 +869,37 @@ mod tests {
         assert!(r.guild(guild(9)).await.unwrap().config().features.search);
         r.invalidate(guild(9));
         assert!(!r.guild(guild(9)).await.unwrap().config().features.search);
+    }
+
+    #[tokio::test]
+    async fn expired_cache_entries_pick_up_changes_made_elsewhere() {
+        // Another replica wrote the store: no invalidate() here, only the TTL.
+        let store = Arc::new(MemStore::default());
+        let r = ConfigResolver::load(&ConfigSources::defaults_only())
+            .unwrap()
+            .with_store(store.clone())
+            .with_cache_ttl(Some(std::time::Duration::ZERO));
+        assert!(r.guild(guild(4)).await.unwrap().config().features.search);
+        store
+            .0
+            .lock()
+            .unwrap()
+            .insert(guild(4), obj(json!({"features": {"search": false}})));
+        assert!(!r.guild(guild(4)).await.unwrap().config().features.search);
+        // An override that stops resolving keeps the previous configuration in force.
+        store
+            .0
+            .lock()
+            .unwrap()
+            .insert(guild(4), obj(json!({"locale": 5})));
+        assert!(!r.guild(guild(4)).await.unwrap().config().features.search);
+        // Without a previous configuration the error is reported.
+        store
+            .0
+            .lock()
+            .unwrap()
+            .insert(guild(5), obj(json!({"locale": 5})));
+        assert!(r.guild(guild(5)).await.is_err());
     }
 
     #[tokio::test]
