@@ -316,7 +316,7 @@ pub fn read_json_object(path: &Path, layer: &Layer) -> Result<Map<String, Value>
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         guild: None,
         key: String::new(),
-        message: format!("cannot read the file: {e}"),
+        message: format!("could not be read: {e}"),
         layer: Some(layer.clone()),
     })?;
     if path
