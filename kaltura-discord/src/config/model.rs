@@ -245,8 +245,6 @@ pub struct KalturaCredentialsConfig {
     #[serde(serialize_with = "ser_secret_opt")]
     #[schemars(with = "Option<String>")]
     pub admin_secret: Option<SecretString>,
-    /// Use an embedded fake Kaltura server instead of `service_url` (development only).
-    pub use_fake: bool,
 }
 
 /// Listen addresses.
