@@ -25,6 +25,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use kaltura_client::urls::MeetingRole;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -156,11 +157,12 @@ impl Role {
         self.permissions().contains(&permission)
     }
 
-    /// The Kaltura-side role a member with this role gets in KS privileges.
-    pub fn kaltura_role(self) -> KalturaRole {
+    /// The Kaltura-side role a member with this role gets in KS privileges (`role` and
+    /// `userContextualRole`).
+    pub fn kaltura_role(self) -> MeetingRole {
         match self {
-            Role::Viewer => KalturaRole::Attendee,
-            Role::Moderator | Role::Admin => KalturaRole::Instructor,
+            Role::Viewer => MeetingRole::Attendee,
+            Role::Moderator | Role::Admin => MeetingRole::Instructor,
         }
     }
 }
@@ -172,33 +174,6 @@ impl fmt::Display for Role {
             Role::Moderator => "moderator",
             Role::Admin => "admin",
         })
-    }
-}
-
-/// The role a user plays in a Kaltura meeting room, carried in the join KS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum KalturaRole {
-    /// `role:viewerRole`, `userContextualRole:3`.
-    Attendee,
-    /// `role:adminRole`, `userContextualRole:0`.
-    Instructor,
-}
-
-impl KalturaRole {
-    /// The KS `role` privilege value.
-    pub fn ks_role(self) -> &'static str {
-        match self {
-            KalturaRole::Attendee => "viewerRole",
-            KalturaRole::Instructor => "adminRole",
-        }
-    }
-
-    /// The KS `userContextualRole` privilege value (0 instructor, 3 attendee).
-    pub fn user_contextual_role(self) -> u8 {
-        match self {
-            KalturaRole::Attendee => 3,
-            KalturaRole::Instructor => 0,
-        }
     }
 }
 
