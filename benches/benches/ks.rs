@@ -11,9 +11,9 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kaltura_client::PartnerId;
+use kaltura_client::clock::{FixedClock, SystemClock};
 use kaltura_client::ks::{
-    self, FixedClock, FixedRandom, KsBuilder, KsSigner, KsVersion, OsRandom, SessionType,
-    SystemClock,
+    self, FixedRandom, KsBuilder, KsSigner, KsVersion, OsRandom, SessionType,
 };
 use secrecy::SecretString;
 

@@ -31,9 +31,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use tracing::Instrument as _;
 
+use crate::clock::{Clock, SystemClock};
 use crate::error::{ApiError, Error, InvalidKsReason, Result};
 use crate::ids::{AppTokenId, PartnerId, UserId};
-use crate::ks::{Clock, Ks, KsBuilder, KsVersion, OsRandom, Privileges, SessionType, SystemClock};
+use crate::ks::{Ks, KsBuilder, KsVersion, OsRandom, Privileges, SessionType};
 use crate::multirequest::MultiRequest;
 use crate::request::{API_VERSION, FORMAT_JSON, KalturaRequest, RawRequest, validate_names};
 use crate::retry::{RetryDecision, RetryPolicy, decide};

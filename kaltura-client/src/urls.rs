@@ -36,12 +36,11 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::clock::Clock;
 use crate::ids::{
     EntryId, FlavorAssetId, PartnerId, ScheduleEventId, ScheduleResourceId, UiConfId,
 };
-use crate::ks::{
-    Clock, Ks, KsBuilder, KsVersion, Privilege, Privileges, RandomSource, SessionType,
-};
+use crate::ks::{Ks, KsBuilder, KsVersion, Privilege, Privileges, RandomSource, SessionType};
 use crate::{Error, Result};
 
 /// The default CDN host that serves thumbnails, manifests and players over HTTPS.
@@ -801,7 +800,8 @@ mod tests {
 
     #[test]
     fn meeting_join_link_carries_the_documented_privileges() {
-        use crate::ks::{FixedClock, FixedRandom};
+        use crate::clock::FixedClock;
+        use crate::ks::FixedRandom;
         let secret = SecretString::from("abcdef0123456789abcdef0123456789");
         let link = MeetingJoin::new(
             PartnerId::new(12345),

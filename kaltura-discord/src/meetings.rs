@@ -46,7 +46,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kaltura_client::ks::{Clock, OsRandom, SystemClock};
+use kaltura_client::clock::{Clock, SystemClock};
+use kaltura_client::ks::OsRandom;
 use kaltura_client::types::schedule::{
     ClassMode, RoomSettings, ScheduleEventFilter, ScheduleEventStatus, VCPROVIDER_NEWROW_TAG,
 };

@@ -39,7 +39,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kaltura_client::ks::{Clock, OsRandom, SystemClock};
+use kaltura_client::clock::{Clock, SystemClock};
+use kaltura_client::ks::OsRandom;
 use kaltura_client::types::{EntryStatus, MediaEntry, MediaType};
 use kaltura_client::urls::StreamFormat;
 use kaltura_client::{EntryId, UiConfId, UserId};

@@ -45,7 +45,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::PartnerId;
-use crate::ks::{self, Clock, Ks, KsBuilder, KsSigner, KsVersion, SessionType, SystemClock};
+use crate::clock::{Clock, SystemClock};
+use crate::ks::{self, Ks, KsBuilder, KsSigner, KsVersion, SessionType};
 
 pub use demo::DEMO_ENTRY_COUNT;
 
@@ -55,12 +56,12 @@ pub const DEFAULT_PARTNER_ID: i64 = 12345;
 /// A clock for the fake server that tests can move: it follows the system clock plus an
 /// offset until [`FakeClock::set`] pins it to a fixed time.
 ///
-/// Cloning shares the same time. Implements [`ks::Clock`], so it can also sign KS strings.
+/// Cloning shares the same time. Implements [`Clock`], so it can also sign KS strings.
 ///
 /// ```
 /// use std::time::Duration;
 /// use kaltura_client::fake::FakeClock;
-/// use kaltura_client::ks::Clock as _;
+/// use kaltura_client::clock::Clock as _;
 ///
 /// let clock = FakeClock::fixed(1_700_000_000);
 /// clock.advance(Duration::from_secs(60));

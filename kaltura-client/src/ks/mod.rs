@@ -10,7 +10,7 @@
 //!   `v2|<partnerId>|` and URL-safe base64 encoded.
 //!
 //! The output reproduces the official Python client's test vectors exactly when the clock and
-//! the random source are pinned ([`FixedClock`], [`FixedRandom`]).
+//! the random source are pinned ([`crate::clock::FixedClock`], [`FixedRandom`]).
 //!
 //! * [`KsBuilder`] describes a session and signs it; [`KsSigner`] holds the keys derived from
 //!   an admin secret so that repeated signing/verification does not re-derive them.
@@ -21,8 +21,8 @@
 //! None of these functions panic on malformed input; every failure is an
 //! [`crate::Error::Ks`] with a [`crate::KsErrorKind`].
 
-mod clock;
 mod privileges;
+mod random;
 mod v1;
 mod v2;
 
@@ -38,7 +38,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha1::{Digest, Sha1};
 
-pub use clock::{Clock, FixedClock, FixedRandom, OsRandom, RandomSource, SystemClock};
+pub use random::{FixedRandom, OsRandom, RandomSource};
+
+use crate::clock::{Clock, SystemClock};
 pub use privileges::{CONTEXTUAL_ROLE_ATTENDEE, CONTEXTUAL_ROLE_INSTRUCTOR, Privilege, Privileges};
 
 use crate::error::{Error, KsErrorKind, Result};
@@ -860,6 +862,7 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::FixedClock;
 
     const SECRET: &str = "abcdef0123456789abcdef0123456789";
     const V1_USER: &str = "NmEzZmEwNWU5Mzc0ZDY4Y2RmMWU2MTAyZDY2OGUyMTA2N2VmN2M2ZXwxMjM0NTsxMjM0NTsxNzAwMDg2NDAwOzA7NDI0MjtkaXNjb3JkXzQyO3ByaXZhY3ljb250ZXh0OmFiYyxzZXRyb2xlOlBMQVlCQUNLX0JBU0VfUk9MRQ==";

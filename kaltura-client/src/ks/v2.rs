@@ -402,7 +402,7 @@ mod tests {
         let ks = encode(
             &Aes128Enc::new(&key),
             b,
-            &super::super::FixedClock(1_700_000_000),
+            &crate::clock::FixedClock(1_700_000_000),
             &mut rng,
         )?;
         let raw = base64::engine::general_purpose::URL_SAFE

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use kaltura_client::ks::Clock;
+use kaltura_client::clock::Clock;
 use kaltura_client::{Client, ClientBuilder, RetryPolicy};
 use serde_json::Value;
 use wiremock::{MockServer, ResponseTemplate};

@@ -6,8 +6,9 @@
 use std::time::Duration;
 
 use kaltura_client::PartnerId;
+use kaltura_client::clock::FixedClock;
 use kaltura_client::fake::{DEMO_ENTRY_COUNT, Failure, FakeClock, FakeKaltura};
-use kaltura_client::ks::{self, FixedClock, KsBuilder, OsRandom, SessionType};
+use kaltura_client::ks::{self, KsBuilder, OsRandom, SessionType};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use kaltura_client::clock::{Clock, FixedClock, SystemClock};
 use kaltura_client::ks::{
-    self, Clock, DecodedKs, FixedClock, FixedRandom, Ks, KsBuilder, KsSigner, KsVersion, Privilege,
-    Privileges, SessionType, SystemClock,
+    self, DecodedKs, FixedRandom, Ks, KsBuilder, KsSigner, KsVersion, Privilege, Privileges,
+    SessionType,
 };
 use kaltura_client::{Error, KsErrorKind, PartnerId};
 use proptest::prelude::*;

@@ -1,45 +1,8 @@
-//! Injectable time and randomness for KS generation.
+//! Injectable randomness for KS generation.
 //!
-//! Production code uses [`SystemClock`] and [`OsRandom`]; tests pin both with [`FixedClock`]
-//! and [`FixedRandom`] to reproduce KS strings byte for byte (the official vectors were made
-//! by patching `time.time`, `random.randint` and `get_random_bytes` in the Python client).
-
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// A source of the current time, in unix seconds.
-pub trait Clock: Send + Sync + std::fmt::Debug {
-    /// The current time in whole seconds since the unix epoch.
-    fn now_unix(&self) -> i64;
-}
-
-/// The system wall clock.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_unix(&self) -> i64 {
-        match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            Err(before) => i64::try_from(before.duration().as_secs()).map_or(i64::MIN, |s| -s),
-        }
-    }
-}
-
-/// A clock that always returns the same time (unix seconds); for tests and benchmarks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FixedClock(pub i64);
-
-impl Clock for FixedClock {
-    fn now_unix(&self) -> i64 {
-        self.0
-    }
-}
-
-impl<C: Clock + ?Sized> Clock for &C {
-    fn now_unix(&self) -> i64 {
-        (**self).now_unix()
-    }
-}
+//! Production code uses [`OsRandom`]; tests pin it with [`FixedRandom`] to reproduce KS
+//! strings byte for byte (the official vectors were made by patching `random.randint` and
+//! `get_random_bytes` in the Python client).
 
 /// A source of randomness for KS generation.
 pub trait RandomSource: Send {
@@ -109,11 +72,6 @@ impl<R: RandomSource + ?Sized> RandomSource for &mut R {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn system_clock_is_after_2023() {
-        assert!(SystemClock.now_unix() > 1_700_000_000);
-    }
 
     #[test]
     fn os_random_v1_rand_is_in_python_range() {
