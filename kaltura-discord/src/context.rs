@@ -40,6 +40,7 @@ use kaltura_client::{Client, PartnerId};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::config::GuildConfig;
+use crate::error::SetupError;
 use crate::ids::GuildId;
 use crate::rbac::{Permission, Subject, authorize};
 use crate::{Error, Result};
@@ -63,17 +64,13 @@ impl KalturaAccount {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] if the client has no partner id or the secret is empty.
+    /// [`Error::Setup`] if the client has no partner id or the secret is empty.
     pub fn new(client: Client, admin_secret: &SecretString) -> Result<Self> {
-        let partner_id = client.partner_id().ok_or_else(|| {
-            Error::InvalidInput(
-                "the Kaltura client has no partner id; build it with `.partner_id(…)`".into(),
-            )
-        })?;
+        let partner_id = client
+            .partner_id()
+            .ok_or_else(|| Error::Setup(SetupError::MissingPartnerId))?;
         if admin_secret.expose_secret().is_empty() {
-            return Err(Error::InvalidInput(
-                "the Kaltura admin secret is empty".into(),
-            ));
+            return Err(Error::Setup(SetupError::EmptyAdminSecret));
         }
         Ok(KalturaAccount {
             client,
@@ -169,14 +166,6 @@ impl<'a> GuildContext<'a> {
     /// Refuses with [`Error::Denied`], naming the deciding rule, unless the guild's policy
     /// grants `permission` to `subject`.
     pub(crate) fn authorize(&self, subject: &Subject, permission: Permission) -> Result<()> {
-        let decision = authorize(&self.config.rbac, subject, permission);
-        if decision.allowed {
-            Ok(())
-        } else {
-            Err(Error::Denied {
-                permission,
-                reason: decision.rule.to_string(),
-            })
-        }
+        authorize(&self.config.rbac, subject, permission).into_result(permission)
     }
 }

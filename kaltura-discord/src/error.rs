@@ -1,4 +1,24 @@
 //! The one error type of this crate.
+//!
+//! [`Error`] is matchable: every variant that is about some *thing* says what kind of thing
+//! ([`Resource`]), which id or field, and why, in typed fields. [`Error::kind`] sorts every
+//! error into a small [`ErrorKind`] so that a front end (the command layer, an HTTP service)
+//! maps errors to a user-facing message and a status in one place, without parsing text.
+//!
+//! A host bot that brings its own storage (Redis, its own database) reports failures with
+//! [`StoreError`], which carries any `std::error::Error` as its source: it can produce every
+//! error the library's own stores produce.
+//!
+//! Messages never contain secrets: Kaltura errors come from [`kaltura_client::Error`], whose
+//! snippets are redacted, and store errors carry the operation, never the database URL.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use kaltura_client::EntryId;
+use kaltura_client::types::EntryStatus;
+
+use crate::ids::DiscordUserId;
 
 /// Result alias used throughout this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -16,28 +36,57 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(#[from] crate::config::ConfigError),
 
-    /// A database operation failed.
-    #[error("storage failed while {operation}: {source}")]
-    Store {
-        /// What was being done, e.g. `linking an identity`.
+    /// The library was set up inconsistently by the host program (a client without a partner
+    /// id, an empty admin secret, an unsupported database URL…). Not the member's fault.
+    #[error("setup problem: {0}")]
+    Setup(#[from] SetupError),
+
+    /// A file or folder the library needed could not be read or written.
+    #[error("could not {operation} {}: {source}", path.display())]
+    Io {
+        /// What was being done, e.g. `create the data folder`.
         operation: &'static str,
-        /// The database error.
+        /// The path concerned.
+        path: PathBuf,
+        /// The I/O error.
         #[source]
-        source: sqlx::Error,
+        source: std::io::Error,
     },
 
-    /// The change conflicts with existing data (e.g. a Kaltura user already linked to
-    /// another member).
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// A storage operation failed (the library's own SQL stores or a host bot's store).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+
+    /// The change conflicts with existing data or with the thing's state.
+    #[error("{}", conflict_message(*.resource, .id, *.reason))]
+    Conflict {
+        /// What kind of thing.
+        resource: Resource,
+        /// Its id.
+        id: String,
+        /// Why the change cannot be made.
+        reason: ConflictReason,
+    },
 
     /// Stored data could not be read back (it was changed outside this library).
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
+    #[error("stored {resource} is corrupt: `{field}` {reason}")]
+    Corrupt {
+        /// What kind of record.
+        resource: Resource,
+        /// The column or field that could not be read.
+        field: &'static str,
+        /// What was wrong with it (never the stored value itself).
+        reason: String,
+    },
 
-    /// Input was refused; the message says what and why.
-    #[error("{0}")]
-    InvalidInput(String),
+    /// Input was refused; `field` names it and `reason` says why in a sentence for the member.
+    #[error("{reason}")]
+    InvalidInput {
+        /// The input, e.g. `title`, `entry_id`, `page`.
+        field: &'static str,
+        /// Why it was refused, e.g. "a meeting needs a title".
+        reason: String,
+    },
 
     /// The member lacks the permission; `reason` names the rule that decided.
     #[error("permission {permission} denied: {reason}")]
@@ -49,18 +98,33 @@ pub enum Error {
     },
 
     /// The member has no Kaltura identity yet; the message says how to get one.
-    #[error("{0}")]
-    NotLinked(String),
+    #[error("{}", not_linked_message(*.user, *.reason))]
+    NotLinked {
+        /// The member.
+        user: DiscordUserId,
+        /// Why no identity could be found.
+        reason: NotLinkedReason,
+    },
 
     /// The thing asked for does not exist, or belongs to another guild (which is never
-    /// told apart, so nothing leaks across guilds); the message names it.
-    #[error("{0}")]
-    NotFound(String),
+    /// told apart, so nothing leaks across guilds).
+    #[error("{}", not_found_message(*.resource, .id))]
+    NotFound {
+        /// What kind of thing.
+        resource: Resource,
+        /// The id that was asked for.
+        id: String,
+    },
 
     /// The media entry exists but cannot be played yet (still converting, importing, in
-    /// moderation, or failed); the message says which state it is in.
-    #[error("{0}")]
-    NotReady(String),
+    /// moderation, or failed).
+    #[error("entry {entry} cannot be played yet ({})", crate::video::status_name(.status))]
+    NotReady {
+        /// The entry.
+        entry: EntryId,
+        /// Its Kaltura status.
+        status: EntryStatus,
+    },
 
     /// The guild has turned the feature off (`features.<name>` in its configuration).
     #[error("the {feature} feature is turned off for this server (features.{feature})")]
@@ -72,6 +136,336 @@ pub enum Error {
     /// A token was not issued or not accepted.
     #[error("authentication failed: {0}")]
     Auth(#[from] crate::auth::AuthError),
+}
+
+/// The kinds of things errors are about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Resource {
+    /// A Kaltura Meetings session started from a guild.
+    Meeting,
+    /// A Kaltura media entry.
+    MediaEntry,
+    /// A Kaltura user.
+    KalturaUser,
+    /// A Discord member's link to a Kaltura user.
+    IdentityLink,
+    /// A guild's configuration override.
+    GuildOverride,
+    /// An audit log entry.
+    AuditEntry,
+}
+
+impl Resource {
+    /// The name used in messages, e.g. `meeting`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Meeting => "meeting",
+            Resource::MediaEntry => "entry",
+            Resource::KalturaUser => "Kaltura user",
+            Resource::IdentityLink => "identity link",
+            Resource::GuildOverride => "guild configuration override",
+            Resource::AuditEntry => "audit entry",
+        }
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a change conflicts ([`Error::Conflict`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConflictReason {
+    /// The Kaltura user is already linked to another member in this scope.
+    LinkedToAnotherMember,
+    /// The thing exists already (e.g. a Kaltura event recorded twice).
+    AlreadyExists,
+    /// The meeting has been ended; it cannot be joined.
+    MeetingEnded,
+    /// The meeting's scheduled end has passed.
+    MeetingOver,
+    /// The meeting was ended before this request.
+    AlreadyEnded,
+}
+
+fn conflict_message(resource: Resource, id: &str, reason: ConflictReason) -> String {
+    match reason {
+        ConflictReason::LinkedToAnotherMember => {
+            format!("{resource} {id} is already linked to another member")
+        }
+        ConflictReason::AlreadyExists => format!("{resource} {id} already exists"),
+        ConflictReason::MeetingEnded => format!("{resource} {id} has been ended"),
+        ConflictReason::MeetingOver => format!("{resource} {id} is over"),
+        ConflictReason::AlreadyEnded => format!("{resource} {id} has already been ended"),
+    }
+}
+
+/// Why a member has no Kaltura identity ([`Error::NotLinked`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NotLinkedReason {
+    /// The guild maps members by explicit link and this member has none.
+    NoLink,
+    /// The guild maps members by email and the host bot does not know this member's email.
+    NoEmail,
+}
+
+fn not_linked_message(user: DiscordUserId, reason: NotLinkedReason) -> String {
+    match reason {
+        NotLinkedReason::NoLink => {
+            format!("member {user} is not linked to a Kaltura user; link one with `/kaltura link`")
+        }
+        NotLinkedReason::NoEmail => {
+            format!("member {user} has no known email; link a Kaltura user with `/kaltura link`")
+        }
+    }
+}
+
+fn not_found_message(resource: Resource, id: &str) -> String {
+    match resource {
+        Resource::Meeting => format!("meeting {id} was not found in this server"),
+        Resource::KalturaUser => format!("Kaltura user {id} does not exist in this partner"),
+        other => format!("{other} {id} was not found"),
+    }
+}
+
+/// A setup problem of the host program ([`Error::Setup`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// The Kaltura client was built without a partner id.
+    #[error("the Kaltura client has no partner id; build it with `.partner_id(…)`")]
+    MissingPartnerId,
+    /// The Kaltura admin secret is empty.
+    #[error("the Kaltura admin secret is empty")]
+    EmptyAdminSecret,
+    /// `identity.link_scope` is `partner` but the Kaltura client has no partner id.
+    #[error("`identity.link_scope` is `partner` but the Kaltura client has no partner id")]
+    PartnerScopeWithoutPartnerId,
+    /// The database URL's scheme is not one this build supports.
+    #[error("unsupported database URL scheme in {url}: use {supported}")]
+    UnsupportedDatabaseUrl {
+        /// The URL with any password removed.
+        url: String,
+        /// The schemes this build supports, e.g. `sqlite://… or postgres://…`.
+        supported: &'static str,
+    },
+    /// The database URL could not be parsed.
+    #[error("invalid database URL: {reason}")]
+    InvalidDatabaseUrl {
+        /// Why (never the URL itself, which may hold a password).
+        reason: String,
+    },
+    /// A PostgreSQL schema name is not 1–63 characters of `a-z`, `0-9` and `_`.
+    #[error("PostgreSQL schema name {name:?} must be 1-63 characters of a-z, 0-9 and _")]
+    InvalidSchemaName {
+        /// The refused name (at most 64 characters are kept).
+        name: String,
+    },
+}
+
+/// What failed in a store, independent of the database behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The database could not be reached, or the connection broke; retrying later may work.
+    Unavailable,
+    /// The operation timed out (e.g. waiting for a connection from the pool).
+    Timeout,
+    /// The database refused the statement or the data (a constraint, a type mismatch).
+    Rejected,
+    /// Setting up the schema (migrations) failed.
+    Migration,
+    /// Anything else.
+    Other,
+}
+
+/// A storage failure: what was being done, what kind of failure, and the underlying error.
+///
+/// Host bots that implement the store traits on their own storage build it with
+/// [`StoreError::new`] and keep their database error as the source.
+#[derive(Debug, thiserror::Error)]
+#[error("storage failed while {operation}{}", source_suffix(.source.as_deref()))]
+pub struct StoreError {
+    operation: &'static str,
+    kind: StoreErrorKind,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+fn source_suffix(source: Option<&(dyn std::error::Error + Send + Sync + 'static)>) -> String {
+    source.map(|s| format!(": {s}")).unwrap_or_default()
+}
+
+impl StoreError {
+    /// A store error while doing `operation` (e.g. `linking an identity`).
+    pub fn new(
+        operation: &'static str,
+        kind: StoreErrorKind,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        StoreError {
+            operation,
+            kind,
+            source: Some(source.into()),
+        }
+    }
+
+    /// A store error without an underlying error.
+    pub fn without_source(operation: &'static str, kind: StoreErrorKind) -> Self {
+        StoreError {
+            operation,
+            kind,
+            source: None,
+        }
+    }
+
+    /// What was being done.
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+
+    /// What kind of failure.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+}
+
+/// A coarse classification of [`Error`], for mapping errors to user-facing messages and
+/// HTTP statuses in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The member's input was refused (400).
+    InvalidInput,
+    /// The member may not do this (403).
+    Denied,
+    /// The member has no Kaltura identity yet (403, with how to link one).
+    NotLinked,
+    /// The thing does not exist in this guild (404).
+    NotFound,
+    /// The change conflicts with the current state (409).
+    Conflict,
+    /// The media cannot be played yet (409).
+    NotReady,
+    /// The guild turned the feature off (403).
+    FeatureDisabled,
+    /// A token was missing or refused (401).
+    Unauthenticated,
+    /// Kaltura or the store could not be reached or timed out; retrying later may work (503).
+    Unavailable,
+    /// Kaltura refused or failed the call (502).
+    Upstream,
+    /// The operator's configuration or the host program's setup is wrong (500).
+    Misconfigured,
+    /// Anything else; a bug or corrupt data (500).
+    Internal,
+}
+
+impl ErrorKind {
+    /// The HTTP status code an HTTP front end answers with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::InvalidInput => 400,
+            ErrorKind::Unauthenticated => 401,
+            ErrorKind::Denied | ErrorKind::NotLinked | ErrorKind::FeatureDisabled => 403,
+            ErrorKind::NotFound => 404,
+            ErrorKind::Conflict | ErrorKind::NotReady => 409,
+            ErrorKind::Upstream => 502,
+            ErrorKind::Unavailable => 503,
+            ErrorKind::Misconfigured | ErrorKind::Internal => 500,
+        }
+    }
+
+    /// Whether the message of an error of this kind is meant for the member (their input,
+    /// their permissions, the state of the thing they asked about). Errors of the other
+    /// kinds are logged in full and shown to members as a generic message.
+    pub fn is_for_member(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::InvalidInput
+                | ErrorKind::Denied
+                | ErrorKind::NotLinked
+                | ErrorKind::NotFound
+                | ErrorKind::Conflict
+                | ErrorKind::NotReady
+                | ErrorKind::FeatureDisabled
+                | ErrorKind::Unauthenticated
+        )
+    }
+}
+
+impl Error {
+    /// The error's [`ErrorKind`].
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Kaltura(e) => match e {
+                kaltura_client::Error::Connect { .. }
+                | kaltura_client::Error::Timeout { .. }
+                | kaltura_client::Error::Transport { .. } => ErrorKind::Unavailable,
+                kaltura_client::Error::Http { status, .. } if *status == 429 || *status >= 500 => {
+                    ErrorKind::Unavailable
+                }
+                kaltura_client::Error::Config(_) | kaltura_client::Error::Ks(_) => {
+                    ErrorKind::Misconfigured
+                }
+                _ => ErrorKind::Upstream,
+            },
+            Error::Config(_) | Error::Setup(_) => ErrorKind::Misconfigured,
+            Error::Io { .. } => ErrorKind::Internal,
+            Error::Store(e) => match e.kind() {
+                StoreErrorKind::Unavailable | StoreErrorKind::Timeout => ErrorKind::Unavailable,
+                _ => ErrorKind::Internal,
+            },
+            Error::Conflict { .. } => ErrorKind::Conflict,
+            Error::Corrupt { .. } => ErrorKind::Internal,
+            Error::InvalidInput { .. } => ErrorKind::InvalidInput,
+            Error::Denied { .. } => ErrorKind::Denied,
+            Error::NotLinked { .. } => ErrorKind::NotLinked,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::NotReady { .. } => ErrorKind::NotReady,
+            Error::FeatureDisabled { .. } => ErrorKind::FeatureDisabled,
+            Error::Auth(_) => ErrorKind::Unauthenticated,
+        }
+    }
+
+    /// An [`Error::InvalidInput`] for `field`.
+    pub fn invalid_input(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// An [`Error::NotFound`] for the `resource` with `id`.
+    pub fn not_found(resource: Resource, id: impl fmt::Display) -> Self {
+        Error::NotFound {
+            resource,
+            id: id.to_string(),
+        }
+    }
+
+    /// An [`Error::Conflict`] on the `resource` with `id`.
+    pub fn conflict(resource: Resource, id: impl fmt::Display, reason: ConflictReason) -> Self {
+        Error::Conflict {
+            resource,
+            id: id.to_string(),
+            reason,
+        }
+    }
+
+    /// An [`Error::Corrupt`] for `field` of a stored `resource`.
+    pub fn corrupt(resource: Resource, field: &'static str, reason: impl Into<String>) -> Self {
+        Error::Corrupt {
+            resource,
+            field,
+            reason: reason.into(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -86,5 +480,64 @@ mod tests {
             err.to_string(),
             "Kaltura call failed: Kaltura API error ENTRY_ID_NOT_FOUND: Entry id \"0_x\" not found"
         );
+        assert_eq!(err.kind(), ErrorKind::Upstream);
+    }
+
+    #[test]
+    fn structured_variants_render_their_messages() {
+        assert_eq!(
+            Error::not_found(Resource::Meeting, 42).to_string(),
+            "meeting 42 was not found in this server"
+        );
+        assert_eq!(
+            Error::conflict(Resource::Meeting, 42, ConflictReason::AlreadyEnded).to_string(),
+            "meeting 42 has already been ended"
+        );
+        let user = DiscordUserId::new(80351110224678912).unwrap_or_else(|| unreachable!());
+        assert_eq!(
+            Error::NotLinked {
+                user,
+                reason: NotLinkedReason::NoLink
+            }
+            .to_string(),
+            "member 80351110224678912 is not linked to a Kaltura user; link one with `/kaltura link`"
+        );
+        assert_eq!(
+            Error::corrupt(Resource::Meeting, "status", "is not a known status").to_string(),
+            "stored meeting is corrupt: `status` is not a known status"
+        );
+    }
+
+    #[test]
+    fn host_store_errors_keep_their_source_chain() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "redis down");
+        let err: Error =
+            StoreError::new("linking an identity", StoreErrorKind::Unavailable, io).into();
+        assert_eq!(
+            err.to_string(),
+            "storage failed while linking an identity: redis down"
+        );
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+        assert_eq!(err.kind().http_status(), 503);
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("redis down"));
+    }
+
+    #[test]
+    fn every_kind_has_a_status() {
+        for (kind, status) in [
+            (ErrorKind::InvalidInput, 400),
+            (ErrorKind::Unauthenticated, 401),
+            (ErrorKind::Denied, 403),
+            (ErrorKind::NotFound, 404),
+            (ErrorKind::Conflict, 409),
+            (ErrorKind::Upstream, 502),
+            (ErrorKind::Unavailable, 503),
+            (ErrorKind::Internal, 500),
+        ] {
+            assert_eq!(kind.http_status(), status, "{kind:?}");
+        }
+        assert!(ErrorKind::Denied.is_for_member());
+        assert!(!ErrorKind::Internal.is_for_member());
     }
 }

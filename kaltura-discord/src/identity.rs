@@ -18,6 +18,7 @@ use async_trait::async_trait;
 use kaltura_client::UserId;
 
 use crate::config::{GuildConfig, IdentityConfig, IdentityStrategy, LinkScopeKind};
+use crate::error::{NotLinkedReason, Resource, SetupError};
 use crate::ids::{DiscordUserId, GuildId};
 use crate::rbac::{GuildPolicy, Permission, Subject, authorize};
 use crate::store::{AuditAction, AuditLog, IdentityLink, IdentityStore, LinkScope, NewAuditEntry};
@@ -31,18 +32,24 @@ pub const MAX_KALTURA_USER_ID_LEN: usize = 320;
 pub fn validate_kaltura_user_id(raw: &str) -> Result<UserId> {
     const EXTRA: &[u8] = b",!#$%&'*+?^_`{|}~.@-";
     if raw.is_empty() || raw.len() > MAX_KALTURA_USER_ID_LEN {
-        return Err(Error::InvalidInput(format!(
-            "a Kaltura user id must be 1 to {MAX_KALTURA_USER_ID_LEN} characters long, got {}",
-            raw.len()
-        )));
+        return Err(Error::invalid_input(
+            "kaltura_user",
+            format!(
+                "a Kaltura user id must be 1 to {MAX_KALTURA_USER_ID_LEN} characters long, got {}",
+                raw.len()
+            ),
+        ));
     }
     if let Some(bad) = raw
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || (c.is_ascii() && EXTRA.contains(&(*c as u8)))))
     {
-        return Err(Error::InvalidInput(format!(
-            "a Kaltura user id may only contain letters, digits and ,!#$%&'*+?^_`{{|}}~.@- ; {bad:?} is not allowed"
-        )));
+        return Err(Error::invalid_input(
+            "kaltura_user",
+            format!(
+                "a Kaltura user id may only contain letters, digits and ,!#$%&'*+?^_`{{|}}~.@- ; {bad:?} is not allowed"
+            ),
+        ));
     }
     Ok(UserId::new(raw))
 }
@@ -213,15 +220,15 @@ impl IdentityService {
                     validate_kaltura_user_id(&email.to_ascii_lowercase())?,
                     IdentitySource::Email,
                 )),
-                None => Err(Error::NotLinked(format!(
-                    "member {} has no known email; link a Kaltura user with `/kaltura link`",
-                    member.user
-                ))),
+                None => Err(Error::NotLinked {
+                    user: member.user,
+                    reason: NotLinkedReason::NoEmail,
+                }),
             },
-            IdentityStrategy::ExplicitLink => Err(Error::NotLinked(format!(
-                "member {} is not linked to a Kaltura user; link one with `/kaltura link`",
-                member.user
-            ))),
+            IdentityStrategy::ExplicitLink => Err(Error::NotLinked {
+                user: member.user,
+                reason: NotLinkedReason::NoLink,
+            }),
         }
     }
 
@@ -229,11 +236,11 @@ impl IdentityService {
     pub fn scope(&self, guild: GuildId, identity: &IdentityConfig) -> Result<LinkScope> {
         match identity.link_scope {
             LinkScopeKind::Guild => Ok(LinkScope::Guild(guild)),
-            LinkScopeKind::Partner => self.users.partner_id().map(LinkScope::Partner).ok_or_else(|| {
-                Error::InvalidInput(
-                    "`identity.link_scope` is `partner` but the Kaltura client has no partner id".into(),
-                )
-            }),
+            LinkScopeKind::Partner => self
+                .users
+                .partner_id()
+                .map(LinkScope::Partner)
+                .ok_or_else(|| Error::Setup(SetupError::PartnerScopeWithoutPartnerId)),
         }
     }
 
@@ -289,15 +296,7 @@ impl IdentityService {
         } else {
             Permission::ManageIdentities
         };
-        let decision = authorize(policy, actor, permission);
-        if decision.allowed {
-            Ok(())
-        } else {
-            Err(Error::Denied {
-                permission,
-                reason: decision.rule.to_string(),
-            })
-        }
+        authorize(policy, actor, permission).into_result(permission)
     }
 
     /// Links `target` to an existing Kaltura user. Members may link themselves
@@ -317,9 +316,7 @@ impl IdentityService {
         let scope = self.scope(guild, &config.identity)?;
         let kaltura_user = validate_kaltura_user_id(kaltura_user)?;
         if !self.users.user_exists(&kaltura_user).await? {
-            return Err(Error::InvalidInput(format!(
-                "Kaltura user {kaltura_user} does not exist in this partner"
-            )));
+            return Err(Error::not_found(Resource::KalturaUser, &kaltura_user));
         }
         let link = IdentityLink {
             scope,

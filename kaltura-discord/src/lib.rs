@@ -36,6 +36,6 @@ pub mod rbac;
 pub mod store;
 pub mod video;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use ids::{ChannelId, DiscordUserId, GuildId, InvalidSnowflake, RoleId};
 pub use kaltura_client;

@@ -57,6 +57,7 @@ use serde_json::json;
 
 use crate::config::MeetingType;
 use crate::context::{Feature, GuildContext};
+use crate::error::{ConflictReason, Resource};
 use crate::identity::validate_kaltura_user_id;
 use crate::ids::GuildId;
 use crate::rbac::{Permission, Subject, authorize};
@@ -197,17 +198,19 @@ struct MeetingPlan {
 pub fn validate_title(raw: &str) -> Result<String> {
     let title = raw.trim();
     if title.is_empty() {
-        return Err(Error::InvalidInput("a meeting needs a title".into()));
+        return Err(Error::invalid_input("title", "a meeting needs a title"));
     }
     let len = title.chars().count();
     if len > MAX_TITLE_CHARS {
-        return Err(Error::InvalidInput(format!(
-            "a meeting title may be at most {MAX_TITLE_CHARS} characters long, got {len}"
-        )));
+        return Err(Error::invalid_input(
+            "title",
+            format!("a meeting title may be at most {MAX_TITLE_CHARS} characters long, got {len}"),
+        ));
     }
     if title.chars().any(char::is_control) {
-        return Err(Error::InvalidInput(
-            "a meeting title may not contain control characters (line breaks, tabs …)".into(),
+        return Err(Error::invalid_input(
+            "title",
+            "a meeting title may not contain control characters (line breaks, tabs …)",
         ));
     }
     Ok(title.to_owned())
@@ -221,16 +224,20 @@ pub fn validate_description(raw: Option<&str>) -> Result<Option<String>> {
     };
     let len = description.chars().count();
     if len > MAX_DESCRIPTION_CHARS {
-        return Err(Error::InvalidInput(format!(
-            "a meeting description may be at most {MAX_DESCRIPTION_CHARS} characters long, got {len}"
-        )));
+        return Err(Error::invalid_input(
+            "description",
+            format!(
+                "a meeting description may be at most {MAX_DESCRIPTION_CHARS} characters long, got {len}"
+            ),
+        ));
     }
     if description
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
     {
-        return Err(Error::InvalidInput(
-            "a meeting description may not contain control characters".into(),
+        return Err(Error::invalid_input(
+            "description",
+            "a meeting description may not contain control characters",
         ));
     }
     Ok(Some(description.to_owned()))
@@ -241,9 +248,12 @@ pub fn validate_duration(minutes: u32) -> Result<u32> {
     if (MIN_DURATION_MINUTES..=MAX_DURATION_MINUTES).contains(&minutes) {
         Ok(minutes)
     } else {
-        Err(Error::InvalidInput(format!(
-            "a meeting lasts {MIN_DURATION_MINUTES} to {MAX_DURATION_MINUTES} minutes, got {minutes}"
-        )))
+        Err(Error::invalid_input(
+            "duration_minutes",
+            format!(
+                "a meeting lasts {MIN_DURATION_MINUTES} to {MAX_DURATION_MINUTES} minutes, got {minutes}"
+            ),
+        ))
     }
 }
 
@@ -312,13 +322,15 @@ fn plan(ctx: &GuildContext<'_>, request: &StartMeeting, now: i64) -> Result<Meet
     )?;
     let starts_at = request.starts_at.unwrap_or(now);
     if starts_at < now - MAX_START_IN_PAST_SECS {
-        return Err(Error::InvalidInput(
-            "a meeting cannot start in the past".into(),
+        return Err(Error::invalid_input(
+            "starts_at",
+            "a meeting cannot start in the past",
         ));
     }
     if starts_at > now + MAX_START_AHEAD_SECS {
-        return Err(Error::InvalidInput(
-            "a meeting can be scheduled at most one year ahead".into(),
+        return Err(Error::invalid_input(
+            "starts_at",
+            "a meeting can be scheduled at most one year ahead",
         ));
     }
     Ok(MeetingPlan {
@@ -331,7 +343,7 @@ fn plan(ctx: &GuildContext<'_>, request: &StartMeeting, now: i64) -> Result<Meet
 }
 
 fn not_found(event_id: ScheduleEventId) -> Error {
-    Error::NotFound(format!("meeting {event_id} was not found in this server"))
+    Error::not_found(Resource::Meeting, event_id)
 }
 
 impl MeetingService {
@@ -671,12 +683,18 @@ impl MeetingService {
         let meeting = self.find(ctx, meeting_id).await?;
         let now = self.now();
         if meeting.status == MeetingStatus::Ended {
-            return Err(Error::Conflict(format!(
-                "meeting {meeting_id} has been ended"
-            )));
+            return Err(Error::conflict(
+                Resource::Meeting,
+                meeting_id,
+                ConflictReason::MeetingEnded,
+            ));
         }
         if meeting.ends_at <= now {
-            return Err(Error::Conflict(format!("meeting {meeting_id} is over")));
+            return Err(Error::conflict(
+                Resource::Meeting,
+                meeting_id,
+                ConflictReason::MeetingOver,
+            ));
         }
         let role = if authorize(&ctx.config.rbac, subject, Permission::HostMeeting).allowed {
             MeetingRole::Instructor
@@ -727,7 +745,7 @@ impl MeetingService {
 }
 
 fn already_ended(meeting_id: ScheduleEventId) -> Error {
-    Error::Conflict(format!("meeting {meeting_id} has already been ended"))
+    Error::conflict(Resource::Meeting, meeting_id, ConflictReason::AlreadyEnded)
 }
 
 #[cfg(test)]
@@ -747,7 +765,7 @@ mod tests {
         );
         for bad in ["", "   ", "a\nb", "bell\u{7}", &"x".repeat(257)] {
             assert!(
-                matches!(validate_title(bad), Err(Error::InvalidInput(_))),
+                matches!(validate_title(bad), Err(Error::InvalidInput { .. })),
                 "{bad:?}"
             );
         }

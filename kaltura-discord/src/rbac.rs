@@ -511,6 +511,25 @@ pub struct Decision {
     pub rule: Rule,
 }
 
+impl Decision {
+    /// `Ok(())` when allowed, otherwise [`crate::Error::Denied`] naming `permission` and the
+    /// deciding rule. The one place a refusal becomes an error.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Denied`] when the decision is a refusal.
+    pub fn into_result(self, permission: Permission) -> crate::Result<()> {
+        if self.allowed {
+            Ok(())
+        } else {
+            Err(crate::Error::Denied {
+                permission,
+                reason: self.rule.to_string(),
+            })
+        }
+    }
+}
+
 fn deny_matches(rule: &DenyRule, subject: &Subject) -> bool {
     match rule.subject {
         DenySubject::User(u) => u == subject.user,

@@ -48,6 +48,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::json;
 
 use crate::context::{Feature, GuildContext};
+use crate::error::Resource;
 use crate::identity::validate_kaltura_user_id;
 use crate::rbac::{Permission, Subject};
 use crate::store::{AuditAction, AuditLog, NewAuditEntry};
@@ -77,13 +78,15 @@ pub const THUMBNAIL_SIZE: (u32, u32) = (640, 360);
 pub fn validate_entry_id(raw: &str) -> Result<EntryId> {
     let id = raw.trim();
     if id.is_empty() || id.len() > MAX_ENTRY_ID_CHARS {
-        return Err(Error::InvalidInput(format!(
-            "an entry id is 1 to {MAX_ENTRY_ID_CHARS} characters long, like 0_abcd1234"
-        )));
+        return Err(Error::invalid_input(
+            "entry_id",
+            format!("an entry id is 1 to {MAX_ENTRY_ID_CHARS} characters long, like 0_abcd1234"),
+        ));
     }
     if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(Error::InvalidInput(
-            "an entry id may only contain letters, digits and _, like 0_abcd1234".into(),
+        return Err(Error::invalid_input(
+            "entry_id",
+            "an entry id may only contain letters, digits and _, like 0_abcd1234",
         ));
     }
     Ok(EntryId::new(id))
@@ -94,19 +97,22 @@ pub fn validate_entry_id(raw: &str) -> Result<EntryId> {
 pub fn validate_query(raw: &str) -> Result<String> {
     let query = raw.trim();
     if query.is_empty() {
-        return Err(Error::InvalidInput(
-            "search for at least one character".into(),
+        return Err(Error::invalid_input(
+            "query",
+            "search for at least one character",
         ));
     }
     let len = query.chars().count();
     if len > MAX_QUERY_CHARS {
-        return Err(Error::InvalidInput(format!(
-            "a search text may be at most {MAX_QUERY_CHARS} characters long, got {len}"
-        )));
+        return Err(Error::invalid_input(
+            "query",
+            format!("a search text may be at most {MAX_QUERY_CHARS} characters long, got {len}"),
+        ));
     }
     if query.chars().any(char::is_control) {
-        return Err(Error::InvalidInput(
-            "a search text may not contain control characters".into(),
+        return Err(Error::invalid_input(
+            "query",
+            "a search text may not contain control characters",
         ));
     }
     Ok(query.to_owned())
@@ -306,11 +312,10 @@ fn card(ctx: &GuildContext<'_>, entry: &MediaEntry) -> ShareCard {
 }
 
 fn not_ready(card: &ShareCard) -> Error {
-    Error::NotReady(format!(
-        "entry {} cannot be played yet ({})",
-        card.entry_id,
-        status_name(&card.status)
-    ))
+    Error::NotReady {
+        entry: card.entry_id.clone(),
+        status: card.status.clone(),
+    }
 }
 
 impl VideoService {
@@ -349,9 +354,10 @@ impl VideoService {
     ) -> Result<SearchPage> {
         let query = validate_query(query)?;
         if !(1..=MAX_SEARCH_PAGE).contains(&page) {
-            return Err(Error::InvalidInput(format!(
-                "search pages go from 1 to {MAX_SEARCH_PAGE}, got {page}"
-            )));
+            return Err(Error::invalid_input(
+                "page",
+                format!("search pages go from 1 to {MAX_SEARCH_PAGE}, got {page}"),
+            ));
         }
         ctx.require(Feature::Search)?;
         ctx.authorize(subject, Permission::SearchMedia)?;
@@ -406,7 +412,7 @@ impl VideoService {
         match ctx.account.client().media().get(entry_id.clone()).await {
             Ok(entry) => Ok(entry),
             Err(e) if e.api_code() == Some("ENTRY_ID_NOT_FOUND") => {
-                Err(Error::NotFound(format!("entry {entry_id} was not found")))
+                Err(Error::not_found(Resource::MediaEntry, entry_id))
             }
             Err(e) => Err(e.into()),
         }
@@ -536,7 +542,7 @@ mod tests {
             &"a".repeat(65),
         ] {
             assert!(
-                matches!(validate_entry_id(bad), Err(Error::InvalidInput(_))),
+                matches!(validate_entry_id(bad), Err(Error::InvalidInput { .. })),
                 "{bad:?}"
             );
         }

@@ -22,6 +22,7 @@ use super::{
     MeetingRecord, MeetingStatus, MeetingStore, NewAuditEntry, OverrideEdit, StoredOverride,
 };
 use crate::config::MeetingType;
+use crate::error::{ConflictReason, Resource, SetupError, StoreError, StoreErrorKind};
 use crate::ids::{DiscordUserId, GuildId};
 use crate::{Error, Result};
 
@@ -126,7 +127,31 @@ impl std::fmt::Debug for SqlStore {
 }
 
 fn db_err(operation: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
-    move |source| Error::Store { operation, source }
+    move |source| {
+        let kind = match &source {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreErrorKind::Unavailable,
+            sqlx::Error::PoolTimedOut => StoreErrorKind::Timeout,
+            sqlx::Error::Database(_)
+            | sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::ColumnNotFound(_)
+            | sqlx::Error::TypeNotFound { .. }
+            | sqlx::Error::Decode(_) => StoreErrorKind::Rejected,
+            sqlx::Error::Migrate(_) => StoreErrorKind::Migration,
+            _ => StoreErrorKind::Other,
+        };
+        Error::Store(StoreError::new(operation, kind, source))
+    }
+}
+
+/// The text of a PostgreSQL URL parse error without the URL (which may hold a password).
+fn redact_sqlx_url_error(e: &sqlx::Error) -> &'static str {
+    match e {
+        sqlx::Error::Configuration(_) => "malformed URL or unknown option",
+        _ => "unreadable URL",
+    }
 }
 
 fn now_unix() -> i64 {
@@ -157,10 +182,10 @@ impl SqlStore {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Self::postgres(url, None).await
         } else {
-            Err(Error::InvalidInput(format!(
-                "unsupported database URL scheme in {:?}: use sqlite://… or postgres://…",
-                crate::config::redact_url_public(url)
-            )))
+            Err(Error::Setup(SetupError::UnsupportedDatabaseUrl {
+                url: crate::config::redact_url_public(url),
+                supported: "sqlite://… or postgres://…",
+            }))
         }
     }
 
@@ -168,11 +193,10 @@ impl SqlStore {
     /// applies the migrations.
     pub async fn sqlite(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Error::InvalidInput(format!(
-                    "cannot create the data folder {}: {e}",
-                    dir.display()
-                ))
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                operation: "create the data folder",
+                path: dir.to_owned(),
+                source,
             })?;
         }
         let options = SqliteConnectOptions::new()
@@ -200,7 +224,11 @@ impl SqlStore {
     /// that schema (created if missing) — one per test, or per deployment sharing a database.
     pub async fn postgres(url: &str, schema: Option<&str>) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)
-            .map_err(|e| Error::InvalidInput(format!("invalid PostgreSQL URL: {e}")))?
+            .map_err(|e| {
+                Error::Setup(SetupError::InvalidDatabaseUrl {
+                    reason: format!("not a PostgreSQL URL ({})", redact_sqlx_url_error(&e)),
+                })
+            })?
             .disable_statement_logging();
         let mut pool_options = PgPoolOptions::new().max_connections(8);
         if let Some(schema) = schema {
@@ -210,9 +238,9 @@ impl SqlStore {
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
             {
-                return Err(Error::InvalidInput(format!(
-                    "PostgreSQL schema name {schema:?} must be 1-63 characters of a-z, 0-9 and _"
-                )));
+                return Err(Error::Setup(SetupError::InvalidSchemaName {
+                    name: schema.chars().take(64).collect(),
+                }));
             }
             let mut conn = options
                 .connect()
@@ -292,9 +320,13 @@ impl SqlStore {
     }
 }
 
-fn parse_id<T: FromStr<Err = crate::ids::InvalidSnowflake>>(raw: String) -> Result<T> {
+fn parse_id<T: FromStr<Err = crate::ids::InvalidSnowflake>>(
+    resource: Resource,
+    field: &'static str,
+    raw: String,
+) -> Result<T> {
     raw.parse()
-        .map_err(|e: crate::ids::InvalidSnowflake| Error::Corrupt(format!("stored id: {e}")))
+        .map_err(|e: crate::ids::InvalidSnowflake| Error::corrupt(resource, field, e.to_string()))
 }
 
 macro_rules! link_from_row {
@@ -306,15 +338,24 @@ macro_rules! link_from_row {
         };
         let scope = text("scope")?;
         IdentityLink {
-            scope: LinkScope::parse_key(&scope)
-                .ok_or_else(|| Error::Corrupt(format!("stored identity link scope {scope:?}")))?,
-            guild: parse_id(text("guild_id")?)?,
-            discord_user: parse_id(text("discord_user_id")?)?,
+            scope: LinkScope::parse_key(&scope).ok_or_else(|| {
+                Error::corrupt(
+                    Resource::IdentityLink,
+                    "scope",
+                    "is not `guild:<id>` or `partner:<id>`",
+                )
+            })?,
+            guild: parse_id(Resource::IdentityLink, "guild_id", text("guild_id")?)?,
+            discord_user: parse_id(
+                Resource::IdentityLink,
+                "discord_user_id",
+                text("discord_user_id")?,
+            )?,
             kaltura_user: UserId::new(text("kaltura_user_id")?),
             linked_at: row
                 .try_get::<i64, _>("linked_at")
                 .map_err(db_err("reading an identity link"))?,
-            linked_by: parse_id(text("linked_by")?)?,
+            linked_by: parse_id(Resource::IdentityLink, "linked_by", text("linked_by")?)?,
         }
     }};
 }
@@ -330,12 +371,12 @@ macro_rules! audit_from_row {
             id: row
                 .try_get::<i64, _>("id")
                 .map_err(db_err("reading the audit log"))?,
-            guild: parse_id(get("guild_id")?)?,
+            guild: parse_id(Resource::AuditEntry, "guild_id", get("guild_id")?)?,
             actor: match row
                 .try_get::<Option<String>, _>("actor")
                 .map_err(db_err("reading the audit log"))?
             {
-                Some(a) => Some(parse_id(a)?),
+                Some(a) => Some(parse_id(Resource::AuditEntry, "actor", a)?),
                 None => None,
             },
             action: AuditAction::parse(&get("action")?),
@@ -396,10 +437,11 @@ impl IdentityStore for SqlStore {
             .await;
             match result {
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                    return Err(Error::Conflict(format!(
-                        "Kaltura user {} is already linked to another member ({})",
-                        link.kaltura_user, link.scope
-                    )));
+                    return Err(Error::conflict(
+                        Resource::KalturaUser,
+                        &link.kaltura_user,
+                        ConflictReason::LinkedToAnotherMember,
+                    ));
                 }
                 other => {
                     other.map_err(db_err("linking an identity"))?;
@@ -510,8 +552,10 @@ macro_rules! override_from_row {
         let document = match serde_json::from_str::<Value>(&document) {
             Ok(Value::Object(m)) => m,
             _ => {
-                return Err(Error::Corrupt(
-                    "a stored guild override is not a JSON object".into(),
+                return Err(Error::corrupt(
+                    Resource::GuildOverride,
+                    "document",
+                    "is not a JSON object",
                 ));
             }
         };
@@ -527,7 +571,7 @@ macro_rules! override_from_row {
                 .try_get::<Option<String>, _>("updated_by")
                 .map_err(db_err("reading a guild override"))?
             {
-                Some(a) => Some(parse_id(a)?),
+                Some(a) => Some(parse_id(Resource::GuildOverride, "updated_by", a)?),
                 None => None,
             },
         }
@@ -584,10 +628,13 @@ impl GuildSettingsStore for SqlStore {
             edit(&mut document)?;
             let text = Value::Object(document.clone()).to_string();
             if text.len() > MAX_OVERRIDE_BYTES {
-                return Err(Error::InvalidInput(format!(
-                    "guild {guild}: the configuration override would be {} bytes, more than the {MAX_OVERRIDE_BYTES} allowed",
-                    text.len()
-                )));
+                return Err(Error::invalid_input(
+                    "override",
+                    format!(
+                        "guild {guild}: the configuration override would be {} bytes, more than the {MAX_OVERRIDE_BYTES} allowed",
+                        text.len()
+                    ),
+                ));
             }
             let version = current.version + 1;
             let at = now_unix();
@@ -671,7 +718,8 @@ impl AuditLog for SqlStore {
 }
 
 fn parse_meeting_kind(raw: &str) -> Result<MeetingType> {
-    MeetingType::parse(raw).ok_or_else(|| Error::Corrupt(format!("stored meeting kind {raw:?}")))
+    MeetingType::parse(raw)
+        .ok_or_else(|| Error::corrupt(Resource::Meeting, "kind", "is not a known meeting type"))
 }
 
 macro_rules! meeting_from_row {
@@ -691,7 +739,7 @@ macro_rules! meeting_from_row {
         };
         let status = text("status")?;
         MeetingRecord {
-            guild: parse_id(text("guild_id")?)?,
+            guild: parse_id(Resource::Meeting, "guild_id", text("guild_id")?)?,
             partner_id: PartnerId::new(int("partner_id")?),
             event_id: ScheduleEventId::new(int("event_id")?),
             resource_id: ScheduleResourceId::new(int("resource_id")?),
@@ -700,15 +748,16 @@ macro_rules! meeting_from_row {
             kind: parse_meeting_kind(&text("kind")?)?,
             starts_at: int("starts_at")?,
             ends_at: int("ends_at")?,
-            created_by: parse_id(text("created_by")?)?,
+            created_by: parse_id(Resource::Meeting, "created_by", text("created_by")?)?,
             created_at: int("created_at")?,
-            status: MeetingStatus::parse(&status)
-                .ok_or_else(|| Error::Corrupt(format!("stored meeting status {status:?}")))?,
+            status: MeetingStatus::parse(&status).ok_or_else(|| {
+                Error::corrupt(Resource::Meeting, "status", "is not a known status")
+            })?,
             ended_at: row
                 .try_get::<Option<i64>, _>("ended_at")
                 .map_err(db_err("reading a meeting"))?,
             ended_by: match opt_text("ended_by")? {
-                Some(a) => Some(parse_id(a)?),
+                Some(a) => Some(parse_id(Resource::Meeting, "ended_by", a)?),
                 None => None,
             },
         }
@@ -743,10 +792,11 @@ impl MeetingStore for SqlStore {
                 .execute(p)
                 .await;
             match result {
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::Conflict(format!(
-                    "Kaltura schedule event {} of partner {} is already recorded as a meeting",
-                    meeting.event_id, meeting.partner_id
-                ))),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::conflict(
+                    Resource::Meeting,
+                    meeting.event_id,
+                    ConflictReason::AlreadyExists,
+                )),
                 other => other.map(|_| ()).map_err(db_err("recording a meeting")),
             }
         })

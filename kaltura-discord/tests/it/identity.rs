@@ -116,7 +116,7 @@ async fn explicit_links_win_and_need_permission(store: SqlStore) {
         .link(guild(), &policy, &me, me.user, "../../etc")
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     svc.link(guild(), &policy, &me, me.user, "teacher@example.com")
         .await
         .unwrap();
@@ -135,7 +135,7 @@ async fn explicit_links_win_and_need_permission(store: SqlStore) {
         .link(guild(), &policy, &admin, other, "teacher@example.com")
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
     assert!(svc.unlink(guild(), &policy, &admin, me.user).await.unwrap());
     svc.link(guild(), &policy, &admin, other, "teacher@example.com")
         .await
@@ -150,7 +150,7 @@ async fn explicit_strategy_without_a_link_says_how_to_link(store: SqlStore) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::NotLinked(_)) && err.to_string().contains("/kaltura link"),
+        matches!(err, Error::NotLinked { .. }) && err.to_string().contains("/kaltura link"),
         "{err}"
     );
     let err = svc
@@ -203,7 +203,7 @@ async fn partner_scoped_links_follow_the_member_across_guilds(store: SqlStore) {
         )
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::NotLinked(_)), "{err:?}");
+    assert!(matches!(err, Error::NotLinked { .. }), "{err:?}");
 }
 
 both_backends!(

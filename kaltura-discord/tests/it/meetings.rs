@@ -14,6 +14,7 @@ use kaltura_discord::config::{
     ConfigResolver, ConfigSources, GuildConfig, IdentityStrategy, MeetingType,
 };
 use kaltura_discord::context::{GuildContext, KalturaAccount};
+use kaltura_discord::error::ConflictReason;
 use kaltura_discord::identity::{DiscordMember, IdentityService};
 use kaltura_discord::meetings::{MeetingMember, MeetingService, StartMeeting};
 use kaltura_discord::rbac::{
@@ -259,14 +260,20 @@ async fn start_list_join_end_round_trip(store: SqlStore) {
     // Ending twice is a clear conflict; joining an ended meeting too.
     let err = svc.end(&ctx, &host(), meeting.event_id).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Conflict(m) if m.contains("already been ended")),
+        matches!(
+            &err,
+            Error::Conflict {
+                reason: ConflictReason::AlreadyEnded,
+                ..
+            }
+        ),
         "{err:?}"
     );
     let err = svc
         .join_url(&ctx, &viewer(), &member, meeting.event_id)
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
 
     // Both are in the audit log, without secrets.
     let log = store.recent(guild_a(), 20).await.unwrap();
@@ -391,9 +398,9 @@ async fn another_guilds_meeting_is_not_found(store: SqlStore) {
     let id = meeting.event_id;
     let member = MeetingMember::new("discord_3003", "Admin");
     let not_found = |e: Error| match e {
-        Error::NotFound(message) => {
+        e @ Error::NotFound { .. } => {
             assert_eq!(
-                message,
+                e.to_string(),
                 format!("meeting {id} was not found in this server")
             );
         }
@@ -411,7 +418,7 @@ async fn another_guilds_meeting_is_not_found(store: SqlStore) {
         .get(&ctx_a, &admin(), ScheduleEventId::new(id.get() + 1000))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     assert_eq!(svc.list(&ctx_b, &admin()).await.unwrap(), vec![]);
     // Guild B's failed end left guild A's meeting alone, in Kaltura too.
     assert_eq!(svc.list(&ctx_a, &admin()).await.unwrap(), vec![meeting]);
@@ -445,7 +452,7 @@ async fn bad_input_is_refused_before_any_kaltura_call(store: SqlStore) {
             .await
             .unwrap_err();
         assert!(
-            matches!(err, Error::InvalidInput(_)),
+            matches!(err, Error::InvalidInput { .. }),
             "{request:?} gave {err:?}"
         );
     }
@@ -459,7 +466,7 @@ async fn bad_input_is_refused_before_any_kaltura_call(store: SqlStore) {
         )
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     // The same valid request does reach Kaltura (and fails there): the checks above were
     // really done first.
     let err = svc
@@ -554,7 +561,13 @@ async fn upcoming_meetings_come_soonest_first_and_past_ones_drop_out(store: SqlS
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Conflict(m) if m.contains("is over")),
+        matches!(
+            &err,
+            Error::Conflict {
+                reason: ConflictReason::MeetingOver,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(later.ends_at, NOW + 7200 + 1800);
@@ -633,7 +646,7 @@ async fn meeting_store_scopes_by_guild_and_partner(store: SqlStore) {
         .insert_meeting(&record(guild_b(), 1, 10, NOW))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
 
     let p1 = PartnerId::new(1);
     assert_eq!(

@@ -72,7 +72,7 @@ async fn relinking_replaces_and_a_taken_kaltura_user_conflicts(store: SqlStore) 
         UserId::new("k_b")
     );
     let err = store.link(&link(1, 20, "k_b", 20)).await.unwrap_err();
-    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
     assert!(err.to_string().contains("already linked"), "{err}");
     // Nothing was changed by the refused link.
     assert_eq!(
@@ -195,11 +195,11 @@ async fn a_refused_edit_changes_nothing(store: SqlStore) {
     let err = store
         .update_override(guild(1), user(1), &|doc| {
             doc.insert("locale".into(), json!("xx"));
-            Err(Error::InvalidInput("no".into()))
+            Err(Error::invalid_input("test", "no"))
         })
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)));
+    assert!(matches!(err, Error::InvalidInput { .. }));
     let stored = store.get_override(guild(1)).await.unwrap().unwrap();
     assert_eq!(stored.document["locale"], "de-DE");
     assert_eq!(stored.version, 1);
@@ -276,7 +276,10 @@ async fn partner_scoped_links_apply_in_every_guild(store: SqlStore) {
     // The same Kaltura user cannot go to a second member of the partner, even from another guild.
     let mut taken = link(2, 20, "shared_user", 20);
     taken.scope = partner;
-    assert!(matches!(store.link(&taken).await, Err(Error::Conflict(_))));
+    assert!(matches!(
+        store.link(&taken).await,
+        Err(Error::Conflict { .. })
+    ));
     assert!(
         store
             .unlink(partner, user(10), guild(2), user(10))

@@ -134,7 +134,7 @@ async fn search_finds_demo_entries_with_highlights(store: SqlStore) {
     ] {
         let err = svc.search(&ctx, &member(), query, page).await.unwrap_err();
         assert!(
-            matches!(err, Error::InvalidInput(_)),
+            matches!(err, Error::InvalidInput { .. }),
             "{query:?}/{page}: {err:?}"
         );
     }
@@ -223,7 +223,7 @@ async fn cards_and_shares(store: SqlStore) {
     // Unknown entries are NotFound; a deny rule on share_media refuses with its name.
     let err = svc.get(&ctx, &member(), "0_zzzzzzzz").await.unwrap_err();
     assert!(
-        matches!(&err, Error::NotFound(m) if m.contains("0_zzzzzzzz")),
+        matches!(&err, Error::NotFound { id, .. } if id == "0_zzzzzzzz"),
         "{err:?}"
     );
     config.rbac.deny.push(DenyRule {
@@ -263,14 +263,14 @@ async fn entries_that_are_not_ready(store: SqlStore) {
 
     let err = svc.share(&ctx, &member(), id).await.unwrap_err();
     assert!(
-        matches!(&err, Error::NotReady(m) if m.contains("no content uploaded")),
+        matches!(&err, Error::NotReady { .. }) && err.to_string().contains("no content uploaded"),
         "{err:?}"
     );
     let err = svc
         .restricted_playback(&ctx, &member(), id, &UserId::new("discord_1001"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::NotReady(_)), "{err:?}");
+    assert!(matches!(err, Error::NotReady { .. }), "{err:?}");
     assert_eq!(store.recent(guild(), 10).await.unwrap(), vec![]);
 }
 
@@ -319,7 +319,7 @@ async fn restricted_playback_carries_sview(store: SqlStore) {
         .restricted_playback(&ctx, &member(), entry.id.as_str(), &UserId::new("a b"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
 }
 
 async fn hostile_entry_ids_are_refused_without_a_call(store: SqlStore) {
@@ -354,7 +354,7 @@ async fn hostile_entry_ids_are_refused_without_a_call(store: SqlStore) {
                 .unwrap_err(),
         ] {
             assert!(
-                matches!(err, Error::InvalidInput(_)),
+                matches!(err, Error::InvalidInput { .. }),
                 "{hostile:?}: {err:?}"
             );
         }
