@@ -79,6 +79,6 @@ pub use ks::{DecodedKs, Ks, KsBuilder, KsSigner, KsVersion, Privilege, Privilege
 
 pub use client::{Client, ClientBuilder, Credentials};
 pub use multirequest::{Handle, MultiRequest, MultiResponse};
-pub use pagination::{Paginated, Paginator, RequestBuilder};
-pub use request::{KalturaRequest, RawRequest};
+pub use pagination::{Paginated, Paginator};
+pub use request::{KalturaRequest, RawRequest, RequestBuilder};
 pub use retry::{RetryDecision, RetryPolicy};

@@ -1,9 +1,8 @@
 //! Sending typed calls and paging through list results.
 //!
-//! * [`RequestBuilder`] is what the typed service handlers return (`client.media().list()`):
-//!   a request struct bound to a client, with setters for its parameters, finished with
-//!   [`RequestBuilder::send`] — or turned back into the request with
-//!   [`RequestBuilder::into_request`] to put it into a multirequest.
+//! * [`RequestBuilder`] (in [`crate::request`]) is what the typed service handlers return
+//!   (`client.media().list()`); for list requests it gets the pager setters defined here and
+//!   [`RequestBuilder::paginate`].
 //! * [`Paginator`] walks the pages of a list action (`media.list`, `baseEntry.list`,
 //!   `user.list`, `category.list`, `scheduleEvent.list`, eSearch …; anything implementing
 //!   [`Paginated`]), as [`Paginator::next_page`] calls or as a [`Stream`] of items
@@ -57,85 +56,35 @@ use serde_json::Value;
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::request::KalturaRequest;
+use crate::request::{KalturaRequest, RequestBuilder};
 use crate::types::{ListResponse, Pager};
-
-/// A typed request bound to a client, ready to [`send`](RequestBuilder::send).
-///
-/// Every typed action of [`crate::services`] returns one; the setters available depend on
-/// the request type `R` (see the `impl RequestBuilder<'_, …>` blocks, e.g. on
-/// [`ListMediaRequest`](crate::services::media::ListMediaRequest)).
-#[must_use = "a request builder does nothing until `.send()` is awaited"]
-pub struct RequestBuilder<'c, R> {
-    client: &'c Client,
-    request: R,
-}
-
-impl<R: fmt::Debug> fmt::Debug for RequestBuilder<'_, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequestBuilder")
-            .field("request", &self.request)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'c, R: KalturaRequest> RequestBuilder<'c, R> {
-    /// Binds `request` to `client`.
-    pub fn new(client: &'c Client, request: R) -> Self {
-        RequestBuilder { client, request }
-    }
-
-    /// The request as built so far.
-    pub fn request(&self) -> &R {
-        &self.request
-    }
-
-    /// Changes the request in place (for parameters without a dedicated setter).
-    pub fn map_request(mut self, f: impl FnOnce(&mut R)) -> Self {
-        f(&mut self.request);
-        self
-    }
-
-    /// The request, e.g. to [add](crate::multirequest::MultiRequest::add) it to a
-    /// multirequest.
-    pub fn into_request(self) -> R {
-        self.request
-    }
-
-    /// Sends the call.
-    ///
-    /// # Errors
-    ///
-    /// See [`Client::send`].
-    pub async fn send(self) -> Result<R::Output> {
-        self.client.send(self.request).await
-    }
-}
 
 impl<'c, R: Paginated> RequestBuilder<'c, R> {
     /// The pager (default: page 1 of 30).
-    pub fn pager(mut self, pager: Pager) -> Self {
-        self.request.set_pager(pager);
-        self
+    pub fn pager(self, pager: Pager) -> Self {
+        self.map_request(|r| r.set_pager(pager))
     }
 
     /// The page size (clamped to `1..=500`), keeping the page index.
-    pub fn page_size(mut self, page_size: u32) -> Self {
-        let index = self.request.pager().page_index();
-        self.request.set_pager(Pager::new(page_size).page(index));
-        self
+    pub fn page_size(self, page_size: u32) -> Self {
+        self.map_request(|r| {
+            let index = r.pager().page_index();
+            r.set_pager(Pager::new(page_size).page(index));
+        })
     }
 
     /// The page to return (1-based), keeping the page size.
-    pub fn page_index(mut self, page_index: u32) -> Self {
-        let pager = self.request.pager().page(page_index);
-        self.request.set_pager(pager);
-        self
+    pub fn page_index(self, page_index: u32) -> Self {
+        self.map_request(|r| {
+            let pager = r.pager().page(page_index);
+            r.set_pager(pager);
+        })
     }
 
     /// A [`Paginator`] starting at this request's page.
     pub fn paginate(self) -> Paginator<'c, R> {
-        Paginator::new(self.client, self.request)
+        let (client, request) = self.into_parts();
+        Paginator::new(client, request)
     }
 }
 
@@ -208,36 +157,6 @@ macro_rules! impl_paginated {
     };
 }
 pub(crate) use impl_paginated;
-
-/// Setters on `RequestBuilder<'_, $req>` that fill the `Option` fields of the request's
-/// `$field` struct (same syntax as `types::common::setters!`).
-macro_rules! builder_setters {
-    ($req:ty => $part:ident { $($rest:tt)* }) => {
-        impl crate::pagination::RequestBuilder<'_, $req> {
-            crate::pagination::builder_setters!(@munch $part $($rest)*);
-        }
-    };
-    (@munch $part:ident) => {};
-    (@munch $part:ident $field:ident : [$item:ty] $(, $($rest:tt)*)?) => {
-        #[doc = concat!("Sets `", stringify!($field), "` of the request's `", stringify!($part), "`.")]
-        pub fn $field<I, V>(self, values: I) -> Self
-        where
-            I: IntoIterator<Item = V>,
-            V: Into<$item>,
-        {
-            self.map_request(|r| r.$part.$field = Some(values.into_iter().map(Into::into).collect()))
-        }
-        crate::pagination::builder_setters!(@munch $part $($($rest)*)?);
-    };
-    (@munch $part:ident $field:ident : $t:ty $(, $($rest:tt)*)?) => {
-        #[doc = concat!("Sets `", stringify!($field), "` of the request's `", stringify!($part), "`.")]
-        pub fn $field(self, value: impl Into<$t>) -> Self {
-            self.map_request(|r| r.$part.$field = Some(value.into()))
-        }
-        crate::pagination::builder_setters!(@munch $part $($($rest)*)?);
-    };
-}
-pub(crate) use builder_setters;
 
 /// The item type of a paginated request.
 pub type ItemOf<R> = <<R as KalturaRequest>::Output as ListOutput>::Item;

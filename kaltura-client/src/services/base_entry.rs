@@ -4,8 +4,8 @@
 use crate::client::Client;
 use crate::error::Result;
 use crate::ids::EntryId;
-use crate::pagination::{RequestBuilder, impl_paginated};
-use crate::types::common::kaltura_request;
+use crate::pagination::impl_paginated;
+use crate::request::{RequestBuilder, kaltura_request};
 use crate::types::{BaseEntry, BaseEntryFilter, ListResponse, Pager};
 
 const SERVICE: &str = "baseEntry";

@@ -23,9 +23,10 @@
 use crate::client::Client;
 use crate::error::Result;
 use crate::ids::CategoryId;
-use crate::pagination::{ListItem, RequestBuilder, impl_paginated};
+use crate::pagination::{ListItem, impl_paginated};
+use crate::request::RequestBuilder;
+use crate::request::kaltura_request;
 use crate::types::category::{Category, CategoryFilter};
-use crate::types::common::kaltura_request;
 use crate::types::{ListResponse, Pager};
 
 const SERVICE: &str = "category";

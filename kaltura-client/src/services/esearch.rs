@@ -39,10 +39,10 @@ use serde_json::{Map, Value};
 use crate::client::Client;
 use crate::error::Result;
 use crate::ids::EntryId;
-use crate::pagination::{ListItem, ListOutput, RequestBuilder, impl_paginated};
-use crate::request::KalturaRequest;
+use crate::pagination::{ListItem, ListOutput, impl_paginated};
+use crate::request::Params;
+use crate::request::{KalturaRequest, RequestBuilder};
 use crate::types::Pager;
-use crate::types::common::Params;
 use crate::types::esearch::{
     ESearchEntryFieldName, ESearchEntryItem, ESearchEntryOrderByField, ESearchEntryParams,
     ESearchEntryResponse, ESearchEntryResult, ESearchItem, ESearchOperator, ESearchOperatorType,

@@ -43,8 +43,8 @@
 use crate::client::Client;
 use crate::error::Result;
 use crate::ids::EventNotificationTemplateId;
-use crate::pagination::{ListItem, RequestBuilder, impl_paginated};
-use crate::types::common::kaltura_request;
+use crate::pagination::{ListItem, impl_paginated};
+use crate::request::{RequestBuilder, kaltura_request};
 use crate::types::event_notification::{
     EventNotificationTemplate, EventNotificationTemplateFilter, EventNotificationTemplateStatus,
     HTTP_NOTIFICATION_TEMPLATE, HttpNotificationTemplateInput,
@@ -225,7 +225,7 @@ impl crate::request::KalturaRequest for ListTemplatesRequest {
 
     fn params(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
         let action = if self.system { "listTemplates" } else { "list" };
-        Ok(crate::types::common::Params::new(SERVICE, action)
+        Ok(crate::request::Params::new(SERVICE, action)
             .opt_object("filter", FILTER, self.filter.as_ref())?
             .filter_pager(self.pager.as_ref())?
             .build())

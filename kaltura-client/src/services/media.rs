@@ -7,8 +7,8 @@
 use crate::client::Client;
 use crate::error::Result;
 use crate::ids::{CategoryId, EntryId};
-use crate::pagination::{ListItem, RequestBuilder, builder_setters, impl_paginated};
-use crate::types::common::kaltura_request;
+use crate::pagination::{ListItem, impl_paginated};
+use crate::request::{RequestBuilder, builder_setters, kaltura_request};
 use crate::types::{ListResponse, MediaEntry, MediaEntryFilter, MediaEntryInput, MediaType, Pager};
 
 const SERVICE: &str = "media";

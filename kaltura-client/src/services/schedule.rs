@@ -33,8 +33,8 @@
 use crate::client::Client;
 use crate::error::Result;
 use crate::ids::{ScheduleEventId, ScheduleResourceId, UserId};
-use crate::pagination::{ListItem, RequestBuilder, builder_setters, impl_paginated};
-use crate::types::common::kaltura_request;
+use crate::pagination::{ListItem, impl_paginated};
+use crate::request::{RequestBuilder, builder_setters, kaltura_request};
 use crate::types::schedule::{
     ClassificationType, LOCATION_SCHEDULE_RESOURCE, RECORD_SCHEDULE_EVENT, RecurrenceType,
     RoomSettings, ScheduleEvent, ScheduleEventFilter, ScheduleEventInput, ScheduleEventResource,

@@ -16,8 +16,8 @@
 use crate::client::Client;
 use crate::error::Result;
 use crate::ids::UserId;
-use crate::pagination::{ListItem, RequestBuilder, builder_setters, impl_paginated};
-use crate::types::common::kaltura_request;
+use crate::pagination::{ListItem, impl_paginated};
+use crate::request::{RequestBuilder, builder_setters, kaltura_request};
 use crate::types::user::{User, UserFilter, UserInput, UserStatus, UserType};
 use crate::types::{ListResponse, Pager};
 

@@ -6,8 +6,8 @@
 use crate::client::Client;
 use crate::error::Result;
 use crate::ids::{ScheduleEventId, VirtualEventId};
-use crate::pagination::{ListItem, RequestBuilder, builder_setters, impl_paginated};
-use crate::types::common::kaltura_request;
+use crate::pagination::{ListItem, impl_paginated};
+use crate::request::{RequestBuilder, builder_setters, kaltura_request};
 use crate::types::virtual_event::{VirtualEvent, VirtualEventFilter, VirtualEventInput};
 use crate::types::{ListResponse, Pager};
 

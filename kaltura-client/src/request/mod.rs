@@ -9,12 +9,24 @@
 //! On the wire a request becomes `POST {service_url}/api_v3/service/{service}/action/{action}`
 //! with a JSON body holding [`KalturaRequest::params`] plus the common parameters `ks` (when
 //! [`KalturaRequest::needs_ks`]), `format: 1`, `clientTag` and `apiVersion` ([`API_VERSION`]).
+//!
+//! * [`RequestBuilder`] binds a request to a client; every typed service action returns one.
+//! * [`RawRequest`] is the untyped request behind [`Client::call_raw`](crate::Client::call_raw).
+//! * Inside the crate, `Params` and `kaltura_request!` build the parameter maps of the typed
+//!   request structs, and `builder_setters!` gives builders setters for their fields.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+
+mod builder;
+mod params;
+
+pub use builder::RequestBuilder;
+pub(crate) use builder::builder_setters;
+pub(crate) use params::{Params, kaltura_request};
 
 /// The Kaltura API schema version this crate targets, sent as `apiVersion` with every call.
 ///
