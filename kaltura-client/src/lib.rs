@@ -72,8 +72,9 @@ pub mod urls;
 
 pub use error::{ApiError, Error, InvalidKsReason, KsErrorKind, Result};
 pub use ids::{
-    AppTokenId, CategoryId, EntryId, EventNotificationTemplateId, FlavorAssetId, PartnerId,
-    ScheduleEventId, ScheduleResourceId, UiConfId, UserId, VirtualEventId,
+    AppTokenId, CategoryId, EntryId, EventNotificationTemplateId, FlavorAssetId, IdKind,
+    IdParseError, IdParseReason, PartnerId, ScheduleEventId, ScheduleResourceId, UiConfId, UserId,
+    VirtualEventId,
 };
 pub use ks::{DecodedKs, Ks, KsBuilder, KsSigner, KsVersion, Privilege, Privileges, SessionType};
 
