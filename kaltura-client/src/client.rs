@@ -1272,7 +1272,7 @@ mod tests {
             "args": {"KSID": "djJ8U0VDUkVU", "ERR_CODE": "-1", "ERR_DESC": "INVALID_STR"}
         });
         let api = api_error(&value, &ks).unwrap();
-        assert_eq!(api.code, "INVALID_KS");
+        assert_eq!(api.code, crate::ErrorCode::InvalidKs);
         assert!(!api.message.contains("djJ8U0VDUkVU"));
         assert_eq!(api.args["KSID"], "[REDACTED]");
         assert_eq!(
@@ -1286,7 +1286,7 @@ mod tests {
             &ks,
         )
         .unwrap();
-        assert_eq!(odd.code, "5");
+        assert_eq!(odd.code.as_str(), "5");
         assert_eq!(odd.message, "");
     }
 

@@ -405,7 +405,7 @@ impl VideoService {
     async fn fetch(&self, ctx: &GuildContext<'_>, entry_id: &EntryId) -> Result<MediaEntry> {
         match ctx.account.client().media().get(entry_id.clone()).await {
             Ok(entry) => Ok(entry),
-            Err(e) if e.api_code() == Some("ENTRY_ID_NOT_FOUND") => {
+            Err(e) if e.api_code() == Some(&kaltura_client::ErrorCode::EntryIdNotFound) => {
                 Err(Error::NotFound(format!("entry {entry_id} was not found")))
             }
             Err(e) => Err(e.into()),

@@ -47,10 +47,13 @@ async fn api_exception_with_http_200_is_an_api_error() {
     let Error::Api(api) = &err else {
         panic!("expected an API error, got {err:?}")
     };
-    assert_eq!(api.code, "ENTRY_ID_NOT_FOUND");
+    assert_eq!(api.code, kaltura_client::ErrorCode::EntryIdNotFound);
     assert_eq!(api.message, "Entry id \"0_nope\" not found");
     assert_eq!(api.args["ENTRY_ID"], "0_nope");
-    assert_eq!(err.api_code(), Some("ENTRY_ID_NOT_FOUND"));
+    assert_eq!(
+        err.api_code(),
+        Some(&kaltura_client::ErrorCode::EntryIdNotFound)
+    );
 }
 
 #[tokio::test]
@@ -65,7 +68,11 @@ async fn api_errors_are_checked_before_decoding_typed_results() {
 
     let err = no_retry(&server).session().get_current().await.unwrap_err();
 
-    assert_eq!(err.api_code(), Some("SERVICE_FORBIDDEN"), "{err:?}");
+    assert_eq!(
+        err.api_code(),
+        Some(&kaltura_client::ErrorCode::ServiceForbidden),
+        "{err:?}"
+    );
     assert!(err.as_api().unwrap().args.is_empty());
 }
 
