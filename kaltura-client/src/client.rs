@@ -910,7 +910,10 @@ impl Client {
             };
             let body = self.body(&call.params, ks_use.ks());
             let sensitive = sensitive_values(&body);
-            let result = self.attempt(&url, &body, &sensitive, call.multi).await;
+            let result = self
+                .attempt(&url, &body, &sensitive, call.multi)
+                .await
+                .map_err(|e| e.in_call(&call.service, &call.action));
             let api_refusal = match &result {
                 Err(Error::Api(api)) => api.invalid_ks_reason().map(|reason| (reason, true)),
                 Ok(value) if call.multi.is_some() => multi_ks_refusal(value),

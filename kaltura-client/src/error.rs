@@ -134,6 +134,15 @@ impl Error {
         )
     }
 
+    /// Records which call failed on an [`Error::Api`] that does not say it yet; other
+    /// errors are returned unchanged.
+    pub(crate) fn in_call(self, service: &str, action: &str) -> Self {
+        match self {
+            Error::Api(api) if api.service.is_empty() => Error::Api(api.in_call(service, action)),
+            other => other,
+        }
+    }
+
     /// The API error, if this is one.
     pub fn as_api(&self) -> Option<&ApiError> {
         match self {
@@ -158,8 +167,13 @@ impl Error {
 ///
 /// Kaltura sends these with HTTP 200, both as a whole response and as individual items of
 /// a multirequest response.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
-#[error("Kaltura API error {code}: {message}")]
+///
+/// Errors returned by the client also say which call failed ([`ApiError::service`],
+/// [`ApiError::action`]) and, inside a multirequest, which item ([`ApiError::item`]); the
+/// message then reads `media.get: Kaltura API error ENTRY_ID_NOT_FOUND: …` or
+/// `multirequest item 3 (media.get): Kaltura API error …`. Those fields are not part of the
+/// wire format.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ApiError {
     /// The symbolic error code, e.g. [`ErrorCode::EntryIdNotFound`] or [`ErrorCode::InvalidKs`].
@@ -169,7 +183,36 @@ pub struct ApiError {
     /// The arguments substituted into the message, by name (e.g. `ENTRY_ID` → `0_nope`).
     #[serde(default, deserialize_with = "deserialize_args")]
     pub args: BTreeMap<String, String>,
+    /// The Kaltura service of the failed call, e.g. `media` (empty when unknown).
+    #[serde(skip)]
+    pub service: String,
+    /// The action of the failed call, e.g. `get` (empty when unknown).
+    #[serde(skip)]
+    pub action: String,
+    /// Inside a multirequest, the 1-based position of the failed call (as in Kaltura's
+    /// `{N:result}` back-references); `None` for a single call.
+    #[serde(skip)]
+    pub item: Option<usize>,
 }
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let call = match (self.service.as_str(), self.action.as_str()) {
+            ("", _) => None,
+            (service, "") => Some(service.to_owned()),
+            (service, action) => Some(format!("{service}.{action}")),
+        };
+        match (self.item, call) {
+            (Some(item), Some(call)) => write!(f, "multirequest item {item} ({call}): ")?,
+            (Some(item), None) => write!(f, "multirequest item {item}: ")?,
+            (None, Some(call)) => write!(f, "{call}: ")?,
+            (None, None) => {}
+        }
+        write!(f, "Kaltura API error {}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
 
 impl ApiError {
     /// Creates an API error; mostly useful for tests and fakes.
@@ -178,7 +221,25 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             args: BTreeMap::new(),
+            service: String::new(),
+            action: String::new(),
+            item: None,
         }
+    }
+
+    /// Records which call failed (`service`, `action`).
+    #[must_use]
+    pub fn in_call(mut self, service: impl Into<String>, action: impl Into<String>) -> Self {
+        self.service = service.into();
+        self.action = action.into();
+        self
+    }
+
+    /// Records the 1-based position of the failed call inside a multirequest.
+    #[must_use]
+    pub fn at_item(mut self, item: usize) -> Self {
+        self.item = Some(item);
+        self
     }
 
     /// Adds a named argument.
@@ -540,6 +601,33 @@ mod tests {
             ApiError::new("ENTRY_ID_NOT_FOUND", "x").invalid_ks_reason(),
             None
         );
+    }
+
+    #[test]
+    fn api_errors_say_which_call_and_item_failed() {
+        let bare = ApiError::new(ErrorCode::EntryIdNotFound, "Entry id \"0_x\" not found");
+        assert_eq!(
+            bare.to_string(),
+            "Kaltura API error ENTRY_ID_NOT_FOUND: Entry id \"0_x\" not found"
+        );
+        let single = bare.clone().in_call("media", "get");
+        assert_eq!(
+            single.to_string(),
+            "media.get: Kaltura API error ENTRY_ID_NOT_FOUND: Entry id \"0_x\" not found"
+        );
+        let item = single.at_item(3);
+        assert_eq!(
+            Error::from(item).to_string(),
+            "multirequest item 3 (media.get): Kaltura API error ENTRY_ID_NOT_FOUND: Entry id \"0_x\" not found"
+        );
+        let whole =
+            Error::from(ApiError::new(ErrorCode::MissingKs, "m")).in_call("multirequest", "");
+        assert_eq!(
+            whole.to_string(),
+            "multirequest: Kaltura API error MISSING_KS: m"
+        );
+        let kept = Error::from(bare.in_call("media", "get")).in_call("multirequest", "");
+        assert_eq!(kept.as_api().map(|a| a.service.as_str()), Some("media"));
     }
 
     #[test]

@@ -301,7 +301,9 @@ impl MultiResponse {
             });
         };
         if let Some(api) = api_error(value, &[]) {
-            return Err(Error::Api(api));
+            return Err(Error::Api(
+                api.in_call(service, action).at_item(handle.index + 1),
+            ));
         }
         decode_value(service, action, value)
     }
