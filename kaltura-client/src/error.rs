@@ -14,6 +14,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::str::FromStr;
 use std::time::Duration;
 
 /// Result alias used throughout this crate.
@@ -132,6 +134,15 @@ impl Error {
         )
     }
 
+    /// Records which call failed on an [`Error::Api`] that does not say it yet; other
+    /// errors are returned unchanged.
+    pub(crate) fn in_call(self, service: &str, action: &str) -> Self {
+        match self {
+            Error::Api(api) if api.service.is_empty() => Error::Api(api.in_call(service, action)),
+            other => other,
+        }
+    }
+
     /// The API error, if this is one.
     pub fn as_api(&self) -> Option<&ApiError> {
         match self {
@@ -140,9 +151,15 @@ impl Error {
         }
     }
 
-    /// The Kaltura error code (`ENTRY_ID_NOT_FOUND`, …) if this is an API error.
-    pub fn api_code(&self) -> Option<&str> {
-        self.as_api().map(|e| e.code.as_str())
+    /// The Kaltura error code ([`ErrorCode::EntryIdNotFound`], …) if this is an API error.
+    ///
+    /// ```
+    /// use kaltura_client::{ApiError, Error, ErrorCode};
+    /// let err = Error::from(ApiError::new(ErrorCode::EntryIdNotFound, "Entry id \"0_x\" not found"));
+    /// assert_eq!(err.api_code(), Some(&ErrorCode::EntryIdNotFound));
+    /// ```
+    pub fn api_code(&self) -> Option<&ErrorCode> {
+        self.as_api().map(|e| &e.code)
     }
 }
 
@@ -150,27 +167,79 @@ impl Error {
 ///
 /// Kaltura sends these with HTTP 200, both as a whole response and as individual items of
 /// a multirequest response.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
-#[error("Kaltura API error {code}: {message}")]
+///
+/// Errors returned by the client also say which call failed ([`ApiError::service`],
+/// [`ApiError::action`]) and, inside a multirequest, which item ([`ApiError::item`]); the
+/// message then reads `media.get: Kaltura API error ENTRY_ID_NOT_FOUND: …` or
+/// `multirequest item 3 (media.get): Kaltura API error …`. Those fields are not part of the
+/// wire format.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ApiError {
-    /// The symbolic error code, e.g. `ENTRY_ID_NOT_FOUND` or `INVALID_KS`.
-    pub code: String,
+    /// The symbolic error code, e.g. [`ErrorCode::EntryIdNotFound`] or [`ErrorCode::InvalidKs`].
+    pub code: ErrorCode,
     /// The human readable message, e.g. `Entry id "0_nope" not found`.
     pub message: String,
     /// The arguments substituted into the message, by name (e.g. `ENTRY_ID` → `0_nope`).
     #[serde(default, deserialize_with = "deserialize_args")]
     pub args: BTreeMap<String, String>,
+    /// The Kaltura service of the failed call, e.g. `media` (empty when unknown).
+    #[serde(skip)]
+    pub service: String,
+    /// The action of the failed call, e.g. `get` (empty when unknown).
+    #[serde(skip)]
+    pub action: String,
+    /// Inside a multirequest, the 1-based position of the failed call (as in Kaltura's
+    /// `{N:result}` back-references); `None` for a single call.
+    #[serde(skip)]
+    pub item: Option<usize>,
 }
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let call = match (self.service.as_str(), self.action.as_str()) {
+            ("", _) => None,
+            (service, "") => Some(service.to_owned()),
+            (service, action) => Some(format!("{service}.{action}")),
+        };
+        match (self.item, call) {
+            (Some(item), Some(call)) => write!(f, "multirequest item {item} ({call}): ")?,
+            (Some(item), None) => write!(f, "multirequest item {item}: ")?,
+            (None, Some(call)) => write!(f, "{call}: ")?,
+            (None, None) => {}
+        }
+        write!(f, "Kaltura API error {}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
 
 impl ApiError {
     /// Creates an API error; mostly useful for tests and fakes.
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
         ApiError {
             code: code.into(),
             message: message.into(),
             args: BTreeMap::new(),
+            service: String::new(),
+            action: String::new(),
+            item: None,
         }
+    }
+
+    /// Records which call failed (`service`, `action`).
+    #[must_use]
+    pub fn in_call(mut self, service: impl Into<String>, action: impl Into<String>) -> Self {
+        self.service = service.into();
+        self.action = action.into();
+        self
+    }
+
+    /// Records the 1-based position of the failed call inside a multirequest.
+    #[must_use]
+    pub fn at_item(mut self, item: usize) -> Self {
+        self.item = Some(item);
+        self
     }
 
     /// Adds a named argument.
@@ -185,7 +254,7 @@ impl ApiError {
     /// Kaltura reports every KS problem as `INVALID_KS` with the reason in the `ERR_CODE`
     /// and `ERR_DESC` arguments (`-5`/`EXPIRED`, `-1`/`INVALID_STR`, …).
     pub fn invalid_ks_reason(&self) -> Option<InvalidKsReason> {
-        if self.code != "INVALID_KS" {
+        if self.code != ErrorCode::InvalidKs {
             return None;
         }
         let code = self.args.get("ERR_CODE").map(String::as_str);
@@ -208,6 +277,156 @@ impl ApiError {
                 err_desc: desc.unwrap_or_default().to_owned(),
             },
         })
+    }
+}
+
+/// Declares [`ErrorCode`]: one line per known code, the wire string next to the variant.
+macro_rules! error_codes {
+    ($( $(#[$m:meta])* $variant:ident = $wire:literal, )*) => {
+        /// A Kaltura API error code (`KalturaAPIException.code`), e.g. `ENTRY_ID_NOT_FOUND`.
+        ///
+        /// The codes this crate, its fake server and its users act on are variants; any
+        /// other code the server sends is kept verbatim in [`ErrorCode::Other`]. Build one
+        /// from a wire string with [`ErrorCode::from`] (or [`str::parse`]), which always picks
+        /// the named variant when there is one. Equality and hashing compare the wire
+        /// strings, so `ErrorCode::Other("INVALID_KS".into()) == ErrorCode::InvalidKs`.
+        /// It serializes as the wire string.
+        #[derive(Debug, Clone)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $( $(#[$m])* #[doc = concat!("\n\nOn the wire: `", $wire, "`.")] $variant, )*
+            /// Any other code, verbatim.
+            Other(String),
+        }
+
+        impl ErrorCode {
+            /// The code as Kaltura sends it, e.g. `ENTRY_ID_NOT_FOUND`.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( ErrorCode::$variant => $wire, )*
+                    ErrorCode::Other(code) => code,
+                }
+            }
+
+            /// The named variant for a wire string, if there is one.
+            fn known(code: &str) -> Option<Self> {
+                match code {
+                    $( $wire => Some(ErrorCode::$variant), )*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// No `ks` parameter on an action that needs a session.
+    MissingKs = "MISSING_KS",
+    /// The KS was refused; [`ApiError::invalid_ks_reason`] says why.
+    InvalidKs = "INVALID_KS",
+    /// No service in the request.
+    ServiceNotSpecified = "SERVICE_NOT_SPECIFIED",
+    /// Unknown service (Kaltura's spelling).
+    ServiceDoesNotExist = "SERVICE_DOES_NOT_EXISTS",
+    /// No action in the request.
+    ActionNotSpecified = "ACTION_NOT_SPECIFIED",
+    /// Unknown action of a known service (Kaltura's spelling).
+    ActionDoesNotExist = "ACTION_DOES_NOT_EXISTS",
+    /// The session may not call this action.
+    ServiceForbidden = "SERVICE_FORBIDDEN",
+    /// Wrong secret or partner id in `session.start`.
+    StartSessionError = "START_SESSION_ERROR",
+    /// A mandatory parameter is missing.
+    MissingMandatoryParameter = "MISSING_MANDATORY_PARAMETER",
+    /// A mandatory object property is missing.
+    PropertyValidationCannotBeNull = "PROPERTY_VALIDATION_CANNOT_BE_NULL",
+    /// A value is not a member of the expected enum (for example a value only newer
+    /// servers know).
+    InvalidEnumValue = "INVALID_ENUM_VALUE",
+    /// A field value is not valid (for example a user id outside Kaltura's rule).
+    InvalidFieldValue = "INVALID_FIELD_VALUE",
+    /// Unknown entry.
+    EntryIdNotFound = "ENTRY_ID_NOT_FOUND",
+    /// Unknown user.
+    InvalidUserId = "INVALID_USER_ID",
+    /// A USER session asked for another user.
+    CannotRetrieveAnotherUserUsingNonAdminSession = "CANNOT_RETRIEVE_ANOTHER_USER_USING_NON_ADMIN_SESSION",
+    /// `user.add` with an id that already exists.
+    DuplicateUserById = "DUPLICATE_USER_BY_ID",
+    /// Unknown category.
+    CategoryNotFound = "CATEGORY_NOT_FOUND",
+    /// Unknown application token.
+    AppTokenIdNotFound = "APP_TOKEN_ID_NOT_FOUND",
+    /// Application token disabled or deleted.
+    AppTokenNotActive = "APP_TOKEN_NOT_ACTIVE",
+    /// Application token past its expiry.
+    AppTokenExpired = "APP_TOKEN_EXPIRED",
+    /// `tokenHash` does not match the application token.
+    InvalidAppTokenHash = "INVALID_APP_TOKEN_HASH",
+    /// Unknown widget in `session.startWidgetSession`.
+    InvalidWidgetId = "INVALID_WIDGET_ID",
+    /// Unknown id of an integer-keyed object.
+    InvalidObjectId = "INVALID_OBJECT_ID",
+    /// Unknown schedule resource.
+    ScheduleResourceIdNotFound = "SCHEDULE_RESOURCE_ID_NOT_FOUND",
+    /// Unknown schedule event.
+    ScheduleEventIdNotFound = "SCHEDULE_EVENT_ID_NOT_FOUND",
+    /// The event is already linked to the resource.
+    ScheduleEventResourceAlreadyExists = "SCHEDULE_EVENT_RESOURCE_ALREADY_EXISTS",
+    /// Unknown virtual event.
+    VirtualEventNotFound = "VIRTUAL_EVENT_NOT_FOUND",
+    /// Unknown event notification template.
+    EventNotificationTemplateNotFound = "EVENT_NOTIFICATION_TEMPLATE_NOT_FOUND",
+}
+
+impl PartialEq for ErrorCode {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for ErrorCode {}
+
+impl Hash for ErrorCode {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&str> for ErrorCode {
+    fn from(code: &str) -> Self {
+        ErrorCode::known(code).unwrap_or_else(|| ErrorCode::Other(code.to_owned()))
+    }
+}
+
+impl From<String> for ErrorCode {
+    fn from(code: String) -> Self {
+        ErrorCode::known(&code).unwrap_or(ErrorCode::Other(code))
+    }
+}
+
+impl FromStr for ErrorCode {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(ErrorCode::from(s))
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        String::deserialize(d).map(ErrorCode::from)
     }
 }
 
@@ -338,6 +557,7 @@ impl From<KsErrorKind> for Error {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -381,6 +601,69 @@ mod tests {
             ApiError::new("ENTRY_ID_NOT_FOUND", "x").invalid_ks_reason(),
             None
         );
+    }
+
+    #[test]
+    fn api_errors_say_which_call_and_item_failed() {
+        let bare = ApiError::new(ErrorCode::EntryIdNotFound, "Entry id \"0_x\" not found");
+        assert_eq!(
+            bare.to_string(),
+            "Kaltura API error ENTRY_ID_NOT_FOUND: Entry id \"0_x\" not found"
+        );
+        let single = bare.clone().in_call("media", "get");
+        assert_eq!(
+            single.to_string(),
+            "media.get: Kaltura API error ENTRY_ID_NOT_FOUND: Entry id \"0_x\" not found"
+        );
+        let item = single.at_item(3);
+        assert_eq!(
+            Error::from(item).to_string(),
+            "multirequest item 3 (media.get): Kaltura API error ENTRY_ID_NOT_FOUND: Entry id \"0_x\" not found"
+        );
+        let whole =
+            Error::from(ApiError::new(ErrorCode::MissingKs, "m")).in_call("multirequest", "");
+        assert_eq!(
+            whole.to_string(),
+            "multirequest: Kaltura API error MISSING_KS: m"
+        );
+        let kept = Error::from(bare.in_call("media", "get")).in_call("multirequest", "");
+        assert_eq!(kept.as_api().map(|a| a.service.as_str()), Some("media"));
+    }
+
+    #[test]
+    fn error_codes_round_trip_through_the_wire_string() {
+        assert_eq!(
+            ErrorCode::from("ENTRY_ID_NOT_FOUND"),
+            ErrorCode::EntryIdNotFound
+        );
+        assert_eq!(ErrorCode::EntryIdNotFound.as_str(), "ENTRY_ID_NOT_FOUND");
+        assert_eq!(
+            ErrorCode::DuplicateUserById.to_string(),
+            "DUPLICATE_USER_BY_ID"
+        );
+        let other: ErrorCode = "SOMETHING_NEW".parse().unwrap();
+        assert!(matches!(&other, ErrorCode::Other(c) if c == "SOMETHING_NEW"));
+        assert_eq!(other.as_str(), "SOMETHING_NEW");
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::InvalidEnumValue).unwrap(),
+            "\"INVALID_ENUM_VALUE\""
+        );
+        let parsed: ErrorCode = serde_json::from_str("\"INVALID_KS\"").unwrap();
+        assert!(matches!(parsed, ErrorCode::InvalidKs));
+        assert_eq!(
+            ErrorCode::from(String::from("MISSING_KS")),
+            ErrorCode::MissingKs
+        );
+    }
+
+    #[test]
+    fn an_unnormalized_other_equals_the_named_code() {
+        use std::collections::HashSet;
+        let odd = ErrorCode::Other("INVALID_KS".into());
+        assert_eq!(odd, ErrorCode::InvalidKs);
+        let set: HashSet<ErrorCode> = [odd, ErrorCode::InvalidKs].into_iter().collect();
+        assert_eq!(set.len(), 1);
+        assert_ne!(ErrorCode::Other("X".into()), ErrorCode::InvalidKs);
     }
 
     #[test]

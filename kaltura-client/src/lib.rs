@@ -45,7 +45,7 @@
 //!
 //! // Act as that user; API errors are typed.
 //! match client.with_ks(user_ks).call_raw("media", "get", json!({ "entryId": "0_nope" })).await {
-//!     Err(e) if e.api_code() == Some("ENTRY_ID_NOT_FOUND") => { /* not there */ }
+//!     Err(e) if e.api_code() == Some(&kaltura_client::ErrorCode::EntryIdNotFound) => { /* not there */ }
 //!     other => { other?; }
 //! }
 //! # Ok(())
@@ -70,7 +70,7 @@ pub mod services;
 pub mod types;
 pub mod urls;
 
-pub use error::{ApiError, Error, InvalidKsReason, KsErrorKind, Result};
+pub use error::{ApiError, Error, ErrorCode, InvalidKsReason, KsErrorKind, Result};
 pub use ids::{
     AppTokenId, CategoryId, EntryId, EventNotificationTemplateId, FlavorAssetId, IdKind,
     IdParseError, IdParseReason, PartnerId, ScheduleEventId, ScheduleResourceId, UiConfId, UserId,

@@ -28,7 +28,7 @@
 //! let first = response.get(&list)?;
 //! match response.get(&entry) {
 //!     Ok(entry) => assert!(entry.get("id").is_some()),
-//!     Err(e) if e.api_code() == Some("ENTRY_ID_NOT_FOUND") => { /* the list was empty */ }
+//!     Err(e) if e.api_code() == Some(&kaltura_client::ErrorCode::EntryIdNotFound) => { /* the list was empty */ }
 //!     Err(e) => return Err(e),
 //! }
 //! # Ok(())
@@ -301,7 +301,9 @@ impl MultiResponse {
             });
         };
         if let Some(api) = api_error(value, &[]) {
-            return Err(Error::Api(api));
+            return Err(Error::Api(
+                api.in_call(service, action).at_item(handle.index + 1),
+            ));
         }
         decode_value(service, action, value)
     }

@@ -474,7 +474,10 @@ mod tests {
 
     #[test]
     fn kaltura_errors_convert_and_keep_their_message() {
-        let api = kaltura_client::ApiError::new("ENTRY_ID_NOT_FOUND", "Entry id \"0_x\" not found");
+        let api = kaltura_client::ApiError::new(
+            kaltura_client::ErrorCode::EntryIdNotFound,
+            "Entry id \"0_x\" not found",
+        );
         let err: Error = kaltura_client::Error::from(api).into();
         assert_eq!(
             err.to_string(),

@@ -105,7 +105,7 @@ impl KalturaUsers for kaltura_client::Client {
     async fn user_exists(&self, id: &UserId) -> Result<bool> {
         match self.user().get(id.clone()).await {
             Ok(_) => Ok(true),
-            Err(e) if e.api_code() == Some("INVALID_USER_ID") => Ok(false),
+            Err(e) if e.api_code() == Some(&kaltura_client::ErrorCode::InvalidUserId) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }
@@ -120,7 +120,7 @@ impl KalturaUsers for kaltura_client::Client {
         }
         match request.send().await {
             Ok(_) => Ok(AddOutcome::Created),
-            Err(e) if e.api_code() == Some("DUPLICATE_USER_BY_ID") => {
+            Err(e) if e.api_code() == Some(&kaltura_client::ErrorCode::DuplicateUserById) => {
                 Ok(AddOutcome::AlreadyExisted)
             }
             Err(e) => Err(e.into()),

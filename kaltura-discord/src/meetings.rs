@@ -617,7 +617,7 @@ impl MeetingService {
             .await
         {
             Ok(_) => {}
-            Err(e) if e.api_code() == Some("SCHEDULE_EVENT_ID_NOT_FOUND") => {
+            Err(e) if e.api_code() == Some(&kaltura_client::ErrorCode::ScheduleEventIdNotFound) => {
                 tracing::info!(guild = %ctx.guild, event = %meeting_id, "the meeting's schedule event is already gone in Kaltura");
             }
             Err(e) => return Err(e.into()),

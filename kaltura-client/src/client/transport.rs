@@ -66,7 +66,10 @@ impl Client {
             };
             let body = self.body(&call.params, ks_use.ks());
             let sensitive = sensitive_values(&body);
-            let result = self.attempt(&url, &body, &sensitive, call.multi).await;
+            let result = self
+                .attempt(&url, &body, &sensitive, call.multi)
+                .await
+                .map_err(|e| e.in_call(&call.service, &call.action));
             let api_refusal = match &result {
                 Err(Error::Api(api)) => api.invalid_ks_reason().map(|reason| (reason, true)),
                 Ok(value) if call.multi.is_some() => multi_ks_refusal(value),
@@ -377,7 +380,7 @@ mod tests {
             "args": {"KSID": "djJ8U0VDUkVU", "ERR_CODE": "-1", "ERR_DESC": "INVALID_STR"}
         });
         let api = api_error(&value, &ks).unwrap();
-        assert_eq!(api.code, "INVALID_KS");
+        assert_eq!(api.code, crate::ErrorCode::InvalidKs);
         assert!(!api.message.contains("djJ8U0VDUkVU"));
         assert_eq!(api.args["KSID"], "[REDACTED]");
         assert_eq!(
@@ -391,7 +394,7 @@ mod tests {
             &ks,
         )
         .unwrap();
-        assert_eq!(odd.code, "5");
+        assert_eq!(odd.code.as_str(), "5");
         assert_eq!(odd.message, "");
     }
 

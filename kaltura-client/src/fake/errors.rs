@@ -99,7 +99,7 @@ mod tests {
     #[test]
     fn templates_expand_messages_and_args() {
         let e = entry_id_not_found("0_nope");
-        assert_eq!(e.code, "ENTRY_ID_NOT_FOUND");
+        assert_eq!(e.code, crate::ErrorCode::EntryIdNotFound);
         assert_eq!(e.message, "Entry id \"0_nope\" not found");
         assert_eq!(e.args.get("ENTRY_ID").map(String::as_str), Some("0_nope"));
 

@@ -36,7 +36,7 @@ pub(crate) fn outcome(out: &mut String, outcome: &Result<Value, ApiError>) {
 /// Serializes an error as `<error>…</error>`.
 pub(crate) fn error(out: &mut String, e: &ApiError) {
     out.push_str("<error><code>");
-    escape_into(out, &e.code);
+    escape_into(out, e.code.as_str());
     out.push_str("</code><message>");
     escape_into(out, &e.message);
     out.push_str("</message><objectType>KalturaAPIException</objectType><args>");

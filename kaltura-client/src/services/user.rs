@@ -5,7 +5,7 @@
 //! // Create the user once; a second add fails with DUPLICATE_USER_BY_ID.
 //! match client.user().add("discord_42").screen_name("Ada").email("ada@example.org").send().await {
 //!     Ok(_) => {}
-//!     Err(e) if e.api_code() == Some("DUPLICATE_USER_BY_ID") => {}
+//!     Err(e) if e.api_code() == Some(&kaltura_client::ErrorCode::DuplicateUserById) => {}
 //!     Err(e) => return Err(e),
 //! }
 //! let user = client.user().get("discord_42").await?;

@@ -47,10 +47,50 @@ async fn api_exception_with_http_200_is_an_api_error() {
     let Error::Api(api) = &err else {
         panic!("expected an API error, got {err:?}")
     };
-    assert_eq!(api.code, "ENTRY_ID_NOT_FOUND");
+    assert_eq!(api.code, kaltura_client::ErrorCode::EntryIdNotFound);
     assert_eq!(api.message, "Entry id \"0_nope\" not found");
     assert_eq!(api.args["ENTRY_ID"], "0_nope");
-    assert_eq!(err.api_code(), Some("ENTRY_ID_NOT_FOUND"));
+    assert_eq!(
+        err.api_code(),
+        Some(&kaltura_client::ErrorCode::EntryIdNotFound)
+    );
+    assert_eq!(
+        (api.service.as_str(), api.action.as_str(), api.item),
+        ("media", "get", None)
+    );
+    assert_eq!(
+        err.to_string(),
+        "media.get: Kaltura API error ENTRY_ID_NOT_FOUND: Entry id \"0_nope\" not found"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_multirequest_item_says_which_item_and_call() {
+    let not_found = json!({
+        "code": "ENTRY_ID_NOT_FOUND",
+        "message": "Entry id \"0_nope\" not found",
+        "objectType": "KalturaAPIException",
+        "args": {"ENTRY_ID": "0_nope"}
+    });
+    let server = server_answering(json(json!([{"objectType": "KalturaMediaListResponse", "objects": [], "totalCount": 0}, {}, not_found]))).await;
+    let client = no_retry(&server);
+    let mut batch = client.multirequest();
+    let _ = batch.add_raw("media", "list", Value::Null);
+    let _ = batch.add_raw("session", "get", Value::Null);
+    let third = batch.add_raw("media", "get", json!({"entryId": "0_nope"}));
+    let response = batch.send().await.unwrap();
+
+    let err = response.get(&third).unwrap_err();
+
+    let api = err.as_api().unwrap();
+    assert_eq!(
+        (api.service.as_str(), api.action.as_str(), api.item),
+        ("media", "get", Some(3))
+    );
+    assert_eq!(
+        err.to_string(),
+        "multirequest item 3 (media.get): Kaltura API error ENTRY_ID_NOT_FOUND: Entry id \"0_nope\" not found"
+    );
 }
 
 #[tokio::test]
@@ -65,7 +105,11 @@ async fn api_errors_are_checked_before_decoding_typed_results() {
 
     let err = no_retry(&server).session().get_current().await.unwrap_err();
 
-    assert_eq!(err.api_code(), Some("SERVICE_FORBIDDEN"), "{err:?}");
+    assert_eq!(
+        err.api_code(),
+        Some(&kaltura_client::ErrorCode::ServiceForbidden),
+        "{err:?}"
+    );
     assert!(err.as_api().unwrap().args.is_empty());
 }
 

@@ -1563,7 +1563,10 @@ async fn own_client_with_admin_secret_and_app_token() {
         .call_raw("media", "get", json!({"entryId": "0_nope"}))
         .await
         .expect_err("unknown entry");
-    assert_eq!(err.api_code(), Some("ENTRY_ID_NOT_FOUND"));
+    assert_eq!(
+        err.api_code(),
+        Some(&kaltura_client::ErrorCode::EntryIdNotFound)
+    );
     assert_eq!(
         err.as_api()
             .unwrap()
@@ -1586,7 +1589,7 @@ async fn own_client_with_admin_secret_and_app_token() {
     assert_eq!(out.get(&second).unwrap()["id"], listed["objects"][0]["id"]);
     assert_eq!(
         out.get(&missing).unwrap_err().api_code(),
-        Some("ENTRY_ID_NOT_FOUND")
+        Some(&kaltura_client::ErrorCode::EntryIdNotFound)
     );
 
     // Application token credentials: startWidgetSession + appToken.startSession.

@@ -56,7 +56,10 @@ async fn mixed_results_are_returned_per_call() {
     let info = response.get(&session).unwrap();
     assert_eq!(info.session_type, SessionType::User);
     let err = response.get(&entry).unwrap_err();
-    assert_eq!(err.api_code(), Some("ENTRY_ID_NOT_FOUND"));
+    assert_eq!(
+        err.api_code(),
+        Some(&kaltura_client::ErrorCode::EntryIdNotFound)
+    );
     assert_eq!(err.as_api().unwrap().args["ENTRY_ID"], "discord_42");
     assert_eq!(response.get(&list).unwrap()["totalCount"], 0);
     assert_eq!(response.len(), 3);
@@ -108,7 +111,7 @@ async fn a_top_level_api_error_fails_the_whole_multirequest() {
     batch.add_raw("media", "list", Value::Null);
     let err = batch.send().await.unwrap_err();
 
-    assert_eq!(err.api_code(), Some("MISSING_KS"));
+    assert_eq!(err.api_code(), Some(&kaltura_client::ErrorCode::MissingKs));
 }
 
 #[tokio::test]

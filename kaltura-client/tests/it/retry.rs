@@ -210,7 +210,7 @@ async fn an_expired_ks_is_retried_only_once() {
         .await
         .unwrap_err();
 
-    assert_eq!(err.api_code(), Some("INVALID_KS"));
+    assert_eq!(err.api_code(), Some(&kaltura_client::ErrorCode::InvalidKs));
 }
 
 #[tokio::test]
@@ -233,7 +233,7 @@ async fn a_refused_admin_ks_is_dropped_but_the_call_not_retried() {
         .call_raw("media", "list", Value::Null)
         .await
         .unwrap_err();
-    assert_eq!(err.api_code(), Some("INVALID_KS"));
+    assert_eq!(err.api_code(), Some(&kaltura_client::ErrorCode::InvalidKs));
     client.call_raw("media", "list", Value::Null).await.unwrap();
 
     let sent = bodies(&server).await;
@@ -255,5 +255,5 @@ async fn a_fixed_ks_is_never_renewed() {
         .await
         .unwrap_err();
 
-    assert_eq!(err.api_code(), Some("INVALID_KS"));
+    assert_eq!(err.api_code(), Some(&kaltura_client::ErrorCode::InvalidKs));
 }

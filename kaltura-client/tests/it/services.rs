@@ -578,7 +578,10 @@ async fn fake_media_add_get_update_list_delete() {
 
     client.media().delete(added.id.clone()).await.unwrap();
     let err = client.media().get(added.id.clone()).await.unwrap_err();
-    assert_eq!(err.api_code(), Some("ENTRY_ID_NOT_FOUND"));
+    assert_eq!(
+        err.api_code(),
+        Some(&kaltura_client::ErrorCode::EntryIdNotFound)
+    );
 }
 
 #[tokio::test]
@@ -613,7 +616,7 @@ async fn fake_paginates_demo_entries() {
             .await
             .unwrap_err()
             .api_code(),
-        Some("ENTRY_ID_NOT_FOUND")
+        Some(&kaltura_client::ErrorCode::EntryIdNotFound)
     );
 }
 
@@ -643,7 +646,7 @@ async fn typed_requests_work_in_a_multirequest() {
     assert!(err.api_code().is_none(), "{err}");
     assert_eq!(
         response.get(&missing).unwrap_err().api_code(),
-        Some("ENTRY_ID_NOT_FOUND")
+        Some(&kaltura_client::ErrorCode::EntryIdNotFound)
     );
     let sent = bodies(&server).await;
     assert_eq!(sent[0]["0"]["service"], "media");

@@ -442,7 +442,10 @@ async fn fake_virtual_event_crud() {
     assert_eq!(list.total_count, 1);
     client.virtual_event().delete(added.id).await.unwrap();
     let err = client.virtual_event().get(added.id).await.unwrap_err();
-    assert_eq!(err.api_code(), Some("VIRTUAL_EVENT_NOT_FOUND"));
+    assert_eq!(
+        err.api_code(),
+        Some(&kaltura_client::ErrorCode::VirtualEventNotFound)
+    );
 }
 
 // --- event notification templates --------------------------------------------------------
@@ -807,7 +810,7 @@ async fn fake_meetings_flow_add_link_list_unlink() {
             .await
             .unwrap_err()
             .api_code(),
-        Some("SCHEDULE_EVENT_ID_NOT_FOUND")
+        Some(&kaltura_client::ErrorCode::ScheduleEventIdNotFound)
     );
     let room = client
         .schedule_resource()

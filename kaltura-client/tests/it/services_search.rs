@@ -296,7 +296,10 @@ async fn fake_user_add_get_update_duplicate_list_delete() {
     assert_eq!(got.email.as_deref(), Some("grace@example.org"));
 
     let dup = client.user().add("discord_777").send().await.unwrap_err();
-    assert_eq!(dup.api_code(), Some("DUPLICATE_USER_BY_ID"));
+    assert_eq!(
+        dup.api_code(),
+        Some(&kaltura_client::ErrorCode::DuplicateUserById)
+    );
 
     let updated = client
         .user()
@@ -320,7 +323,10 @@ async fn fake_user_add_get_update_duplicate_list_delete() {
     let deleted = client.user().delete("discord_777").await.unwrap();
     assert_eq!(deleted.id.as_str(), "discord_777");
     let gone = client.user().get("discord_777").await.unwrap_err();
-    assert_eq!(gone.api_code(), Some("INVALID_USER_ID"));
+    assert_eq!(
+        gone.api_code(),
+        Some(&kaltura_client::ErrorCode::InvalidUserId)
+    );
 }
 
 // --- category ----------------------------------------------------------------------------
