@@ -112,9 +112,9 @@ impl Limits {
         self
     }
 
-    /// Sets the most connections served at once (at least 1).
+    /// Sets the most connections served at once (1 to 65 536).
     pub fn max_connections(mut self, count: usize) -> Self {
-        self.max_connections = count.max(1);
+        self.max_connections = count.clamp(1, 65_536);
         self
     }
 

@@ -335,16 +335,8 @@ impl FakeKalturaBuilder {
         let shared = self.into_shared(url.clone());
         let app = server::router(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let result = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "fake kaltura server stopped with an error");
-            }
-        });
+        let limits = shared.limits;
+        let task = tokio::spawn(server::serve(listener, app, limits, rx));
         tracing::info!(%url, partner_id = %shared.partner_id, "fake kaltura server started");
         Ok(FakeKaltura {
             url,

@@ -220,3 +220,117 @@ async fn catalog_bytes_are_bounded_and_deletes_give_room_back() {
     assert_eq!(v["name"], "fits again", "{v}");
     assert_eq!(api.fake.entry_count(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_megabyte_of_braces_completes_while_others_are_served() {
+    let api = Api::start().await;
+    // Just under the 1 MiB body limit, almost all of it `{`.
+    let braces = "{".repeat(500_000);
+    let body = json!({"format": 1, "ks": api.fake.admin_ks(), "1": {"service": "system", "action": "ping", "x": braces}, "2": {"service": "system", "action": "ping", "y": format!("{braces}{{1:result}}")}});
+    let heavy = api
+        .http
+        .post(format!("{}/api_v3/service/multirequest", api.fake.url()))
+        .json(&body)
+        .send();
+    let ping = api.call("system", "ping", json!({}));
+    let (heavy, ping) = tokio::join!(heavy, ping);
+    assert_eq!(ping, json!(true));
+    let heavy: Value = heavy.unwrap().json().await.unwrap();
+    assert_eq!(heavy, json!([true, true]));
+}
+
+#[tokio::test]
+async fn body_limit_is_configurable() {
+    let api =
+        Api::with(FakeKaltura::builder().limits(Limits::default().max_body_bytes(4096))).await;
+    let (status, body) = api
+        .raw(
+            api.http
+                .post(api.url("system", "ping"))
+                .header("content-type", "application/json")
+                .body(format!("{{\"pad\":\"{}\"}}", "p".repeat(5000))),
+        )
+        .await;
+    assert_eq!(status, 413);
+    assert!(body.contains("4096 bytes"), "{body}");
+    let (status, body) = api
+        .raw(
+            api.http
+                .post(format!("{}?format=1", api.url("system", "ping")))
+                .header("content-type", "application/json")
+                .body(format!("{{\"pad\":\"{}\"}}", "p".repeat(3000))),
+        )
+        .await;
+    assert_eq!((status, body.as_str()), (200, "true"));
+}
+
+/// Reads from `stream` until the server closes it; returns what was read. A guard timeout
+/// turns a server that never closes into a failure instead of a hang (no timing is asserted).
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt as _;
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        stream.read_to_end(&mut out),
+    )
+    .await;
+    assert!(read.is_ok(), "the server never closed the connection");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn short_timeouts() -> Limits {
+    Limits::default()
+        .header_read_timeout(std::time::Duration::from_millis(200))
+        .request_timeout(std::time::Duration::from_millis(200))
+}
+
+#[tokio::test]
+async fn a_half_open_client_is_dropped_and_does_not_block_others() {
+    use tokio::io::AsyncWriteExt as _;
+    // One connection slot only: the stalled client holds it until the header timeout.
+    let api = Api::with(FakeKaltura::builder().limits(short_timeouts().max_connections(1))).await;
+    let mut stalled = tokio::net::TcpStream::connect(api.fake.addr())
+        .await
+        .unwrap();
+    stalled
+        .write_all(b"POST /api_v3/service/system/action/ping HTTP/1.1\r\nHost: x\r\nContent-Ty")
+        .await
+        .unwrap();
+    // Another client is answered (once the stalled one has been dropped).
+    let ping = api.call("system", "ping", json!({}));
+    let (ping, leftover) = tokio::join!(ping, read_until_closed(&mut stalled));
+    assert_eq!(ping, json!(true));
+    assert!(!leftover.contains("200 OK"), "{leftover}");
+}
+
+#[tokio::test]
+async fn a_client_that_stalls_in_the_body_gets_408() {
+    use tokio::io::AsyncWriteExt as _;
+    let api = Api::with(FakeKaltura::builder().limits(short_timeouts())).await;
+    let mut slow = tokio::net::TcpStream::connect(api.fake.addr())
+        .await
+        .unwrap();
+    slow.write_all(b"POST /api_v3/service/system/action/ping HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"format\":")
+        .await
+        .unwrap();
+    let ping = api.call("system", "ping", json!({}));
+    let (ping, answer) = tokio::join!(ping, read_until_closed(&mut slow));
+    assert_eq!(ping, json!(true));
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed() {
+    use tokio::io::AsyncWriteExt as _;
+    let api = Api::with(FakeKaltura::builder().limits(short_timeouts())).await;
+    let mut idle = tokio::net::TcpStream::connect(api.fake.addr())
+        .await
+        .unwrap();
+    idle.write_all(b"GET /api_v3/service/system/action/ping/format/1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // One answer, then the connection is closed while the client keeps it open and silent.
+    let answer = read_until_closed(&mut idle).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("true"), "{answer}");
+}
