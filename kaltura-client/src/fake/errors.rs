@@ -88,6 +88,14 @@ errors! {
     schedule_event_resource_exists(event, resource) = "SCHEDULE_EVENT_RESOURCE_ALREADY_EXISTS;EVENT_ID,RESOURCE_ID;Schedule event resource already exists with eventId[@EVENT_ID@] and resourceId (@RESOURCE_ID@)";
     /// Unknown virtual event.
     virtual_event_not_found(id) = "VIRTUAL_EVENT_NOT_FOUND;ID;Virtual event id [@ID@] not found";
+    /// Back-reference substitution of a multirequest passed its bound (fake-only code: the
+    /// real server has no such bound and runs out of memory instead).
+    multirequest_expansion_too_large(max) = "MULTIREQUEST_EXPANSION_TOO_LARGE;MAX_BYTES;Multirequest back-references expand to more than @MAX_BYTES@ bytes";
+    /// A catalog count limit was reached (fake-only code, worded like Kaltura's
+    /// `MAX_NUMBER_OF_ACCESS_CONTROLS_REACHED`).
+    max_objects_reached(kind, max) = "MAX_OBJECTS_REACHED;OBJECT_TYPE,MAX_NUM;Max number of \"@MAX_NUM@\" @OBJECT_TYPE@ objects was reached";
+    /// The catalog's byte limit was reached (fake-only code).
+    store_size_limit_reached(max) = "STORE_SIZE_LIMIT_REACHED;MAX_BYTES;The catalog is full (limit @MAX_BYTES@ bytes)";
     /// Unknown event notification template.
     event_notification_template_not_found(id) = "EVENT_NOTIFICATION_TEMPLATE_NOT_FOUND;ID;Event notification template id [@ID@] not found";
 }

@@ -26,6 +26,7 @@
 
 mod demo;
 mod errors;
+mod limits;
 mod multirequest;
 mod params;
 mod server;
@@ -49,6 +50,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::ks::{self, Ks, KsBuilder, KsSigner, KsVersion, SessionType};
 
 pub use demo::DEMO_ENTRY_COUNT;
+pub use limits::Limits;
 
 /// The default partner id of a fake server.
 pub const DEFAULT_PARTNER_ID: i64 = 12345;
@@ -164,6 +166,7 @@ pub(crate) struct Shared {
     pub(crate) max_ks_expiry: i64,
     pub(crate) base_url: String,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) limits: Limits,
     pub(crate) store: Mutex<store::Store>,
     pub(crate) failures: Mutex<VecDeque<Failure>>,
 }
@@ -201,6 +204,7 @@ pub struct FakeKalturaBuilder {
     public_url: Option<String>,
     ks_version: KsVersion,
     max_ks_expiry: Duration,
+    limits: Limits,
 }
 
 impl Default for FakeKalturaBuilder {
@@ -215,6 +219,7 @@ impl Default for FakeKalturaBuilder {
             public_url: None,
             ks_version: KsVersion::V2,
             max_ks_expiry: KsBuilder::DEFAULT_EXPIRY,
+            limits: Limits::default(),
         }
     }
 }
@@ -276,6 +281,13 @@ impl FakeKalturaBuilder {
         self
     }
 
+    /// The resource bounds (request size and time, back-reference expansion, catalog size);
+    /// default [`Limits::default`].
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     fn into_shared(self, base_url: String) -> Arc<Shared> {
         let admin_secret = self.admin_secret.unwrap_or_else(random_secret);
         let user_secret = self.user_secret.unwrap_or_else(random_secret);
@@ -300,6 +312,7 @@ impl FakeKalturaBuilder {
                 .max(1),
             base_url,
             clock,
+            limits: self.limits,
             store: Mutex::new(store),
             failures: Mutex::new(VecDeque::new()),
         })
@@ -322,16 +335,8 @@ impl FakeKalturaBuilder {
         let shared = self.into_shared(url.clone());
         let app = server::router(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let result = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "fake kaltura server stopped with an error");
-            }
-        });
+        let limits = shared.limits;
+        let task = tokio::spawn(server::serve(listener, app, limits, rx));
         tracing::info!(%url, partner_id = %shared.partner_id, "fake kaltura server started");
         Ok(FakeKaltura {
             url,

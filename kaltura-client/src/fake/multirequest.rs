@@ -11,9 +11,9 @@
 
 use serde_json::{Map, Value};
 
-use super::Shared;
 use super::params::{self, Params};
 use super::services;
+use super::{Shared, errors};
 use crate::ApiError;
 
 const COMMON: &[&str] = &[
@@ -33,6 +33,7 @@ pub(crate) fn run(shared: &Shared, params: &Params) -> Vec<Result<Value, ApiErro
         .collect();
     calls.sort_by_key(|(i, _)| *i);
     let mut results: Vec<Result<Value, ApiError>> = Vec::with_capacity(calls.len());
+    let mut budget = Budget::new(shared.limits.expansion_bytes());
     for (_, call) in calls {
         if params::non_empty(call.get("service")).is_none()
             || params::non_empty(call.get("action")).is_none()
@@ -47,56 +48,128 @@ pub(crate) fn run(shared: &Shared, params: &Params) -> Vec<Result<Value, ApiErro
                 call_params.insert((*key).to_owned(), v.clone());
             }
         }
-        for v in call_params.values_mut() {
-            replace_refs(v, &results);
-        }
-        results.push(services::execute(shared, &call_params));
+        let substituted = call_params
+            .values_mut()
+            .try_for_each(|v| replace_refs(v, &results, &mut budget));
+        results.push(match substituted {
+            Ok(()) => services::execute(shared, &call_params),
+            Err(e) => Err(e),
+        });
     }
     results
 }
 
-/// Replaces back-references in every string inside `v`.
-fn replace_refs(v: &mut Value, results: &[Result<Value, ApiError>]) {
-    match v {
-        Value::String(s) => {
-            if let Some(new) = substitute(s, results) {
-                *v = new;
+/// What back-reference substitution may still produce in this multirequest (bytes).
+#[derive(Debug)]
+pub(crate) struct Budget {
+    left: usize,
+    max: usize,
+}
+
+impl Budget {
+    pub(crate) fn new(max: usize) -> Budget {
+        Budget { left: max, max }
+    }
+
+    fn take(&mut self, bytes: usize) -> Result<(), ApiError> {
+        match self.left.checked_sub(bytes) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => {
+                self.left = 0;
+                Err(self.exceeded())
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|i| replace_refs(i, results)),
-        Value::Object(m) => m.values_mut().for_each(|i| replace_refs(i, results)),
-        _ => {}
+    }
+
+    fn exceeded(&self) -> ApiError {
+        errors::multirequest_expansion_too_large(&self.max.to_string())
+    }
+}
+
+/// Replaces back-references in every string inside `v`, within `budget`.
+pub(crate) fn replace_refs(
+    v: &mut Value,
+    results: &[Result<Value, ApiError>],
+    budget: &mut Budget,
+) -> Result<(), ApiError> {
+    match v {
+        Value::String(s) => {
+            if let Some(new) = substitute(s, results, budget)? {
+                *v = new;
+            }
+            Ok(())
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .try_for_each(|i| replace_refs(i, results, budget)),
+        Value::Object(m) => m
+            .values_mut()
+            .try_for_each(|i| replace_refs(i, results, budget)),
+        _ => Ok(()),
     }
 }
 
 /// A parsed `{N:result:path}` token at `start..end` of the string.
-struct Token<'a> {
-    start: usize,
-    end: usize,
-    index: usize,
-    path: Vec<&'a str>,
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Token<'a> {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) index: usize,
+    /// The `:`-separated path after `result` (`""` parts are kept, as the real server does).
+    pub(crate) path: Option<&'a str>,
 }
 
-fn tokens(s: &str) -> Vec<Token<'_>> {
+/// Finds the `{N:result[:path]}` tokens of `s` in one left-to-right pass: `N` is one or more
+/// ASCII digits, `path` runs to the next `}`. Each byte is looked at a bounded number of
+/// times, so the cost is linear in `s.len()` however many `{` it holds.
+pub(crate) fn tokens(s: &str) -> Vec<Token<'_>> {
+    const RESULT: &str = ":result";
     let mut out = Vec::new();
     let mut pos = 0;
-    while let Some(open) = s[pos..].find('{').map(|o| o + pos) {
-        let Some(close) = s[open..].find('}').map(|c| c + open) else {
-            break;
+    while let Some(open) = s.get(pos..).and_then(|r| r.find('{')).map(|o| o + pos) {
+        let after = open + 1;
+        let rest = s.get(after..).unwrap_or_default();
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        // Tokens start with `{`, which is no digit: resuming after the digits skips nothing.
+        pos = after + digits;
+        let Some(index) = rest
+            .get(..digits)
+            .filter(|d| !d.is_empty())
+            .and_then(|d| d.parse::<usize>().ok())
+        else {
+            continue;
         };
-        let inner = &s[open + 1..close];
-        let mut parts = inner.split(':');
-        let index = parts.next().and_then(|n| n.parse::<usize>().ok());
-        if let (Some(index), Some("result")) = (index, parts.next()) {
+        let Some(tail) = rest.get(digits..).and_then(|r| r.strip_prefix(RESULT)) else {
+            continue;
+        };
+        let tail_at = pos + RESULT.len();
+        if tail.starts_with('}') {
             out.push(Token {
                 start: open,
-                end: close + 1,
+                end: tail_at + 1,
                 index,
-                path: parts.collect(),
+                path: None,
             });
-            pos = close + 1;
+            pos = tail_at + 1;
+        } else if let Some(path_and_more) = tail.strip_prefix(':') {
+            // No `}` left means no token can follow either: stop.
+            let Some(close) = path_and_more.find('}') else {
+                break;
+            };
+            let path = path_and_more.get(..close).unwrap_or_default();
+            let end = tail_at + 1 + close + 1;
+            out.push(Token {
+                start: open,
+                end,
+                index,
+                path: Some(path),
+            });
+            pos = end;
         } else {
-            pos = open + 1;
+            pos = tail_at;
         }
     }
     out
@@ -104,9 +177,9 @@ fn tokens(s: &str) -> Vec<Token<'_>> {
 
 fn resolve<'r>(results: &'r [Result<Value, ApiError>], token: &Token<'_>) -> Option<&'r Value> {
     let mut cur = results.get(token.index.checked_sub(1)?)?.as_ref().ok()?;
-    for part in &token.path {
+    for part in token.path.into_iter().flat_map(|p| p.split(':')) {
         cur = match cur {
-            Value::Object(m) => m.get(*part)?,
+            Value::Object(m) => m.get(part)?,
             Value::Array(a) => a.get(part.parse::<usize>().ok()?)?,
             _ => return None,
         };
@@ -114,42 +187,63 @@ fn resolve<'r>(results: &'r [Result<Value, ApiError>], token: &Token<'_>) -> Opt
     Some(cur)
 }
 
-fn as_text(v: Option<&Value>) -> String {
+fn push_text(out: &mut String, v: Option<&Value>) {
     match v {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Bool(b)) => if *b { "1" } else { "0" }.to_owned(),
-        _ => String::new(),
+        Some(Value::String(s)) => out.push_str(s),
+        Some(Value::Number(n)) => out.push_str(&n.to_string()),
+        Some(Value::Bool(b)) => out.push(if *b { '1' } else { '0' }),
+        _ => {}
     }
 }
 
-/// The replacement for a string containing back-references, if it has any.
-fn substitute(s: &str, results: &[Result<Value, ApiError>]) -> Option<Value> {
+/// The replacement for a string containing back-references, if it has any; an error when
+/// the replacement would pass the `budget`.
+pub(crate) fn substitute(
+    s: &str,
+    results: &[Result<Value, ApiError>],
+    budget: &mut Budget,
+) -> Result<Option<Value>, ApiError> {
     let toks = tokens(s);
-    if toks.is_empty() {
-        return None;
-    }
-    if toks.len() == 1 && toks[0].start == 0 && toks[0].end == s.len() {
-        return Some(match resolve(results, &toks[0]) {
-            Some(v) if !v.is_null() => v.clone(),
+    if let [only] = toks.as_slice()
+        && only.start == 0
+        && only.end == s.len()
+    {
+        let value = match resolve(results, only) {
+            Some(v) if !v.is_null() => {
+                let size = crate::fake::limits::json_size_within(v, budget.left)
+                    .ok_or_else(|| budget.exceeded())?;
+                budget.take(size)?;
+                v.clone()
+            }
             _ => Value::String(String::new()),
-        });
+        };
+        return Ok(Some(value));
+    }
+    if toks.is_empty() {
+        return Ok(None);
     }
     let mut out = String::new();
     let mut last = 0;
     for t in &toks {
-        out.push_str(&s[last..t.start]);
-        out.push_str(&as_text(resolve(results, t)));
+        out.push_str(s.get(last..t.start).unwrap_or_default());
+        let before = out.len();
+        push_text(&mut out, resolve(results, t));
+        budget.take(out.len() - before)?;
         last = t.end;
     }
-    out.push_str(&s[last..]);
-    Some(Value::String(out))
+    out.push_str(s.get(last..).unwrap_or_default());
+    Ok(Some(Value::String(out)))
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn sub(s: &str, results: &[Result<Value, ApiError>]) -> Option<Value> {
+        substitute(s, results, &mut Budget::new(usize::MAX)).unwrap()
+    }
 
     #[test]
     fn back_references_resolve_paths() {
@@ -158,27 +252,60 @@ mod tests {
             Ok(json!({"objects": [{"id": "0_a", "duration": 12}], "totalCount": 1})),
             Err(ApiError::new("X", "y")),
         ];
-        assert_eq!(substitute("{1:result}", &results), Some(json!("djJ8KS")));
+        assert_eq!(sub("{1:result}", &results), Some(json!("djJ8KS")));
+        assert_eq!(sub("{2:result:objects:0:id}", &results), Some(json!("0_a")));
         assert_eq!(
-            substitute("{2:result:objects:0:id}", &results),
-            Some(json!("0_a"))
-        );
-        assert_eq!(
-            substitute("{2:result:objects:0:duration}", &results),
+            sub("{2:result:objects:0:duration}", &results),
             Some(json!(12))
         );
-        assert_eq!(substitute("{2:result:nope}", &results), Some(json!("")));
-        assert_eq!(substitute("{3:result:id}", &results), Some(json!("")));
-        assert_eq!(substitute("{9:result}", &results), Some(json!("")));
-        assert_eq!(substitute("{0:result}", &results), Some(json!("")));
+        assert_eq!(sub("{2:result:nope}", &results), Some(json!("")));
+        assert_eq!(sub("{3:result:id}", &results), Some(json!("")));
+        assert_eq!(sub("{9:result}", &results), Some(json!("")));
+        assert_eq!(sub("{0:result}", &results), Some(json!("")));
         assert_eq!(
-            substitute(
+            sub(
                 "id={2:result:objects:0:id}&d={2:result:objects:0:duration}",
                 &results
             ),
             Some(json!("id=0_a&d=12"))
         );
-        assert_eq!(substitute("{not a ref}", &results), None);
-        assert_eq!(substitute("{{1:result}", &results), Some(json!("{djJ8KS")));
+        assert_eq!(sub("{not a ref}", &results), None);
+        assert_eq!(sub("{{1:result}", &results), Some(json!("{djJ8KS")));
+        assert_eq!(
+            sub("{1:result{1:result}", &results),
+            Some(json!("{1:resultdjJ8KS"))
+        );
+        assert_eq!(
+            sub("{1:resultx}{1:result}", &results),
+            Some(json!("{1:resultx}djJ8KS"))
+        );
+        assert_eq!(sub("{1:result:a{1:result}", &results), Some(json!("")));
+        assert_eq!(sub("{99999999999999999999999:result}", &results), None);
+        assert_eq!(sub("{1:result:", &results), None);
+    }
+
+    #[test]
+    fn expansion_is_bounded() {
+        let results = vec![Ok(json!("x".repeat(1000)))];
+        let mut budget = Budget::new(2500);
+        assert!(substitute("{1:result}{1:result}", &results, &mut budget).is_ok());
+        let err = substitute("{1:result}", &results, &mut budget).unwrap_err();
+        assert_eq!(err.code, "MULTIREQUEST_EXPANSION_TOO_LARGE");
+        assert_eq!(err.args.get("MAX_BYTES").map(String::as_str), Some("2500"));
+        // Whole values count their JSON size.
+        let results = vec![Ok(json!({"objects": ["y".repeat(3000)]}))];
+        let err = substitute("{1:result}", &results, &mut Budget::new(2500)).unwrap_err();
+        assert_eq!(err.code, "MULTIREQUEST_EXPANSION_TOO_LARGE");
+    }
+
+    #[test]
+    fn scanning_braces_is_linear() {
+        // 1 MB of `{` (and near-misses) is scanned in one pass: no token, no quadratic work.
+        let braces = "{".repeat(1 << 20);
+        assert!(tokens(&braces).is_empty());
+        let near = "{1:resul".repeat(1 << 17);
+        assert!(tokens(&near).is_empty());
+        let digits = format!("{{{}", "1".repeat(1 << 20));
+        assert!(tokens(&digits).is_empty());
     }
 }

@@ -2,9 +2,17 @@
 //! size limit), decodes the parameters, runs the call or multirequest and renders JSON or XML.
 //!
 //! API errors are HTTP 200 with the `X-Kaltura: error-CODE` header, as the real server sends.
-//! A body over [`MAX_BODY`] gets HTTP 413. Entry thumbnail URLs (`/p/…/thumbnail/entry_id/…`)
-//! answer an SVG placeholder; other paths get 404.
+//! A body over [`Limits::body_bytes`] gets HTTP 413. Entry thumbnail URLs
+//! (`/p/…/thumbnail/entry_id/…`) answer an SVG placeholder; other paths get 404.
+//!
+//! [`serve`] runs HTTP/1.1 connections itself (hyper) so that no client can hold the server:
+//! at most [`Limits::connections`] connections are served at once, headers must arrive within
+//! [`Limits::header_timeout`] (an idle keep-alive connection is closed after the same time),
+//! the body and the answer within [`Limits::request_time`] (else HTTP 408), and decoding and
+//! running the calls happen on the blocking pool, so a large request does not stall the
+//! connections that share its runtime worker.
 
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,16 +25,77 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use serde_json::Value;
 
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, oneshot, watch};
+
 use super::params::{self, Params};
-use super::{Failure, Shared, multirequest, services, xml};
+use super::{Failure, Limits, Shared, multirequest, services, xml};
 use crate::ApiError;
 
-/// Largest accepted request body (1 MiB).
-pub(crate) const MAX_BODY: usize = 1024 * 1024;
-
-/// Bodies up to this size are read (and discarded) after [`MAX_BODY`] so the client gets the
-/// 413 instead of a reset connection; beyond it the connection is dropped.
+/// Bodies up to this size are read (and discarded) after [`Limits::body_bytes`] so the client
+/// gets the 413 instead of a reset connection; beyond it the connection is dropped.
 const MAX_DRAIN: usize = 64 * 1024 * 1024;
+
+/// Serves `app` on `listener` until `shutdown` fires, then lets the open connections finish
+/// (each is bounded by the timeouts) and returns.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    mut shutdown: oneshot::Receiver<()>,
+) {
+    let permits = Arc::new(Semaphore::new(limits.connections()));
+    let (stop_tx, stop_rx) = watch::channel(());
+    loop {
+        let permit = tokio::select! {
+            _ = &mut shutdown => break,
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let stream = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::debug!(error = %e, "fake kaltura: accept failed");
+                    continue;
+                }
+            },
+        };
+        let app = app.clone();
+        let mut stop = stop_rx.clone();
+        let header_timeout = limits.header_timeout();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let conn =
+                builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+            let mut conn = pin!(conn);
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "fake kaltura: connection ended with an error");
+                    }
+                }
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    drop(stop_tx);
+    // Every connection task holds one permit: having them all back means all are done.
+    let all = u32::try_from(limits.connections()).unwrap_or(u32::MAX);
+    let _ = permits.acquire_many(all).await;
+}
 
 /// The router of the fake server.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -92,7 +161,7 @@ enum BodyError {
     Broken,
 }
 
-async fn read_body(mut body: Body) -> Result<Bytes, BodyError> {
+async fn read_body(mut body: Body, max: usize) -> Result<Bytes, BodyError> {
     let mut buf: Vec<u8> = Vec::new();
     let mut seen: usize = 0;
     loop {
@@ -106,14 +175,14 @@ async fn read_body(mut body: Body) -> Result<Bytes, BodyError> {
                     if seen > MAX_DRAIN {
                         return Err(BodyError::TooLarge);
                     }
-                    if seen <= MAX_BODY {
+                    if seen <= max {
                         buf.extend_from_slice(&data);
                     }
                 }
             }
         }
     }
-    if seen > MAX_BODY {
+    if seen > max {
         return Err(BodyError::TooLarge);
     }
     Ok(Bytes::from(buf))
@@ -143,13 +212,27 @@ async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         }
     }
 
+    let timeout = shared.limits.request_time();
+    match tokio::time::timeout(timeout, answer(shared, req, started)).await {
+        Ok(resp) => resp,
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            "request not received and answered in time (fake kaltura limit)\n",
+        )
+            .into_response(),
+    }
+}
+
+/// Reads the body, then decodes and runs the request on the blocking pool.
+async fn answer(shared: Arc<Shared>, req: Request, started: Instant) -> Response {
     let (parts, body) = req.into_parts();
-    let body = match read_body(body).await {
+    let max = shared.limits.body_bytes();
+    let body = match read_body(body, max).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
             return (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "request body too large (fake kaltura limit: 1 MiB)\n",
+                format!("request body too large (fake kaltura limit: {max} bytes)\n"),
             )
                 .into_response();
         }
@@ -157,16 +240,24 @@ async fn api(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             return (StatusCode::BAD_REQUEST, "broken request body\n").into_response();
         }
     };
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let params = params::decode(parts.uri.path(), parts.uri.query(), content_type, &body);
-    let json = params::int(params.get("format")) == Some(1);
-
-    let reply = run(&shared, &params);
-    log_reply(&params, &reply);
-    render(&reply, json, started.elapsed().as_secs_f64())
+    let work = tokio::task::spawn_blocking(move || {
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let params = params::decode(parts.uri.path(), parts.uri.query(), content_type, &body);
+        let json = params::int(params.get("format")) == Some(1);
+        let reply = run(&shared, &params);
+        log_reply(&params, &reply);
+        render(&reply, json, started.elapsed().as_secs_f64())
+    });
+    match work.await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::warn!(error = %e, "fake kaltura: request handler failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
+        }
+    }
 }
 
 fn run(shared: &Shared, params: &Params) -> Reply {
@@ -294,12 +385,16 @@ fn write_json(out: &mut String, v: &Value) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::fake::FakeKaltura;
 
     async fn body_text(resp: Response) -> String {
-        let bytes = read_body(resp.into_body()).await.ok().unwrap_or_default();
+        let bytes = read_body(resp.into_body(), usize::MAX)
+            .await
+            .ok()
+            .unwrap_or_default();
         String::from_utf8_lossy(&bytes).into_owned()
     }
 

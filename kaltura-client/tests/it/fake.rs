@@ -8,88 +8,11 @@ use std::time::Duration;
 use kaltura_client::PartnerId;
 use kaltura_client::clock::FixedClock;
 use kaltura_client::fake::{DEMO_ENTRY_COUNT, Failure, FakeClock, FakeKaltura};
+
+use crate::fake_support::{ADMIN_SECRET, Api, NOW, USER_SECRET, assert_error, ks_str};
 use kaltura_client::ks::{self, KsBuilder, OsRandom, SessionType};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
-
-const ADMIN_SECRET: &str = "admin-secret-0123456789abcdef";
-const USER_SECRET: &str = "user-secret-0123456789abcdef";
-const NOW: i64 = 1_700_000_000;
-
-struct Api {
-    fake: FakeKaltura,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn start() -> Api {
-        Api::with(FakeKaltura::builder()).await
-    }
-
-    async fn demo() -> Api {
-        Api::with(FakeKaltura::builder().seed_demo_data(true)).await
-    }
-
-    async fn with(builder: kaltura_client::fake::FakeKalturaBuilder) -> Api {
-        let fake = builder
-            .admin_secret(ADMIN_SECRET)
-            .user_secret(USER_SECRET)
-            .start()
-            .await
-            .expect("fake kaltura starts");
-        Api {
-            fake,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn url(&self, service: &str, action: &str) -> String {
-        format!(
-            "{}/api_v3/service/{service}/action/{action}",
-            self.fake.url()
-        )
-    }
-
-    /// JSON body, `format: 1`, JSON response.
-    async fn call(&self, service: &str, action: &str, mut params: Value) -> Value {
-        params["format"] = json!(1);
-        self.http
-            .post(self.url(service, action))
-            .json(&params)
-            .send()
-            .await
-            .expect("request sent")
-            .json()
-            .await
-            .expect("JSON response")
-    }
-
-    /// Like `call` with the admin KS added.
-    async fn admin(&self, service: &str, action: &str, mut params: Value) -> Value {
-        params["ks"] = json!(self.fake.admin_ks());
-        self.call(service, action, params).await
-    }
-
-    async fn raw(&self, req: reqwest::RequestBuilder) -> (u16, String) {
-        let resp = req.send().await.expect("request sent");
-        let status = resp.status().as_u16();
-        (status, resp.text().await.expect("body"))
-    }
-}
-
-#[track_caller]
-fn assert_error(v: &Value, code: &str, message: &str, args: Value) {
-    assert_eq!(v["objectType"], "KalturaAPIException", "not an error: {v}");
-    assert_eq!(v["code"], code, "{v}");
-    assert_eq!(v["message"], message, "{v}");
-    assert_eq!(v["args"], args, "{v}");
-}
-
-fn ks_str(v: &Value) -> String {
-    v.as_str()
-        .unwrap_or_else(|| panic!("expected a KS string, got {v}"))
-        .to_owned()
-}
 
 // --- server lifecycle --------------------------------------------------------------------
 

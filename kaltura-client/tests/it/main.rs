@@ -3,6 +3,8 @@ mod app_token;
 mod client_support;
 mod errors;
 mod fake;
+mod fake_limits;
+mod fake_support;
 mod ks;
 mod multirequest;
 mod retry;

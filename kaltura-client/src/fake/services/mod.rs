@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::Shared;
 use super::errors;
+use super::limits;
 use super::params::{self, Params};
 use super::store::{Object, Store};
 use crate::ApiError;
@@ -83,6 +84,10 @@ use Access::{Admin, Anonymous, User};
 
 /// Every service and action the fake implements.
 static SERVICES: &[Service] = &[
+    Service {
+        id: "system",
+        actions: &[a("ping", Anonymous, ping)],
+    },
     Service {
         id: "session",
         actions: &[
@@ -222,7 +227,8 @@ pub(crate) fn find(
     Ok((svc, act))
 }
 
-/// Runs one call (not a multirequest): resolves the action, checks the KS, runs the handler.
+/// Runs one call (not a multirequest): resolves the action, checks the KS and the catalog
+/// limits, runs the handler.
 pub(crate) fn execute(shared: &Shared, params: &Params) -> Result<Value, ApiError> {
     let service =
         params::non_empty(params.get("service")).ok_or_else(errors::service_not_specified)?;
@@ -245,13 +251,79 @@ pub(crate) fn execute(shared: &Shared, params: &Params) -> Result<Value, ApiErro
             Some(s)
         }
     };
+    let write = Write::of(act.name);
+    let charge = match write {
+        Write::No => 0,
+        Write::Creates | Write::Changes => {
+            let max = shared.limits.store_bytes();
+            let size = limits::json_size_within(&Value::Object(params.clone()), max)
+                .ok_or_else(|| errors::store_size_limit_reached(&max.to_string()))?;
+            if write == Write::Creates {
+                check_count(&mut store, &shared.limits, svc.id, now)?;
+            }
+            store.check_bytes(&shared.limits, size)?;
+            size
+        }
+    };
     let mut ctx = Ctx {
         shared,
         store: &mut store,
         session,
         now,
     };
-    (act.handler)(&mut ctx, params)
+    let result = (act.handler)(&mut ctx, params);
+    if result.is_ok() {
+        store.charged_bytes = store.charged_bytes.saturating_add(charge);
+    }
+    result
+}
+
+/// `system.ping()` → `true`.
+fn ping(_ctx: &mut Ctx<'_>, _p: &Params) -> Result<Value, ApiError> {
+    Ok(Value::Bool(true))
+}
+
+/// Whether an action writes to the catalog, by its name (the table's actions follow Kaltura's
+/// naming: `add`/`clone` create, `update*`/`cancel`/`end` change, the rest read or delete).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    No,
+    Creates,
+    Changes,
+}
+
+impl Write {
+    fn of(action: &str) -> Write {
+        match action {
+            "add" | "clone" | "end" => Write::Creates,
+            "update" | "updateStatus" | "cancel" => Write::Changes,
+            _ => Write::No,
+        }
+    }
+}
+
+/// Refuses a create once the catalog holds its limit of that kind of object. Expired ended
+/// sessions are forgotten first (they cannot be used again anyway).
+fn check_count(
+    store: &mut Store,
+    limits: &limits::Limits,
+    service: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let (kind, count, max) = match service {
+        "media" | "baseEntry" => ("entry", store.entries.len(), limits.entries()),
+        "user" => ("user", store.users.len(), limits.users()),
+        _ => {
+            if store.object_count() >= limits.objects() {
+                store.ended_sessions.retain(|_, until| *until > now);
+            }
+            (service, store.object_count(), limits.objects())
+        }
+    };
+    if count >= max {
+        return Err(errors::max_objects_reached(kind, &max.to_string()));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -358,10 +430,10 @@ pub(crate) fn sort_by_order(items: &mut [&Object], order_by: &str) {
     if order_by.is_empty() {
         return;
     }
-    let (desc, field) = match order_by.as_bytes()[0] {
-        b'-' => (true, &order_by[1..]),
-        b'+' => (false, &order_by[1..]),
-        _ => (false, order_by),
+    let (desc, field) = if let Some(f) = order_by.strip_prefix('-') {
+        (true, f)
+    } else {
+        (false, order_by.strip_prefix('+').unwrap_or(order_by))
     };
     items.sort_by(|a, b| {
         let ord = compare_values(a.get(field), b.get(field));

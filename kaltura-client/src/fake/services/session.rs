@@ -61,7 +61,7 @@ pub(crate) fn authenticate(
     if decoded.is_expired_at(now) {
         return Err(invalid("-5", "EXPIRED"));
     }
-    if store.ended_sessions.contains(ks) {
+    if store.ended_sessions.contains_key(ks) {
         return Err(invalid("-6", "LOGOUT"));
     }
     Ok(Session {
@@ -181,7 +181,7 @@ pub(crate) fn get(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
 /// `session.end()` → null; the KS is refused afterwards (`-6,LOGOUT`).
 pub(crate) fn end(ctx: &mut Ctx<'_>, _p: &Params) -> Result<Value, ApiError> {
     if let Some(s) = &ctx.session {
-        ctx.store.ended_sessions.insert(s.ks.clone());
+        ctx.store.ended_sessions.insert(s.ks.clone(), s.valid_until);
     }
     Ok(Value::Null)
 }
