@@ -78,7 +78,7 @@ async fn configure_map_meet_and_share() {
         .build()
         .unwrap();
     let store = Arc::new(
-        SqlStore::connect(&process.config().database.url)
+        SqlStore::connect(process.config().database.url.expose_secret())
             .await
             .unwrap(),
     );

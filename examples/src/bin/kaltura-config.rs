@@ -1,12 +1,20 @@
 //! `kaltura-config`: print the configuration schemas, validate configuration files, and
-//! explain where a guild's resolved values come from.
+//! explain where resolved values come from.
 //!
 //! ```text
 //! kaltura-config schema [--process] [--write]
-//! kaltura-config validate [--process] FILE...
+//! kaltura-config validate [--process] [--config FILE] FILE...
 //! kaltura-config explain --guild ID [KEY] [--config FILE] [--guild-dir DIR]
+//! kaltura-config explain --process [KEY] [--config FILE]
 //! ```
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+//!
+//! `validate` runs the code the bot runs: the same file reading (regular files only, size
+//! capped), placeholder expansion, schema ranges and rules. Guild files are checked on top of
+//! the operator's configuration (`--config`, `KD_CONFIG` and `KD__…` variables), so its
+//! `kaltura.allowed_guild_hosts` applies. Secrets are never printed.
+
+#[path = "../cli_io.rs"]
+mod cli_io;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,7 +22,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use kaltura_discord::GuildId;
 use kaltura_discord::config::{
-    ConfigResolver, ConfigSources, DEFAULT_CONFIG_JSON, Layer, read_json_object, schema,
+    ConfigResolver, ConfigSources, Explanation, Layer, read_guild_file, schema,
 };
 
 #[derive(Parser)]
@@ -47,15 +55,21 @@ enum Command {
         /// The files are process configuration files.
         #[arg(long)]
         process: bool,
+        /// The global configuration guild files are checked against.
+        #[arg(long, env = "KD_CONFIG", conflicts_with = "process")]
+        config: Option<PathBuf>,
         /// The files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Show a guild's resolved values and the layer that set each.
+    /// Show resolved values and the layer that set each (secrets redacted).
     Explain {
         /// The guild id.
+        #[arg(long, required_unless_present = "process", conflicts_with = "process")]
+        guild: Option<String>,
+        /// Explain the process configuration instead of a guild's.
         #[arg(long)]
-        guild: String,
+        process: bool,
         /// A key or section (`meetings.default_duration_minutes`, `meetings`); all keys when absent.
         key: Option<String>,
         /// The global configuration file.
@@ -68,13 +82,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli.command) {
-        Ok(code) => code,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
+    match cli_io::parse::<Cli>() {
+        Ok(cli) => cli_io::finish(run(cli.command)),
+        Err(code) => code,
     }
 }
 
@@ -94,36 +104,47 @@ fn run(command: Command) -> Result<ExitCode, String> {
                 ] {
                     let path = dir.join(name);
                     write_atomically(&path, &schema::render(&value))?;
-                    println!("wrote {}", path.display());
+                    cli_io::out(&format!("wrote {}\n", path.display()))?;
                 }
             } else if process {
-                print!("{}", schema::render(&schema::process_config_schema()));
+                cli_io::out(&schema::render(&schema::process_config_schema()))?;
             } else {
-                print!("{}", schema::render(&schema::guild_override_schema()));
+                cli_io::out(&schema::render(&schema::guild_override_schema()))?;
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Validate { process, files } => {
+        Command::Validate {
+            process,
+            config,
+            files,
+        } => {
             let mut failed = false;
+            let operator = if process {
+                None
+            } else {
+                Some(
+                    ConfigResolver::load(&ConfigSources::from_env(config, None))
+                        .map_err(|e| format!("the operator configuration is invalid: {e}"))?,
+                )
+            };
             for file in files {
-                let outcome = if process {
-                    let sources = ConfigSources {
+                let outcome = match &operator {
+                    None => ConfigResolver::load(&ConfigSources {
                         global_file: Some(file.clone()),
                         ..ConfigSources::from_env(None, None)
-                    };
-                    ConfigResolver::load(&sources).map(|_| ())
-                } else {
-                    let layer = Layer::GuildFile(file.clone());
-                    let resolver = ConfigResolver::load(&ConfigSources::defaults_only())
-                        .map_err(|e| e.to_string())?;
-                    read_json_object(&file, &layer)
-                        .and_then(|doc| resolver.check_override(doc, &layer).map(|_| ()))
+                    })
+                    .map(|_| ()),
+                    Some(resolver) => read_guild_file(&file).and_then(|doc| {
+                        resolver
+                            .check_override(doc, &Layer::GuildFile(file.clone()))
+                            .map(|_| ())
+                    }),
                 };
                 match outcome {
-                    Ok(()) => println!("ok: {}", file.display()),
+                    Ok(()) => cli_io::out(&format!("ok: {}\n", file.display()))?,
                     Err(e) => {
                         failed = true;
-                        eprintln!("error: {e}");
+                        cli_io::err_line(&format!("error: {e}"));
                     }
                 }
             }
@@ -135,33 +156,47 @@ fn run(command: Command) -> Result<ExitCode, String> {
         }
         Command::Explain {
             guild,
+            process,
             key,
             config,
             guild_dir,
         } => {
-            let guild: GuildId = guild.parse().map_err(|e| format!("{e}"))?;
-            let sources = ConfigSources {
-                defaults: DEFAULT_CONFIG_JSON.to_owned(),
-                ..ConfigSources::from_env(config, Some(guild_dir))
-            };
-            let resolver = ConfigResolver::load(&sources).map_err(|e| e.to_string())?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .build()
-                .map_err(|e| format!("cannot start the runtime: {e}"))?;
-            let resolved = runtime
-                .block_on(resolver.guild(guild))
-                .map_err(|e| e.to_string())?;
             let key = key.unwrap_or_default();
-            let rows = resolved.explain(&key);
+            let (rows, whose) = match guild {
+                Some(guild) if !process => {
+                    let guild: GuildId = guild.parse().map_err(|e| format!("{e}"))?;
+                    let sources = ConfigSources::from_env(config, Some(guild_dir));
+                    let resolver = ConfigResolver::load(&sources).map_err(|e| e.to_string())?;
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+                    let resolved = runtime
+                        .block_on(resolver.guild(guild))
+                        .map_err(|e| e.to_string())?;
+                    (resolved.explain(&key), format!("guild {guild}"))
+                }
+                _ => {
+                    let resolver = ConfigResolver::load(&ConfigSources::from_env(config, None))
+                        .map_err(|e| e.to_string())?;
+                    (
+                        resolver.process().explain(&key),
+                        "the process configuration".to_owned(),
+                    )
+                }
+            };
             if rows.is_empty() {
-                return Err(format!("guild {guild} has no configuration key `{key}`"));
+                return Err(format!("{whose} has no configuration key `{key}`"));
             }
-            for row in rows {
-                println!("{} = {}  ({})", row.key, row.value, row.layer);
-            }
+            cli_io::out(&render_rows(&rows))?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn render_rows(rows: &[Explanation]) -> String {
+    rows.iter()
+        .map(|row| format!("{} = {}  ({})\n", row.key, row.value, row.layer))
+        .collect()
 }
 
 /// Writes a file through a temporary file, fsync and rename, so a reader never sees half of it.

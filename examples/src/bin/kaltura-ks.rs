@@ -8,7 +8,9 @@
 //!
 //! The admin secret can also come from `KALTURA_ADMIN_SECRET`; it is never printed. A KS given
 //! as `-` (or omitted) is read from standard input, which keeps it out of the process list.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+#[path = "../cli_io.rs"]
+mod cli_io;
 
 use std::io::Read as _;
 use std::process::ExitCode;
@@ -95,13 +97,9 @@ enum VersionArg {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
+    match cli_io::parse::<Cli>() {
+        Ok(cli) => cli_io::finish(run(cli.command).map(|()| ExitCode::SUCCESS)),
+        Err(code) => code,
     }
 }
 
@@ -128,8 +126,8 @@ fn run(command: Command) -> Result<(), String> {
                 }
                 None => {
                     let u = ks::inspect(&ks).map_err(|e| message(&e))?;
-                    eprintln!(
-                        "warning: no admin secret given (--secret or KALTURA_ADMIN_SECRET): the signature was not checked"
+                    cli_io::err_line(
+                        "warning: no admin secret given (--secret or KALTURA_ADMIN_SECRET): the signature was not checked",
                     );
                     let mut obj = match &u.fields {
                         Some(d) => fields_json(d),
@@ -145,8 +143,7 @@ fn run(command: Command) -> Result<(), String> {
                     obj
                 }
             };
-            println!("{}", Value::Object(out));
-            Ok(())
+            cli_io::out(&format!("{}\n", Value::Object(out)))
         }
         Command::Generate {
             partner_id,
@@ -181,8 +178,7 @@ fn run(command: Command) -> Result<(), String> {
             let ks = b
                 .sign(&SecretString::from(secret))
                 .map_err(|e| message(&e))?;
-            println!("{}", ks.expose_secret());
-            Ok(())
+            cli_io::out(&format!("{}\n", ks.expose_secret()))
         }
     }
 }

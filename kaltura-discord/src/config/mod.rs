@@ -11,8 +11,12 @@
 //! 4. the guild's overrides: `config/guilds/{guild_id}.json`, then the store (changed through
 //!    bot commands).
 //!
-//! String values in files may refer to environment variables as `${NAME}`, which is how
-//! secrets stay out of files. Every resolved value knows the [`Layer`] that set it
+//! String values in the global file may refer to environment variables as `${NAME}`, which
+//! is how secrets stay out of files; guild settings (guild files, store overrides, the global
+//! file's `guild_defaults`) may not, so no guild setting can pull a secret into a message.
+//! Connection settings (`kaltura.service_url`, `kaltura.kaf_url`, `kaltura.partner_id`) come
+//! from the operator's layers, or from guild settings only for hosts and partners the
+//! operator listed in `kaltura.allowed_guild_hosts` / `kaltura.allowed_guild_partner_ids`. Every resolved value knows the [`Layer`] that set it
 //! ([`ResolvedGuildConfig::explain`]), and every error names the key, the guild and the file
 //! or variable to fix:
 //!
@@ -32,19 +36,20 @@ mod watch;
 
 use std::fmt;
 
-/// Hides the `user:password@` part of a database URL, for messages.
+/// Hides the credentials of a database URL (`user:password@`, `?password=…`), for messages.
 pub fn redact_url_public(url: &str) -> String {
     model::redact_url(url)
 }
 
 pub use layers::{
-    Layer, Layered, expand_placeholders, parse_json_object, parse_toml_object, read_json_object,
+    Layer, Layered, MAX_CONFIG_FILE_BYTES, expand_placeholders, parse_json_object,
+    parse_toml_object, read_config_text, read_guild_file, read_json_object, reject_placeholders,
 };
 pub use model::{
-    DatabaseConfig, DiscordConfig, FeaturesConfig, GuildConfig, GuildKalturaConfig, HttpConfig,
-    IdentityConfig, IdentityStrategy, JwtConfig, JwtKeyConfig, KalturaCredentialsConfig,
-    LinkScopeKind, MeetingType, MeetingsConfig, NotificationEvent, NotificationRoute,
-    NotificationsConfig, ProcessConfig,
+    DatabaseConfig, DatabaseUrl, DiscordConfig, FeaturesConfig, GuildConfig, GuildKalturaConfig,
+    HttpConfig, IdentityConfig, IdentityStrategy, JwtConfig, JwtKeyConfig,
+    KalturaCredentialsConfig, LinkScopeKind, MeetingType, MeetingsConfig, NotificationEvent,
+    NotificationRoute, NotificationsConfig, ProcessConfig,
 };
 pub use resolver::{
     ConfigResolver, ConfigSources, DEFAULT_CACHE_TTL, DEFAULT_CONFIG_JSON, ENV_PREFIX, Explanation,
@@ -72,7 +77,7 @@ impl fmt::Display for ConfigError {
         if let Some(guild) = self.guild {
             write!(f, "guild {guild}: ")?;
         }
-        match (&self.key[..], &self.layer) {
+        match (self.key.as_str(), &self.layer) {
             ("", Some(layer)) => write!(f, "{layer} {}", self.message),
             ("", None) => f.write_str(&self.message),
             (key, Some(layer)) => write!(f, "`{key}` {} ({layer})", self.message),

@@ -7,8 +7,9 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+use kaltura_client::PartnerId;
 use schemars::JsonSchema;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::ChannelId;
@@ -45,11 +46,15 @@ pub struct GuildConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GuildKalturaConfig {
-    /// The partner (account) id; `null` uses the process-wide partner.
-    pub partner_id: Option<i64>,
-    /// The API base URL; `null` uses the process-wide service URL.
+    /// The partner (account) id; `null` uses the process-wide partner. A guild layer may
+    /// set it only to an id in the operator's `kaltura.allowed_guild_partner_ids`.
+    #[schemars(with = "Option<i64>")]
+    pub partner_id: Option<PartnerId>,
+    /// The API base URL; `null` uses the process-wide service URL. A guild layer may set it
+    /// only to a host in the operator's `kaltura.allowed_guild_hosts`.
     pub service_url: Option<String>,
-    /// The KAF host for Kaltura Meetings join links (`https://{partnerId}.kaf.kaltura.com` when `null`).
+    /// The KAF host for Kaltura Meetings join links (`https://{partnerId}.kaf.kaltura.com` when
+    /// `null`). A guild layer may set it only to a host in `kaltura.allowed_guild_hosts`.
     pub kaf_url: Option<String>,
     /// The player (uiConf) id used for embeds.
     pub player_ui_conf_id: Option<i64>,
@@ -240,11 +245,22 @@ pub struct KalturaCredentialsConfig {
     /// The API base URL.
     pub service_url: String,
     /// The partner id.
-    pub partner_id: Option<i64>,
+    #[schemars(with = "Option<i64>")]
+    pub partner_id: Option<PartnerId>,
     /// The partner admin secret.
     #[serde(serialize_with = "ser_secret_opt")]
     #[schemars(with = "Option<String>")]
     pub admin_secret: Option<SecretString>,
+    /// Hosts (`example.kaltura.com`, exact, case-insensitive) that guild settings (a guild
+    /// file or a store override) may point `kaltura.service_url` and `kaltura.kaf_url` at.
+    /// Connection settings otherwise come only from the operator's layers: a guild admin
+    /// must not be able to send members' join KSes to a host of their choosing.
+    #[serde(default)]
+    pub allowed_guild_hosts: Vec<String>,
+    /// Partner ids that guild settings may select with `kaltura.partner_id`.
+    #[serde(default)]
+    #[schemars(with = "Vec<i64>")]
+    pub allowed_guild_partner_ids: Vec<PartnerId>,
 }
 
 /// Listen addresses.
@@ -264,8 +280,52 @@ pub struct HttpConfig {
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `sqlite://…` (default, embedded) or `postgres://…` (for several replicas).
-    #[serde(serialize_with = "ser_redacted_url")]
-    pub url: String,
+    #[schemars(with = "String")]
+    pub url: DatabaseUrl,
+}
+
+/// A database URL, which may carry a password (`postgres://user:password@host/db` or
+/// `?password=…`). `Debug`, `Display` and serialization show it with credentials hidden;
+/// [`DatabaseUrl::expose_secret`] gives the real URL to the code that connects.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(SecretString);
+
+impl DatabaseUrl {
+    /// Wraps a URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        DatabaseUrl(SecretString::from(url.into()))
+    }
+
+    /// The URL with its credentials, for connecting.
+    pub fn expose_secret(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// The URL with user info and password-like query parameters hidden.
+    pub fn redacted(&self) -> String {
+        redact_url(self.0.expose_secret())
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
+            .finish()
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl Serialize for DatabaseUrl {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.redacted())
+    }
 }
 
 /// JWT settings for the gateway.
@@ -306,22 +366,71 @@ fn ser_secret_opt<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Resul
     }
 }
 
-/// Database URLs may carry a password: keep the scheme and host, hide credentials.
-fn ser_redacted_url<S: serde::Serializer>(v: &str, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&redact_url(v))
+/// Query parameter names whose values are hidden (compared case-insensitively, as a
+/// substring: `sslpassword`, `access_token`, `api_key` …).
+const SECRET_QUERY_NAMES: [&str; 6] = ["pass", "pwd", "secret", "token", "key", "auth"];
+
+/// Hides the credentials of a URL: the `user:password@` part, the values of password-like
+/// query parameters (`?password=…`), and any fragment.
+pub(crate) fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let mut out = String::with_capacity(url.len());
+    let rest = match (scheme, rest.rsplit_once('@')) {
+        (Some(scheme), Some((_, host))) => {
+            out.push_str(scheme);
+            out.push_str("://");
+            out.push_str(REDACTED);
+            out.push('@');
+            host
+        }
+        (Some(scheme), None) => {
+            out.push_str(scheme);
+            out.push_str("://");
+            rest
+        }
+        (None, _) => rest,
+    };
+    let (rest, fragment) = match rest.split_once('#') {
+        Some((r, _)) => (r, true),
+        None => (rest, false),
+    };
+    match rest.split_once('?') {
+        Some((base, query)) => {
+            out.push_str(base);
+            out.push('?');
+            for (i, pair) in query.split('&').enumerate() {
+                if i > 0 {
+                    out.push('&');
+                }
+                match pair.split_once('=') {
+                    Some((name, _)) if is_secret_query_name(name) => {
+                        out.push_str(name);
+                        out.push('=');
+                        out.push_str(REDACTED);
+                    }
+                    _ => out.push_str(pair),
+                }
+            }
+        }
+        None => out.push_str(rest),
+    }
+    if fragment {
+        out.push('#');
+        out.push_str(REDACTED);
+    }
+    out
 }
 
-/// Hides the `user:password@` part of a URL.
-pub(crate) fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}://{}@{}", &url[..scheme_end], REDACTED, &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
+fn is_secret_query_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SECRET_QUERY_NAMES.iter().any(|s| name.contains(s))
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -332,5 +441,35 @@ mod tests {
             "postgres://**redacted**@db:5432/kd"
         );
         assert_eq!(redact_url("sqlite://data/kd.db"), "sqlite://data/kd.db");
+        assert_eq!(
+            redact_url("postgres://db/kd?user=kd&password=hunter2&sslmode=require"),
+            "postgres://db/kd?user=kd&password=**redacted**&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://db/kd?SSLPASSWORD=hunter2&Api_Key=k#frag"),
+            "postgres://db/kd?SSLPASSWORD=**redacted**&Api_Key=**redacted**#**redacted**"
+        );
+        // An unencoded `?` or `/` in the password does not split the credentials off.
+        let odd = redact_url("postgres://kd:hun?t/er2@db/kd");
+        assert!(!odd.contains("hun") && !odd.contains("er2"), "{odd}");
+    }
+
+    #[test]
+    fn database_url_debug_display_and_serde_hide_the_password() {
+        let url = DatabaseUrl::new("postgres://kd:hunter2@db/kd?password=hunter3");
+        for shown in [
+            format!("{url:?}"),
+            url.to_string(),
+            serde_json::to_string(&url).unwrap(),
+            format!("{:?}", DatabaseConfig { url: url.clone() }),
+        ] {
+            assert!(!shown.contains("hunter"), "{shown}");
+        }
+        assert_eq!(
+            url.expose_secret(),
+            "postgres://kd:hunter2@db/kd?password=hunter3"
+        );
+        let back: DatabaseConfig = serde_json::from_str(r#"{"url": "sqlite://x.db"}"#).unwrap();
+        assert_eq!(back.url.expose_secret(), "sqlite://x.db");
     }
 }

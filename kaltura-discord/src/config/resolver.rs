@@ -1,15 +1,25 @@
 //! The resolver: assembles the layers, deserializes, validates and caches.
+//!
+//! One code path serves runtime resolution and `kaltura-config validate`: reading (regular
+//! files only, size-capped), placeholder expansion (process configuration only), merging,
+//! deserializing, the schema's ranges and lengths, and the rules the schema cannot express.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+use kaltura_client::clock::{Clock, SystemClock};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::ConfigError;
-use super::layers::{Layer, Layered, expand_placeholders, parse_json_object, read_json_object};
-use super::model::{GuildConfig, ProcessConfig, redact_url};
+use super::layers::{
+    KeyPath, Layer, Layered, dotted, expand_placeholders, parse_json_object, read_guild_file,
+    read_json_object, reject_placeholders,
+};
+use super::model::{GuildConfig, KalturaCredentialsConfig, ProcessConfig};
+use super::schema;
 use crate::ids::GuildId;
 
 /// The built-in defaults (`config/default.json`), compiled in.
@@ -19,17 +29,34 @@ pub const DEFAULT_CONFIG_JSON: &str = include_str!("../../default-config.json");
 pub const ENV_PREFIX: &str = "KD__";
 
 /// Where the global layers come from.
-#[derive(Debug, Clone)]
+///
+/// `Debug` lists the names of the environment variables, never their values.
+#[derive(Clone)]
 pub struct ConfigSources {
     /// The defaults document (normally [`DEFAULT_CONFIG_JSON`]).
     pub defaults: String,
     /// The global configuration file, if any.
     pub global_file: Option<PathBuf>,
     /// Environment variables (normally `std::env::vars()`); only `KD__…` ones are used, and
-    /// the same list resolves `${NAME}` placeholders in files.
+    /// the same list resolves `${NAME}` placeholders in the global file. The resolver reads
+    /// no other environment.
     pub env: Vec<(String, String)>,
     /// Directory of guild override files (`{guild_id}.json`), if any.
     pub guild_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for ConfigSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigSources")
+            .field("defaults_bytes", &self.defaults.len())
+            .field("global_file", &self.global_file)
+            .field(
+                "env",
+                &self.env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            )
+            .field("guild_dir", &self.guild_dir)
+            .finish()
+    }
 }
 
 impl ConfigSources {
@@ -59,6 +86,10 @@ impl ConfigSources {
 #[async_trait::async_trait]
 pub trait GuildOverrideStore: Send + Sync {
     /// The guild's partial configuration, or `None` when it has none.
+    ///
+    /// # Errors
+    ///
+    /// The store could not be read.
     async fn guild_override(
         &self,
         guild: GuildId,
@@ -67,6 +98,7 @@ pub trait GuildOverrideStore: Send + Sync {
 
 /// A value and the layer that set it.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Explanation {
     /// The dotted key.
     pub key: String,
@@ -82,7 +114,8 @@ pub struct ResolvedGuildConfig {
     guild: GuildId,
     config: GuildConfig,
     layered: Layered,
-    resolved_at: std::time::Instant,
+    /// When it was resolved (unix seconds, from the resolver's clock).
+    resolved_at: i64,
 }
 
 impl ResolvedGuildConfig {
@@ -97,16 +130,29 @@ impl ResolvedGuildConfig {
     }
 
     /// Every key under `prefix` (every key when empty) with its value and layer, in key order.
+    ///
+    /// Values are read from the typed configuration, so anything secret-typed is redacted.
     pub fn explain(&self, prefix: &str) -> Vec<Explanation> {
-        explain(&self.layered, prefix, false)
+        explain(&self.layered, &serde_json::to_value(&self.config), prefix)
     }
 }
 
 /// The process configuration and where each value came from.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the typed configuration (whose secrets are redacted) and never the merged
+/// raw layers.
+#[derive(Clone)]
 pub struct ResolvedProcessConfig {
     config: ProcessConfig,
     layered: Layered,
+}
+
+impl std::fmt::Debug for ResolvedProcessConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolvedProcessConfig")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ResolvedProcessConfig {
@@ -115,45 +161,49 @@ impl ResolvedProcessConfig {
         &self.config
     }
 
-    /// Every key under `prefix` with its value and layer; secrets are redacted.
+    /// Every key under `prefix` with its value and layer. Values are read from the typed
+    /// configuration, whose secrets serialize as `**redacted**` and whose database URL hides
+    /// its credentials: redaction follows the types, not the key names.
     pub fn explain(&self, prefix: &str) -> Vec<Explanation> {
-        explain(&self.layered, prefix, true)
+        explain(&self.layered, &serde_json::to_value(&self.config), prefix)
     }
 }
 
-fn explain(layered: &Layered, prefix: &str, redact: bool) -> Vec<Explanation> {
-    let root = Value::Object(layered.value().clone());
+fn explain(
+    layered: &Layered,
+    typed: &Result<Value, serde_json::Error>,
+    prefix: &str,
+) -> Vec<Explanation> {
     let under = format!("{prefix}.");
     layered
-        .provenance()
-        .iter()
-        .filter(|(k, _)| prefix.is_empty() || *k == prefix || k.starts_with(&under))
-        .map(|(k, layer)| {
-            let mut value = k
-                .split('.')
-                .try_fold(&root, |v, seg| v.get(seg))
+        .leaves()
+        .filter_map(|(path, layer)| {
+            let key = dotted(path);
+            if !(prefix.is_empty() || key == prefix || key.starts_with(&under)) {
+                return None;
+            }
+            let value = typed
+                .as_ref()
+                .ok()
+                .and_then(|root| value_at(root, path))
                 .cloned()
                 .unwrap_or(Value::Null);
-            if redact && is_secret_key(k) && !value.is_null() {
-                value = Value::String("**redacted**".into());
-            } else if redact
-                && k == "database.url"
-                && let Value::String(s) = &value
-            {
-                value = Value::String(redact_url(s));
-            }
-            Explanation {
-                key: k.clone(),
+            Some(Explanation {
+                key,
                 value,
                 layer: layer.clone(),
-            }
+            })
         })
         .collect()
 }
 
-fn is_secret_key(key: &str) -> bool {
-    let last = key.rsplit('.').next().unwrap_or(key);
-    last.contains("secret") || last.contains("token") || last.contains("password")
+/// The value at `path` (array items by index).
+fn value_at<'a>(root: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter().try_fold(root, |v, seg| match v {
+        Value::Object(m) => m.get(seg),
+        Value::Array(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    })
 }
 
 struct Base {
@@ -162,13 +212,20 @@ struct Base {
     process: Arc<ResolvedProcessConfig>,
 }
 
+type Cache = HashMap<GuildId, Arc<ResolvedGuildConfig>>;
+
 /// Resolves and caches configurations.
+///
+/// The global layers and the cache are snapshots swapped atomically (`arc-swap`): readers
+/// never block and never see a half-updated state; there is no lock to poison. File reads
+/// and merges run on Tokio's blocking pool when called inside a runtime.
 pub struct ConfigResolver {
-    base: RwLock<Arc<Base>>,
+    base: ArcSwap<Base>,
     guild_dir: Option<PathBuf>,
     store: Option<Arc<dyn GuildOverrideStore>>,
-    cache: RwLock<HashMap<GuildId, Arc<ResolvedGuildConfig>>>,
+    cache: ArcSwap<Cache>,
     cache_ttl: Option<std::time::Duration>,
+    clock: Arc<dyn Clock>,
 }
 
 /// How long a resolved guild configuration is served from the cache before it is resolved
@@ -180,21 +237,53 @@ impl std::fmt::Debug for ConfigResolver {
         f.debug_struct("ConfigResolver")
             .field("guild_dir", &self.guild_dir)
             .field("has_store", &self.store.is_some())
+            .field("cache_ttl", &self.cache_ttl)
             .finish_non_exhaustive()
+    }
+}
+
+fn task_error(e: &tokio::task::JoinError) -> ConfigError {
+    ConfigError {
+        guild: None,
+        key: String::new(),
+        message: format!("could not be resolved: the resolving task failed ({e})"),
+        layer: None,
+    }
+}
+
+/// Runs file reads and merges on Tokio's blocking pool when inside a runtime, so a large
+/// configuration never stalls the async workers; inline otherwise.
+async fn off_the_workers<T, F>(f: F) -> Result<T, ConfigError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, ConfigError> + Send + 'static,
+{
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => match handle.spawn_blocking(f).await {
+            Ok(result) => result,
+            Err(e) => Err(task_error(&e)),
+        },
+        Err(_) => f(),
     }
 }
 
 impl ConfigResolver {
     /// Loads the global layers and checks that they form a valid process configuration and a
-    /// valid guild configuration (with no guild overrides).
+    /// valid guild configuration (with no guild overrides). Reads files: inside an async
+    /// context, call it from a blocking task.
+    ///
+    /// # Errors
+    ///
+    /// The first problem found, naming the key and the layer (file or variable) to fix.
     pub fn load(sources: &ConfigSources) -> Result<Self, ConfigError> {
         let base = load_base(sources)?;
         Ok(ConfigResolver {
-            base: RwLock::new(Arc::new(base)),
+            base: ArcSwap::from_pointee(base),
             guild_dir: sources.guild_dir.clone(),
             store: None,
-            cache: RwLock::new(HashMap::new()),
+            cache: ArcSwap::from_pointee(HashMap::new()),
             cache_ttl: Some(DEFAULT_CACHE_TTL),
+            clock: Arc::new(SystemClock),
         })
     }
 
@@ -208,6 +297,13 @@ impl ConfigResolver {
         self
     }
 
+    /// The clock the cache TTL reads (default [`SystemClock`]).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Also reads guild overrides from a store (applied after override files).
     #[must_use]
     pub fn with_store(mut self, store: Arc<dyn GuildOverrideStore>) -> Self {
@@ -215,22 +311,21 @@ impl ConfigResolver {
         self
     }
 
-    fn base(&self) -> Arc<Base> {
-        match self.base.read() {
-            Ok(b) => b.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
     /// The process configuration.
     pub fn process(&self) -> Arc<ResolvedProcessConfig> {
-        self.base().process.clone()
+        self.base.load().process.clone()
     }
 
     /// A guild's configuration from the cache, without touching files or the store.
     pub fn cached(&self, guild: GuildId) -> Option<Arc<ResolvedGuildConfig>> {
-        let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
-        cache.get(&guild).cloned()
+        self.cache.load().get(&guild).cloned()
+    }
+
+    fn is_fresh(&self, resolved: &ResolvedGuildConfig) -> bool {
+        self.cache_ttl.is_none_or(|ttl| {
+            let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+            self.clock.now_unix().saturating_sub(resolved.resolved_at) < ttl
+        })
     }
 
     /// A guild's configuration: cached, or resolved from the layers and its overrides.
@@ -238,15 +333,13 @@ impl ConfigResolver {
     /// A cached configuration older than the cache TTL is resolved again; if that fails (an
     /// override became invalid), the previous configuration stays in force and the error is
     /// logged.
+    ///
+    /// # Errors
+    ///
+    /// The guild's configuration does not resolve and there is no previous one.
     pub async fn guild(&self, guild: GuildId) -> Result<Arc<ResolvedGuildConfig>, ConfigError> {
         let stale = match self.cached(guild) {
-            Some(hit)
-                if self
-                    .cache_ttl
-                    .is_none_or(|ttl| hit.resolved_at.elapsed() < ttl) =>
-            {
-                return Ok(hit);
-            }
+            Some(hit) if self.is_fresh(&hit) => return Ok(hit),
             other => other,
         };
         match self.resolve_uncached(guild).await {
@@ -265,91 +358,101 @@ impl ConfigResolver {
         }
     }
 
-    pub(super) fn put_cached(&self, guild: GuildId, resolved: Arc<ResolvedGuildConfig>) {
-        self.cache
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(guild, resolved);
+    /// Re-resolves one guild now and puts the result in the cache (call after its store
+    /// override changed).
+    ///
+    /// # Errors
+    ///
+    /// The new configuration does not resolve; the cached one (if any) stays in force.
+    pub async fn refresh_guild(&self, guild: GuildId) -> Result<(), ConfigError> {
+        let resolved = Arc::new(self.resolve_uncached(guild).await?);
+        self.put_cached(guild, resolved);
+        Ok(())
     }
 
-    /// Resolves a guild's configuration without the cache.
+    /// Copy-on-write: the cache map is cloned per insert (cheap next to a resolution, which
+    /// clones the guild's whole layered document anyway).
+    fn put_cached(&self, guild: GuildId, resolved: Arc<ResolvedGuildConfig>) {
+        self.cache.rcu(|cache| {
+            let mut cache = Cache::clone(cache);
+            cache.insert(guild, resolved.clone());
+            cache
+        });
+    }
+
+    /// Resolves a guild's configuration without the cache. The store is read on the caller's
+    /// task; the guild file is read and the layers merged on the blocking pool.
+    ///
+    /// # Errors
+    ///
+    /// The store cannot be read, the guild file is unreadable or invalid, or the merged
+    /// configuration breaks a rule; the error names the guild, key and layer.
     pub async fn resolve_uncached(
         &self,
         guild: GuildId,
     ) -> Result<ResolvedGuildConfig, ConfigError> {
-        let base = self.base();
-        let mut layered = base.guild.clone();
-        if let Some(dir) = &self.guild_dir {
-            // GuildId is a validated number, so this path cannot leave the directory.
-            let path = dir.join(format!("{guild}.json"));
-            if path.is_file() {
-                let layer = Layer::GuildFile(path.clone());
-                let mut value = Value::Object(
-                    read_json_object(&path, &layer).map_err(|e| with_guild(e, guild))?,
-                );
-                let env = std::env::vars().collect::<HashMap<_, _>>();
-                expand_placeholders(&mut value, &layer, &|n| env.get(n).cloned())
-                    .map_err(|e| with_guild(e, guild))?;
-                if let Value::Object(m) = value {
-                    layered.merge(m, &layer);
-                }
-            }
-        }
-        if let Some(store) = &self.store {
-            let found = store.guild_override(guild).await.map_err(|e| ConfigError {
+        let stored = match &self.store {
+            Some(store) => store.guild_override(guild).await.map_err(|e| ConfigError {
                 guild: Some(guild),
                 key: String::new(),
                 message: format!("could not be read: {e}"),
                 layer: Some(Layer::GuildStore),
-            })?;
-            if let Some(m) = found {
-                layered.merge(m, &Layer::GuildStore);
-            }
-        }
-        let config: GuildConfig = deserialize(&mut layered, Some(guild))?;
-        validate_guild(&config, &layered, Some(guild))?;
-        Ok(ResolvedGuildConfig {
-            guild,
-            config,
-            layered,
-            resolved_at: std::time::Instant::now(),
+            })?,
+            None => None,
+        };
+        let base = self.base.load_full();
+        let guild_dir = self.guild_dir.clone();
+        let resolved_at = self.clock.now_unix();
+        off_the_workers(move || {
+            resolve_guild(&base, guild_dir.as_deref(), guild, stored, resolved_at)
         })
+        .await
     }
 
-    /// Checks a guild override document as if it were applied to the global layers.
+    /// Checks a guild override document as if it were applied to the global layers, with
+    /// the same rules as [`ConfigResolver::guild`].
+    ///
+    /// # Errors
+    ///
+    /// The first problem found, naming the key and `layer`.
     pub fn check_override(
         &self,
         overlay: Map<String, Value>,
         layer: &Layer,
     ) -> Result<GuildConfig, ConfigError> {
-        let mut layered = self.base().guild.clone();
+        let base = self.base.load();
+        reject_placeholders(&overlay, layer)?;
+        let mut layered = base.guild.clone();
         layered.merge(overlay, layer);
         let config: GuildConfig = deserialize(&mut layered, None)?;
-        validate_guild(&config, &layered, None)?;
+        validate_guild(&config, &layered, &base.process.config.kaltura, None)?;
         Ok(config)
     }
 
     /// Drops a guild's cached configuration (call after its overrides change).
     pub fn invalidate(&self, guild: GuildId) {
-        self.cache
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&guild);
+        self.cache.rcu(|cache| {
+            let mut cache = Cache::clone(cache);
+            cache.remove(&guild);
+            cache
+        });
     }
 
     /// Drops every cached guild configuration.
     pub fn invalidate_all(&self) {
-        self.cache
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.cache.store(Arc::new(HashMap::new()));
     }
 
     /// Re-reads the global layers. On error the previous configuration stays in force and
-    /// the error is returned; on success every cached guild configuration is dropped.
+    /// the error is returned; on success every cached guild configuration is dropped. Reads
+    /// files: inside an async context call it from a blocking task (the watcher does).
+    ///
+    /// # Errors
+    ///
+    /// As [`ConfigResolver::load`].
     pub fn reload(&self, sources: &ConfigSources) -> Result<(), ConfigError> {
         let base = load_base(sources)?;
-        *self.base.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(base);
+        self.base.store(Arc::new(base));
         self.invalidate_all();
         Ok(())
     }
@@ -358,6 +461,37 @@ impl ConfigResolver {
 fn with_guild(mut e: ConfigError, guild: GuildId) -> ConfigError {
     e.guild = Some(guild);
     e
+}
+
+fn resolve_guild(
+    base: &Base,
+    guild_dir: Option<&std::path::Path>,
+    guild: GuildId,
+    stored: Option<Map<String, Value>>,
+    resolved_at: i64,
+) -> Result<ResolvedGuildConfig, ConfigError> {
+    let mut layered = base.guild.clone();
+    if let Some(dir) = guild_dir {
+        // GuildId is a validated number, so this path cannot leave the directory by name;
+        // read_guild_file refuses a symlink that leads out of it.
+        let path = dir.join(format!("{guild}.json"));
+        if std::fs::symlink_metadata(&path).is_ok() {
+            let doc = read_guild_file(&path).map_err(|e| with_guild(e, guild))?;
+            layered.merge(doc, &Layer::GuildFile(path));
+        }
+    }
+    if let Some(m) = stored {
+        reject_placeholders(&m, &Layer::GuildStore).map_err(|e| with_guild(e, guild))?;
+        layered.merge(m, &Layer::GuildStore);
+    }
+    let config: GuildConfig = deserialize(&mut layered, Some(guild))?;
+    validate_guild(&config, &layered, &base.process.config.kaltura, Some(guild))?;
+    Ok(ResolvedGuildConfig {
+        guild,
+        config,
+        layered,
+        resolved_at,
+    })
 }
 
 fn load_base(sources: &ConfigSources) -> Result<Base, ConfigError> {
@@ -382,9 +516,22 @@ fn load_base(sources: &ConfigSources) -> Result<Base, ConfigError> {
     add_layer(defaults, &Layer::Defaults);
     if let Some(path) = &sources.global_file {
         let layer = Layer::GlobalFile(path.clone());
-        let mut doc = Value::Object(read_global_file(path, &layer)?);
-        expand_placeholders(&mut doc, &layer, &lookup)?;
-        if let Value::Object(m) = doc {
+        let mut doc = read_json_object(path, &layer)?;
+        // Guild settings never hold placeholders, not even the operator's guild defaults:
+        // they are what templates and messages are made of.
+        if let Some(Value::Object(g)) = doc.get("guild_defaults") {
+            reject_placeholders(g, &layer).map_err(|mut e| {
+                e.key = if e.key.is_empty() {
+                    "guild_defaults".into()
+                } else {
+                    format!("guild_defaults.{}", e.key)
+                };
+                e
+            })?;
+        }
+        let mut value = Value::Object(std::mem::take(&mut doc));
+        expand_placeholders(&mut value, &layer, &lookup)?;
+        if let Value::Object(m) = value {
             add_layer(m, &layer);
         }
     }
@@ -411,8 +558,9 @@ fn load_base(sources: &ConfigSources) -> Result<Base, ConfigError> {
     );
 
     let process_config: ProcessConfig = deserialize(&mut process, None)?;
+    validate_process(&process_config, &process)?;
     let guild_config: GuildConfig = deserialize(&mut guild, None)?;
-    validate_guild(&guild_config, &guild, None)?;
+    validate_guild(&guild_config, &guild, &process_config.kaltura, None)?;
     Ok(Base {
         guild,
         process: Arc::new(ResolvedProcessConfig {
@@ -420,10 +568,6 @@ fn load_base(sources: &ConfigSources) -> Result<Base, ConfigError> {
             layered: process,
         }),
     })
-}
-
-fn read_global_file(path: &Path, layer: &Layer) -> Result<Map<String, Value>, ConfigError> {
-    read_json_object(path, layer)
 }
 
 /// Deserializes the merged document; environment values that were parsed as JSON but are
@@ -437,12 +581,19 @@ fn deserialize<T: DeserializeOwned>(
         match serde_path_to_error::deserialize::<_, T>(value) {
             Ok(t) => return Ok(t),
             Err(e) => {
-                let path = e.path().to_string();
-                let path = if path == "." { String::new() } else { path };
-                if layered.env_value_as_string(&path) {
+                let segments = path_segments(e.path());
+                if layered.env_value_as_string(&segments) {
                     continue;
                 }
-                return Err(describe(e.inner().to_string(), &path, layered, guild));
+                let shown = e.path().to_string();
+                let shown = if shown == "." { String::new() } else { shown };
+                return Err(describe(
+                    &e.inner().to_string(),
+                    &shown,
+                    &segments,
+                    layered,
+                    guild,
+                ));
             }
         }
     }
@@ -454,29 +605,69 @@ fn deserialize<T: DeserializeOwned>(
     })
 }
 
-/// Turns a serde message into one that reads after the key, and finds the layer to blame.
+fn path_segments(path: &serde_path_to_error::Path) -> KeyPath {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .map(|segment| match segment {
+            Segment::Seq { index } => index.to_string(),
+            Segment::Map { key } => key.clone(),
+            Segment::Enum { variant } => variant.clone(),
+            _ => "?".to_owned(),
+        })
+        .collect()
+}
+
+/// What kind of value serde's "unexpected" text describes, without the value itself.
+fn unexpected_kind(unexpected: &str) -> &'static str {
+    const KINDS: [(&str, &str); 12] = [
+        ("string", "a string"),
+        ("integer", "an integer"),
+        ("floating point", "a floating-point number"),
+        ("boolean", "a boolean"),
+        ("map", "an object"),
+        ("sequence", "an array"),
+        ("unit", "null"),
+        ("null", "null"),
+        ("char", "a character"),
+        ("Option value", "a value"),
+        ("newtype", "a value"),
+        ("bytes", "bytes"),
+    ];
+    KINDS
+        .iter()
+        .find(|(prefix, _)| unexpected.starts_with(prefix))
+        .map_or("a value of another type", |(_, kind)| kind)
+}
+
+/// Turns a serde message into one that reads after the key and never repeats the offending
+/// value (it may be a secret expanded from a placeholder), and finds the layer to blame.
 fn describe(
-    serde_message: String,
-    path: &str,
+    serde_message: &str,
+    shown_path: &str,
+    segments: &[String],
     layered: &Layered,
     guild: Option<GuildId>,
 ) -> ConfigError {
-    let mut key = path.to_owned();
+    let mut key = shown_path.to_owned();
     let message = if let Some(rest) = serde_message
         .strip_prefix("invalid type: ")
         .or_else(|| serde_message.strip_prefix("invalid value: "))
     {
         match rest.rsplit_once(", expected ") {
-            Some((got, expected)) => format!("must be {}, got {got}", friendly_expected(expected)),
-            None => serde_message.clone(),
+            Some((got, expected)) => format!(
+                "must be {}, got {}",
+                friendly_expected(expected),
+                unexpected_kind(got)
+            ),
+            None => "has a value of the wrong type".to_owned(),
         }
     } else if let Some(rest) = serde_message.strip_prefix("unknown field `") {
         let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
         // serde_path_to_error already ends the path with the unknown field.
-        if path.is_empty() {
+        if shown_path.is_empty() {
             key = field.to_owned();
-        } else if path != field && !path.ends_with(&format!(".{field}")) {
-            key = format!("{path}.{field}");
+        } else if shown_path != field && !shown_path.ends_with(&format!(".{field}")) {
+            key = format!("{shown_path}.{field}");
         }
         let expected = expected.trim_start_matches(", ");
         if expected.is_empty() {
@@ -485,22 +676,38 @@ fn describe(
             format!("is not a known setting ({expected})")
         }
     } else if let Some(rest) = serde_message.strip_prefix("unknown variant `") {
-        let (got, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let (_, expected) = rest.split_once('`').unwrap_or((rest, ""));
         format!(
-            "must be {}, got \"{got}\"",
+            "must be {}",
             expected
                 .trim_start_matches(", expected ")
                 .trim_start_matches(", ")
         )
     } else {
-        serde_message.clone()
+        scrub(
+            serde_message,
+            Value::Object(layered.value().clone()),
+            segments,
+        )
     };
-    let lookup = key.split('[').next().unwrap_or(&key).to_owned();
     ConfigError {
         guild,
-        layer: layered.layer_of(&lookup).cloned(),
+        layer: layered.layer_at(segments).cloned(),
         key,
         message,
+    }
+}
+
+/// A custom message (from an id type's parser, say) with the offending string taken out.
+fn scrub(message: &str, root: Value, segments: &[String]) -> String {
+    match value_at(&root, segments) {
+        Some(Value::String(s)) if !s.is_empty() => {
+            let quoted = format!("{s:?}");
+            message
+                .replace(&quoted, "(the value)")
+                .replace(s.as_str(), "(the value)")
+        }
+        _ => message.to_owned(),
     }
 }
 
@@ -515,9 +722,139 @@ fn friendly_expected(expected: &str) -> String {
     }
 }
 
+/// The smallest JWT HMAC secret accepted, in bytes.
+const MIN_JWT_SECRET_BYTES: usize = 32;
+
+fn validate_process(config: &ProcessConfig, layered: &Layered) -> Result<(), ConfigError> {
+    let fail = |path: &[&str], message: String| {
+        let path: KeyPath = path.iter().map(|s| (*s).to_owned()).collect();
+        ConfigError {
+            guild: None,
+            key: dotted(&path),
+            message,
+            layer: layered.layer_at(&path).cloned(),
+        }
+    };
+    check_schema_bounds(layered, schema::process_schema_cached(), None)?;
+    let mut kids = HashSet::new();
+    for (i, key) in config.jwt.keys.iter().enumerate() {
+        let index = i.to_string();
+        if key.kid.trim().is_empty() {
+            return Err(fail(
+                &["jwt", "keys", &index, "kid"],
+                "must not be empty (it names the key in the token header)".into(),
+            ));
+        }
+        use secrecy::ExposeSecret as _;
+        if key.secret.expose_secret().len() < MIN_JWT_SECRET_BYTES {
+            return Err(fail(
+                &["jwt", "keys", &index, "secret"],
+                format!("must be at least {MIN_JWT_SECRET_BYTES} bytes long"),
+            ));
+        }
+        if !kids.insert(key.kid.as_str()) {
+            return Err(fail(
+                &["jwt", "keys", &index, "kid"],
+                "repeats the key id of an earlier key; every key needs its own `kid`".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the merged document against the schema's numeric ranges and length limits.
+fn check_schema_bounds(
+    layered: &Layered,
+    schema: &Value,
+    guild: Option<GuildId>,
+) -> Result<(), ConfigError> {
+    let root = Value::Object(layered.value().clone());
+    schema::check_bounds(&root, schema).map_err(|(path, message)| ConfigError {
+        guild,
+        key: dotted(&path),
+        message,
+        layer: layered.layer_at(&path).cloned(),
+    })
+}
+
+/// The host of a URL a guild layer set, if it is an `https` URL without user info.
+fn guild_url_host(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    if parsed.scheme() != "https" || !parsed.username().is_empty() || parsed.password().is_some() {
+        return None;
+    }
+    parsed.host_str().map(str::to_ascii_lowercase)
+}
+
+/// Connection settings (where KSes and join links go) come from the operator's layers, or
+/// from a guild layer only when the operator allowed that host or partner.
+fn validate_connection(
+    config: &GuildConfig,
+    layered: &Layered,
+    operator: &KalturaCredentialsConfig,
+    guild: Option<GuildId>,
+) -> Result<(), ConfigError> {
+    let guild_layer = |key: &str| {
+        layered
+            .layer_at(&["kaltura".to_owned(), key.to_owned()])
+            .filter(|l| !l.is_operator())
+            .cloned()
+    };
+    let refuse = |key: &str, layer: Layer, message: String| ConfigError {
+        guild,
+        key: format!("kaltura.{key}"),
+        message,
+        layer: Some(layer),
+    };
+    for (key, url) in [
+        ("service_url", config.kaltura.service_url.as_deref()),
+        ("kaf_url", config.kaltura.kaf_url.as_deref()),
+    ] {
+        let (Some(url), Some(layer)) = (url, guild_layer(key)) else {
+            continue;
+        };
+        match guild_url_host(url) {
+            None => {
+                return Err(refuse(
+                    key,
+                    layer,
+                    "must be an https URL with a host and no user info".into(),
+                ));
+            }
+            Some(host)
+                if !operator
+                    .allowed_guild_hosts
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(&host)) =>
+            {
+                return Err(refuse(
+                    key,
+                    layer,
+                    "may not be set by guild settings to this host: connection settings come from the operator's configuration, or from guild settings only for hosts listed in `kaltura.allowed_guild_hosts`".into(),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if let (Some(partner), Some(layer)) = (config.kaltura.partner_id, guild_layer("partner_id"))
+        && !operator.allowed_guild_partner_ids.contains(&partner)
+    {
+        return Err(refuse(
+            "partner_id",
+            layer,
+            "may not be set by guild settings to a partner outside `kaltura.allowed_guild_partner_ids` in the operator's configuration".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The longest notification template, in characters (a Discord message).
+const MAX_TEMPLATE_CHARS: usize = 2000;
+
 fn validate_guild(
     config: &GuildConfig,
     layered: &Layered,
+    operator: &KalturaCredentialsConfig,
     guild: Option<GuildId>,
 ) -> Result<(), ConfigError> {
     let fail = |key: &str, message: String| ConfigError {
@@ -526,25 +863,8 @@ fn validate_guild(
         message,
         layer: layered.layer_of(key).cloned(),
     };
-    let m = &config.meetings;
-    if !(5..=1440).contains(&m.default_duration_minutes) {
-        return Err(fail(
-            "meetings.default_duration_minutes",
-            format!(
-                "must be between 5 and 1440 minutes, got {}",
-                m.default_duration_minutes
-            ),
-        ));
-    }
-    if !(5..=1440).contains(&m.join_link_expiry_minutes) {
-        return Err(fail(
-            "meetings.join_link_expiry_minutes",
-            format!(
-                "must be between 5 and 1440 minutes, got {}",
-                m.join_link_expiry_minutes
-            ),
-        ));
-    }
+    check_schema_bounds(layered, schema::guild_schema_cached(), guild)?;
+    validate_connection(config, layered, operator, guild)?;
     let locale = &config.locale;
     let locale_ok = (2..=35).contains(&locale.len())
         && locale.split('-').enumerate().all(|(i, part)| {
@@ -557,7 +877,7 @@ fn validate_guild(
     if !locale_ok {
         return Err(fail(
             "locale",
-            format!("must be a language tag such as \"en-US\", got {locale:?}"),
+            "must be a language tag such as \"en-US\"".into(),
         ));
     }
     let prefix = &config.identity.user_id_prefix;
@@ -568,7 +888,7 @@ fn validate_guild(
     {
         return Err(fail(
             "identity.user_id_prefix",
-            format!("must be at most 32 characters of A-Z a-z 0-9 _ . @ -, got {prefix:?}"),
+            "must be at most 32 characters of A-Z a-z 0-9 _ . @ -".into(),
         ));
     }
     for (i, route) in config.notifications.routes.iter().enumerate() {
@@ -582,20 +902,29 @@ fn validate_guild(
         }
     }
     for (name, template) in &config.notifications.templates {
-        if template.len() > 2000 {
-            return Err(fail(
-                &format!("notifications.templates.{name}"),
-                format!(
-                    "must be at most 2000 characters (a Discord message), got {}",
-                    template.len()
+        let chars = template.chars().count();
+        if chars > MAX_TEMPLATE_CHARS {
+            return Err(ConfigError {
+                guild,
+                key: format!("notifications.templates.{name}"),
+                message: format!(
+                    "must be at most {MAX_TEMPLATE_CHARS} characters (a Discord message), got {chars}"
                 ),
-            ));
+                layer: layered
+                    .layer_at(&[
+                        "notifications".to_owned(),
+                        "templates".to_owned(),
+                        name.clone(),
+                    ])
+                    .cloned(),
+            });
         }
     }
     Ok(())
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::config::{MeetingType, NotificationEvent};
@@ -772,7 +1101,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "guild 123: `meetings.default_duration_minutes` must be a number (u32), got string \"ninety\" ({})",
+                "guild 123: `meetings.default_duration_minutes` must be a number (u32), got a string ({})",
                 guilds.join("123.json").display()
             )
         );
@@ -794,7 +1123,11 @@ mod tests {
         let err = r
             .check_override(obj(json!({"meetings": {"default_type": "party"}})), &layer)
             .unwrap_err();
-        assert!(err.to_string().contains("`meetings.default_type` must be one of `webinar`, `meeting_room`, `virtual_classroom`, got \"party\" (g.json)"), "{err}");
+        assert!(
+            err.to_string()
+                == "`meetings.default_type` must be one of `webinar`, `meeting_room`, `virtual_classroom` (g.json)",
+            "{err}"
+        );
         let err = r
             .check_override(
                 obj(json!({"meetings": {"default_duration_minutes": 100000}})),
@@ -803,7 +1136,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "`meetings.default_duration_minutes` must be between 5 and 1440 minutes, got 100000 (g.json)"
+            "`meetings.default_duration_minutes` must be between 5 and 1440 (g.json)"
         );
         let err = r
             .check_override(
@@ -966,7 +1299,10 @@ mod tests {
             ..ConfigSources::defaults_only()
         };
         let r = ConfigResolver::load(&sources).unwrap();
-        assert_eq!(r.process().config().kaltura.partner_id, Some(12345));
+        assert_eq!(
+            r.process().config().kaltura.partner_id,
+            Some(kaltura_client::PartnerId::new(12345))
+        );
         let c = r.guild(guild(1)).await.unwrap();
         assert_eq!(c.config().meetings.default_duration_minutes, 75);
         assert_eq!(
@@ -984,7 +1320,7 @@ mod tests {
         let err = ConfigResolver::load(&sources).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "`jwt.ttl_seconds` must be a number (u32), got string \"soon\" (environment variable KD__JWT__TTL_SECONDS)"
+            "`jwt.ttl_seconds` must be a number (u32), got a string (environment variable KD__JWT__TTL_SECONDS)"
         );
     }
 
@@ -1003,5 +1339,321 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    fn sources_with(d: &Dir, global: &str, env: &[(&str, &str)]) -> ConfigSources {
+        let file = d.write("kd.json", global);
+        ConfigSources {
+            global_file: Some(file),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            guild_dir: Some(d.guilds()),
+            ..ConfigSources::defaults_only()
+        }
+    }
+
+    #[tokio::test]
+    async fn guild_layers_cannot_redirect_connection_settings() {
+        let d = Dir::new();
+        d.write(
+            "guilds/1.json",
+            r#"{"kaltura": {"kaf_url": "https://evil.example.com"}}"#,
+        );
+        d.write(
+            "guilds/2.json",
+            r#"{"kaltura": {"service_url": "https://Media.Example.org/api"}}"#,
+        );
+        d.write("guilds/3.json", r#"{"kaltura": {"partner_id": 999}}"#);
+        d.write(
+            "guilds/4.json",
+            r#"{"kaltura": {"kaf_url": "https://user:pw@media.example.org"}}"#,
+        );
+        let r = ConfigResolver::load(&sources_with(&d, "{}", &[])).unwrap();
+        let err = r.guild(guild(1)).await.unwrap_err();
+        assert_eq!(err.guild, Some(guild(1)));
+        assert_eq!(err.key, "kaltura.kaf_url");
+        assert_eq!(err.layer, Some(Layer::GuildFile(d.guilds().join("1.json"))));
+        assert!(err.message.contains("kaltura.allowed_guild_hosts"), "{err}");
+        assert!(r.guild(guild(2)).await.is_err());
+        let err = r.guild(guild(3)).await.unwrap_err();
+        assert_eq!(err.key, "kaltura.partner_id");
+        // A store override is a guild layer too.
+        let store = Arc::new(MemStore::default());
+        store.0.lock().unwrap().insert(
+            guild(5),
+            obj(json!({"kaltura": {"service_url": "https://evil.example.com"}})),
+        );
+        let r = r.with_store(store);
+        let err = r.guild(guild(5)).await.unwrap_err();
+        assert_eq!(err.layer, Some(Layer::GuildStore));
+
+        // The operator allows one host and one partner: those guild settings now resolve.
+        let allowed = sources_with(
+            &d,
+            r#"{"kaltura": {"allowed_guild_hosts": ["media.example.org"], "allowed_guild_partner_ids": [999]}}"#,
+            &[],
+        );
+        let r = ConfigResolver::load(&allowed).unwrap();
+        assert!(
+            r.guild(guild(1)).await.is_err(),
+            "evil.example.com stays refused"
+        );
+        assert_eq!(
+            r.guild(guild(2))
+                .await
+                .unwrap()
+                .config()
+                .kaltura
+                .service_url
+                .as_deref(),
+            Some("https://Media.Example.org/api")
+        );
+        assert_eq!(
+            r.guild(guild(3)).await.unwrap().config().kaltura.partner_id,
+            Some(kaltura_client::PartnerId::new(999))
+        );
+        let err = r.guild(guild(4)).await.unwrap_err();
+        assert!(err.message.contains("no user info"), "{err}");
+
+        // Operator layers (guild defaults in the global file, the environment) may set any host.
+        let operator = sources_with(
+            &d,
+            r#"{"guild_defaults": {"kaltura": {"kaf_url": "https://kaf.internal.example"}}}"#,
+            &[("KD__GUILD_DEFAULTS__KALTURA__PARTNER_ID", "4242")],
+        );
+        let r = ConfigResolver::load(&operator).unwrap();
+        let c = r.guild(guild(9)).await.unwrap();
+        assert_eq!(
+            c.config().kaltura.kaf_url.as_deref(),
+            Some("https://kaf.internal.example")
+        );
+        assert_eq!(
+            c.config().kaltura.partner_id,
+            Some(kaltura_client::PartnerId::new(4242))
+        );
+    }
+
+    #[tokio::test]
+    async fn cache_ttl_reads_the_injected_clock() {
+        let clock = kaltura_client::clock::ManualClock::new(1_000);
+        let store = Arc::new(MemStore::default());
+        let r = ConfigResolver::load(&ConfigSources::defaults_only())
+            .unwrap()
+            .with_store(store.clone())
+            .with_clock(Arc::new(clock.clone()))
+            .with_cache_ttl(Some(std::time::Duration::from_secs(30)));
+        let first = r.guild(guild(4)).await.unwrap();
+        store
+            .0
+            .lock()
+            .unwrap()
+            .insert(guild(4), obj(json!({"locale": "de-DE"})));
+        clock.advance(29);
+        assert!(Arc::ptr_eq(&first, &r.guild(guild(4)).await.unwrap()));
+        clock.advance(1);
+        assert_eq!(r.guild(guild(4)).await.unwrap().config().locale, "de-DE");
+    }
+
+    #[test]
+    fn process_rules_ranges_and_jwt_keys_are_enforced() {
+        let d = Dir::new();
+        let load = |global: &str| ConfigResolver::load(&sources_with(&d, global, &[]));
+        let err = load(r#"{"jwt": {"ttl_seconds": 4294967295}}"#).unwrap_err();
+        assert_eq!(err.key, "jwt.ttl_seconds");
+        assert_eq!(err.message, "must be between 30 and 86400");
+        let long = "k".repeat(32);
+        let err = load(&format!(
+            r#"{{"jwt": {{"keys": [{{"kid": "", "secret": "{long}"}}]}}}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(err.key, "jwt.keys.0.kid");
+        let err = load(r#"{"jwt": {"keys": [{"kid": "a", "secret": "x"}]}}"#).unwrap_err();
+        assert_eq!(err.key, "jwt.keys.0.secret");
+        assert_eq!(err.message, "must be at least 32 bytes long");
+        let err = load(&format!(
+            r#"{{"jwt": {{"keys": [{{"kid": "a", "secret": "{long}"}}, {{"kid": "a", "secret": "{long}"}}]}}}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(err.key, "jwt.keys.1.kid");
+        assert!(load(&format!(
+            r#"{{"jwt": {{"keys": [{{"kid": "a", "secret": "{long}"}}, {{"kid": "b", "secret": "{long}"}}]}}}}"#
+        ))
+        .is_ok());
+    }
+
+    #[test]
+    fn type_errors_never_echo_the_value() {
+        let d = Dir::new();
+        let sources = sources_with(
+            &d,
+            r#"{"kaltura": {"partner_id": "${SECRET}"}}"#,
+            &[("SECRET", "canary-9f3e1d")],
+        );
+        let err = ConfigResolver::load(&sources).unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("canary-9f3e1d"), "{shown}");
+        assert_eq!(err.key, "kaltura.partner_id");
+        let sources = sources_with(
+            &d,
+            r#"{"http": {"gateway_listen": "${SECRET}"}}"#,
+            &[("SECRET", "canary-9f3e1d")],
+        );
+        let err = ConfigResolver::load(&sources).unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("canary-9f3e1d"), "{err}");
+        assert_eq!(err.key, "http.gateway_listen");
+    }
+
+    #[tokio::test]
+    async fn placeholders_are_refused_in_guild_settings() {
+        let d = Dir::new();
+        d.write(
+            "guilds/1.json",
+            r#"{"notifications": {"templates": {"t": "hello ${KALTURA_ADMIN_SECRET}"}}}"#,
+        );
+        let r = ConfigResolver::load(&sources_with(
+            &d,
+            "{}",
+            &[("KALTURA_ADMIN_SECRET", "canary-t3mpl4te")],
+        ))
+        .unwrap();
+        let err = r.guild(guild(1)).await.unwrap_err();
+        assert_eq!(err.key, "notifications.templates.t");
+        assert!(!format!("{err:?}").contains("canary"));
+        let err = r
+            .check_override(
+                obj(json!({"locale": "${KALTURA_ADMIN_SECRET}"})),
+                &Layer::GuildStore,
+            )
+            .unwrap_err();
+        assert_eq!(err.key, "locale");
+        // The operator's guild defaults are guild settings too.
+        let err = ConfigResolver::load(&sources_with(
+            &d,
+            r#"{"guild_defaults": {"notifications": {"templates": {"t": "${KALTURA_ADMIN_SECRET}"}}}}"#,
+            &[("KALTURA_ADMIN_SECRET", "canary-t3mpl4te")],
+        ))
+        .unwrap_err();
+        assert_eq!(err.key, "guild_defaults.notifications.templates.t");
+    }
+
+    #[tokio::test]
+    async fn explain_attributes_filled_defaults_and_shows_dotted_keys() {
+        let d = Dir::new();
+        d.write(
+            "guilds/1.json",
+            r#"{"rbac": {"roles": {"42": "moderator"}}, "notifications": {"templates": {"a.b": "hi"}}}"#,
+        );
+        let r = ConfigResolver::load(&sources_with(&d, "{}", &[])).unwrap();
+        let c = r.guild(guild(1)).await.unwrap();
+        let file = Layer::GuildFile(d.guilds().join("1.json"));
+        let roles = c.explain("rbac.roles");
+        assert_eq!(roles.len(), 1, "{roles:?}");
+        assert_eq!(roles[0].key, "rbac.roles.42");
+        assert_eq!(roles[0].layer, file);
+        let t = c.explain("notifications.templates");
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert_eq!(t[0].key, "notifications.templates.a.b");
+        assert_eq!(t[0].value, json!("hi"));
+    }
+
+    #[test]
+    fn process_explain_and_debug_redact_by_type() {
+        let d = Dir::new();
+        let long = "canary-jwt-000000000000000000000000000";
+        let sources = sources_with(
+            &d,
+            &format!(
+                r#"{{"jwt": {{"keys": [{{"kid": "k1", "secret": "{long}"}}]}},
+                    "database": {{"url": "postgres://kd:canary-db@db/kd?password=canary-q"}},
+                    "discord": {{"token": "${{TOKEN}}"}}}}"#
+            ),
+            &[
+                ("TOKEN", "canary-tok"),
+                ("KD__KALTURA__ADMIN_SECRET", "canary-adm"),
+            ],
+        );
+        let r = ConfigResolver::load(&sources).unwrap();
+        let p = r.process();
+        let rows = p.explain("");
+        let jwt = p.explain("jwt");
+        assert!(jwt.iter().any(|e| e.key == "jwt.keys"), "{jwt:?}");
+        for shown in [
+            format!("{rows:?}"),
+            format!("{p:?}"),
+            format!("{r:?}"),
+            format!("{sources:?}"),
+        ] {
+            assert!(!shown.contains("canary"), "{shown}");
+        }
+        let db = p.explain("database.url");
+        assert_eq!(
+            db[0].value,
+            json!("postgres://**redacted**@db/kd?password=**redacted**")
+        );
+        assert_eq!(
+            p.config().database.url.expose_secret(),
+            "postgres://kd:canary-db@db/kd?password=canary-q"
+        );
+    }
+
+    struct FailingStore;
+
+    #[async_trait::async_trait]
+    impl GuildOverrideStore for FailingStore {
+        async fn guild_override(
+            &self,
+            _guild: GuildId,
+        ) -> Result<Option<Map<String, Value>>, crate::Error> {
+            Err(crate::Error::Config(ConfigError {
+                guild: None,
+                key: String::new(),
+                message: "store down".into(),
+                layer: None,
+            }))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_store_is_a_guild_error_naming_the_store() {
+        let r = ConfigResolver::load(&ConfigSources::defaults_only())
+            .unwrap()
+            .with_store(Arc::new(FailingStore));
+        let err = r.guild(guild(8)).await.unwrap_err();
+        assert_eq!(err.guild, Some(guild(8)));
+        assert_eq!(err.layer, Some(Layer::GuildStore));
+        assert!(err.message.contains("store down"), "{err}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn resolution_runs_on_the_blocking_pool() {
+        // Inside a current-thread runtime the resolution still completes (it is handed to
+        // the blocking pool, not run on the single worker).
+        let r = ConfigResolver::load(&ConfigSources::defaults_only()).unwrap();
+        assert_eq!(r.guild(guild(3)).await.unwrap().config().locale, "en-US");
+        // And without any runtime, inline.
+        let r = Arc::new(r);
+        let r2 = r.clone();
+        let locale = std::thread::spawn(move || {
+            futures_lite_block_on(r2.resolve_uncached(guild(3))).map(|c| c.config().locale.clone())
+        })
+        .join()
+        .unwrap()
+        .unwrap();
+        assert_eq!(locale, "en-US");
+    }
+
+    /// Polls a future to completion without a runtime (the resolver needs none).
+    fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+        use std::task::{Context, Poll, Waker};
+        let mut f = std::pin::pin!(f);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::yield_now();
+        }
     }
 }

@@ -62,16 +62,13 @@ fn guild_of(path: &Path, guild_dir: &Path) -> Option<GuildId> {
 }
 
 impl ConfigResolver {
-    /// Re-resolves one guild now and puts the result in the cache. On error the cached
-    /// configuration (if any) stays in force and the error is returned.
-    pub async fn refresh_guild(&self, guild: GuildId) -> Result<(), ConfigError> {
-        let resolved = Arc::new(self.resolve_uncached(guild).await?);
-        self.put_cached(guild, resolved);
-        Ok(())
-    }
-
     /// Watches `sources.global_file` and `sources.guild_dir` (which must exist) for changes.
-    /// Must be called inside a Tokio runtime.
+    /// Must be called inside a Tokio runtime. Reloads run on the blocking pool, not on the
+    /// async workers.
+    ///
+    /// # Errors
+    ///
+    /// A folder cannot be watched.
     pub fn watch(self: &Arc<Self>, sources: ConfigSources) -> Result<ConfigWatcher, ConfigError> {
         let watch_error = |what: &str, e: notify::Error| ConfigError {
             guild: None,
@@ -121,7 +118,17 @@ impl ConfigResolver {
         let task = tokio::spawn(async move {
             while let Some(path) = rx.recv().await {
                 let change = if global_file.as_deref() == Some(path.as_path()) {
-                    match resolver.reload(&sources) {
+                    let (r, s) = (Arc::clone(&resolver), sources.clone());
+                    let reloaded = match tokio::task::spawn_blocking(move || r.reload(&s)).await {
+                        Ok(result) => result,
+                        Err(e) => Err(ConfigError {
+                            guild: None,
+                            key: String::new(),
+                            message: format!("could not be reloaded: the reload task failed ({e})"),
+                            layer: None,
+                        }),
+                    };
+                    match reloaded {
                         Ok(()) => ConfigChange::GlobalReloaded,
                         Err(e) => {
                             tracing::warn!(error = %e, "new global configuration is invalid; keeping the previous one");
@@ -151,6 +158,12 @@ impl ConfigResolver {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod tests {
     use super::*;
     use std::time::Duration;

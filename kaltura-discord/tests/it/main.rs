@@ -4,7 +4,9 @@
 #[macro_use]
 mod support;
 
+mod config;
 mod identity;
 mod meetings;
+mod secrets;
 mod store;
 mod video;
