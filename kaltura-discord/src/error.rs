@@ -97,6 +97,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// Linking a member to a Kaltura user was refused: no or invalid proof, or the id is the
+    /// one derived for another member. The message says how to get a valid proof.
+    #[error("{}", link_refused_message(.kaltura_user, *.reason))]
+    LinkRefused {
+        /// The Kaltura user asked for.
+        kaltura_user: String,
+        /// Why the link was refused.
+        reason: LinkRefusal,
+    },
+
     /// The member has no Kaltura identity yet; the message says how to get one.
     #[error("{}", not_linked_message(*.user, *.reason))]
     NotLinked {
@@ -201,6 +211,54 @@ fn conflict_message(resource: Resource, id: &str, reason: ConflictReason) -> Str
         ConflictReason::MeetingEnded => format!("{resource} {id} has been ended"),
         ConflictReason::MeetingOver => format!("{resource} {id} is over"),
         ConflictReason::AlreadyEnded => format!("{resource} {id} has already been ended"),
+    }
+}
+
+/// Why a link to a Kaltura user was refused ([`Error::LinkRefused`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LinkRefusal {
+    /// No proof was given.
+    NoProof,
+    /// The id is the one the guild's strategy derives for another member; nobody may claim it.
+    AnotherMembersId,
+    /// The admin named as assigner does not hold `manage_identities` in the current policy.
+    AssignerNotAllowed,
+    /// The Kaltura login proof is for another member or another Kaltura user.
+    LoginForAnotherUser,
+    /// The Kaltura login proof is too old.
+    LoginExpired,
+    /// This guild does not accept verified emails as proof (it does not map members by email).
+    EmailProofNotAllowed,
+    /// The verified email is another member's, or not the Kaltura user's email.
+    EmailMismatch,
+}
+
+const HOW_TO_PROVE: &str = "ask a server admin (manage_identities) to assign it, or sign in to Kaltura through the bot's login link";
+
+fn link_refused_message(kaltura_user: &str, reason: LinkRefusal) -> String {
+    match reason {
+        LinkRefusal::NoProof => format!(
+            "linking to Kaltura user {kaltura_user} needs proof that it is yours: {HOW_TO_PROVE}"
+        ),
+        LinkRefusal::AnotherMembersId => format!(
+            "Kaltura user {kaltura_user} belongs to another member of this server and cannot be linked to anyone else"
+        ),
+        LinkRefusal::AssignerNotAllowed => format!(
+            "the member assigning Kaltura user {kaltura_user} lacks manage_identities in this server"
+        ),
+        LinkRefusal::LoginForAnotherUser => format!(
+            "the Kaltura sign-in is not for Kaltura user {kaltura_user} and this member; sign in again as that user"
+        ),
+        LinkRefusal::LoginExpired => format!(
+            "the Kaltura sign-in for {kaltura_user} is too old; sign in again through the bot's login link"
+        ),
+        LinkRefusal::EmailProofNotAllowed => format!(
+            "this server does not accept verified emails as proof for Kaltura user {kaltura_user}: {HOW_TO_PROVE}"
+        ),
+        LinkRefusal::EmailMismatch => format!(
+            "your verified Discord email is not the email of Kaltura user {kaltura_user}: {HOW_TO_PROVE}"
+        ),
     }
 }
 
@@ -426,6 +484,7 @@ impl Error {
             Error::InvalidInput { .. } => ErrorKind::InvalidInput,
             Error::Denied { .. } => ErrorKind::Denied,
             Error::NotLinked { .. } => ErrorKind::NotLinked,
+            Error::LinkRefused { .. } => ErrorKind::Denied,
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::NotReady { .. } => ErrorKind::NotReady,
             Error::FeatureDisabled { .. } => ErrorKind::FeatureDisabled,

@@ -6,7 +6,14 @@
 //! * `explicit_link` — the member (or an admin) links an existing Kaltura user id;
 //! * `email` — the member's email, when the host bot knows it.
 //!
-//! An explicit link always wins over the strategy. With `auto_provision`, the Kaltura user is
+//! An explicit link always wins over the strategy. Linking a member to an existing Kaltura user
+//! needs a [`LinkProof`]: an admin's assignment, a verified Kaltura login, or (in guilds that map
+//! members by email) a Discord-verified email equal to the Kaltura user's. The ids the strategy
+//! derives for *other* members (`{prefix}{their id}`) can never be claimed, proof or not.
+//! Every link and unlink is written to the audit log with who, whom, which Kaltura user and
+//! which kind of proof.
+//!
+//! With `auto_provision`, the Kaltura user is
 //! created on first use if it does not exist (`user.get` answering `INVALID_USER_ID` → `user.add`;
 //! `DUPLICATE_USER_BY_ID` from a concurrent add is fine), its screen name taken from the
 //! member's Discord display name. Kaltura is reached through the small [`KalturaUsers`] port,
@@ -16,9 +23,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use kaltura_client::UserId;
+use kaltura_client::clock::{Clock, SystemClock};
 
 use crate::config::{GuildConfig, IdentityConfig, IdentityStrategy, LinkScopeKind};
-use crate::error::{NotLinkedReason, Resource, SetupError};
+use crate::error::{LinkRefusal, NotLinkedReason, Resource, SetupError};
 use crate::ids::{DiscordUserId, GuildId};
 use crate::rbac::{GuildPolicy, Permission, Subject, authorize};
 use crate::store::{AuditAction, AuditLog, IdentityLink, IdentityStore, LinkScope, NewAuditEntry};
@@ -29,6 +37,10 @@ pub const MAX_KALTURA_USER_ID_LEN: usize = 320;
 
 /// Checks a Kaltura user id against Kaltura's rule
 /// ``^[A-Za-z0-9,!#$%&'*+?^_`{|}~.@-]{1,320}$``.
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] (field `kaltura_user`) for an empty, too long or ill-formed id.
 pub fn validate_kaltura_user_id(raw: &str) -> Result<UserId> {
     const EXTRA: &[u8] = b",!#$%&'*+?^_`{|}~.@-";
     if raw.is_empty() || raw.len() > MAX_KALTURA_USER_ID_LEN {
@@ -90,8 +102,14 @@ pub enum AddOutcome {
 pub trait KalturaUsers: Send + Sync {
     /// The Kaltura partner (needed when links apply per partner).
     fn partner_id(&self) -> Option<kaltura_client::PartnerId>;
-    /// Whether the user exists (`user.get`; `INVALID_USER_ID` means no).
+    /// Whether the user exists (`user.get`; `INVALID_USER_ID` means no, every other failure
+    /// is an error).
     async fn user_exists(&self, id: &UserId) -> Result<bool>;
+    /// The user's email (`user.get`): `Ok(None)` if the user has none.
+    ///
+    /// Implementations answer [`Error::NotFound`] ([`Resource::KalturaUser`]) for a user
+    /// that does not exist.
+    async fn user_email(&self, id: &UserId) -> Result<Option<String>>;
     /// Creates the user (`user.add`); an existing user is not an error.
     async fn add_user(&self, user: &NewKalturaUser) -> Result<AddOutcome>;
 }
@@ -106,6 +124,16 @@ impl KalturaUsers for kaltura_client::Client {
         match self.user().get(id.clone()).await {
             Ok(_) => Ok(true),
             Err(e) if e.api_code() == Some(&kaltura_client::ErrorCode::InvalidUserId) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn user_email(&self, id: &UserId) -> Result<Option<String>> {
+        match self.user().get(id.clone()).await {
+            Ok(user) => Ok(user.email),
+            Err(e) if e.api_code() == Some("INVALID_USER_ID") => {
+                Err(Error::not_found(Resource::KalturaUser, id))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -150,12 +178,173 @@ pub struct ResolvedIdentity {
     pub provisioned: bool,
 }
 
+/// How long a [`KalturaLoginProof`] stays usable after the login was verified, in seconds.
+pub const KALTURA_LOGIN_PROOF_MAX_AGE_SECS: i64 = 600;
+
+/// Evidence that a member may be linked to an existing Kaltura user; see
+/// [`IdentityService::link`].
+///
+/// A member may always link to the id the guild's strategy derives for *them*; every other
+/// existing Kaltura user needs one of these. No proof at all is refused with
+/// [`Error::LinkRefused`] ([`LinkRefusal::NoProof`]), whose message says how to get one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LinkProof {
+    /// An admin assigned the Kaltura user. The subject must hold
+    /// [`Permission::ManageIdentities`] in the guild's policy *at the time of the link*
+    /// (the check is made again on every use, so a proof kept from before a demotion is
+    /// worthless).
+    AssignedBy(Subject),
+    /// The member signed in to Kaltura as that user (the gateway's login flow produces it).
+    KalturaLogin(KalturaLoginProof),
+    /// Discord says the member's email is verified and it equals the Kaltura user's email.
+    /// Accepted only in guilds that map members by email (`identity.strategy: email`), which
+    /// already trust Discord-verified emails as identities.
+    VerifiedEmail(VerifiedEmail),
+}
+
+/// The kind of a [`LinkProof`], as written to the audit log (never the proof's content).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LinkProofKind {
+    /// [`LinkProof::AssignedBy`].
+    AssignedBy,
+    /// [`LinkProof::KalturaLogin`].
+    KalturaLogin,
+    /// [`LinkProof::VerifiedEmail`].
+    VerifiedEmail,
+    /// No proof was needed: the member linked the id the strategy derives for them.
+    OwnDerivedId,
+}
+
+impl LinkProofKind {
+    /// The snake_case name used in audit entries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkProofKind::AssignedBy => "assigned_by",
+            LinkProofKind::KalturaLogin => "kaltura_login",
+            LinkProofKind::VerifiedEmail => "verified_email",
+            LinkProofKind::OwnDerivedId => "own_derived_id",
+        }
+    }
+}
+
+impl LinkProof {
+    /// The proof's kind.
+    pub fn kind(&self) -> LinkProofKind {
+        match self {
+            LinkProof::AssignedBy(_) => LinkProofKind::AssignedBy,
+            LinkProof::KalturaLogin(_) => LinkProofKind::KalturaLogin,
+            LinkProof::VerifiedEmail(_) => LinkProofKind::VerifiedEmail,
+        }
+    }
+}
+
+/// Proof that a Discord member signed in to Kaltura as a Kaltura user.
+///
+/// Only code inside this crate that has verified a Kaltura login can make one (the gateway's
+/// login flow); its fields are private and it has no public constructor, so a host bot cannot
+/// produce one from a user id it was merely told. It is usable for
+/// [`KALTURA_LOGIN_PROOF_MAX_AGE_SECS`] after the login and only for the member and Kaltura
+/// user it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KalturaLoginProof {
+    discord_user: DiscordUserId,
+    kaltura_user: UserId,
+    verified_at: i64,
+}
+
+impl KalturaLoginProof {
+    /// Made by the code that verified the login, at `verified_at` (unix seconds).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn new(discord_user: DiscordUserId, kaltura_user: UserId, verified_at: i64) -> Self {
+        KalturaLoginProof {
+            discord_user,
+            kaltura_user,
+            verified_at,
+        }
+    }
+
+    /// The member who signed in.
+    pub fn discord_user(&self) -> DiscordUserId {
+        self.discord_user
+    }
+
+    /// The Kaltura user they signed in as.
+    pub fn kaltura_user(&self) -> &UserId {
+        &self.kaltura_user
+    }
+
+    /// When the login was verified (unix seconds).
+    pub fn verified_at(&self) -> i64 {
+        self.verified_at
+    }
+}
+
+/// A member's email that Discord reports as verified (OAuth2 `email` scope, `verified: true`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedEmail {
+    user: DiscordUserId,
+    email: String,
+}
+
+impl VerifiedEmail {
+    /// From Discord's answer for `user` (`GET /users/@me` with the `email` scope): pass its
+    /// `email` and `verified` fields as they are.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] (field `email`) if Discord has not verified the email, or it is
+    /// blank or longer than 320 characters.
+    pub fn from_discord(user: DiscordUserId, email: &str, verified: bool) -> Result<Self> {
+        let email = email.trim();
+        if !verified {
+            return Err(Error::invalid_input(
+                "email",
+                "Discord has not verified this email address; verify it in Discord first",
+            ));
+        }
+        if email.is_empty() || email.chars().count() > MAX_KALTURA_USER_ID_LEN {
+            return Err(Error::invalid_input(
+                "email",
+                format!("an email address must be 1 to {MAX_KALTURA_USER_ID_LEN} characters"),
+            ));
+        }
+        Ok(VerifiedEmail {
+            user,
+            email: email.to_owned(),
+        })
+    }
+
+    /// The member.
+    pub fn user(&self) -> DiscordUserId {
+        self.user
+    }
+
+    /// The email.
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+}
+
+/// The member whose strategy-derived id `kaltura_user` is (`{prefix}{snowflake}`, the prefix
+/// compared without case as Kaltura compares user ids), if it is one.
+pub fn derived_id_owner(prefix: &str, kaltura_user: &UserId) -> Option<DiscordUserId> {
+    let id = kaltura_user.as_str();
+    let (head, rest) = id.split_at_checked(prefix.len())?;
+    if !head.eq_ignore_ascii_case(prefix) {
+        return None;
+    }
+    rest.parse().ok()
+}
+
 /// Maps members to Kaltura users and manages explicit links, with RBAC and audit.
 #[derive(Clone)]
 pub struct IdentityService {
     store: Arc<dyn IdentityStore>,
     audit: Arc<dyn AuditLog>,
     users: Arc<dyn KalturaUsers>,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for IdentityService {
@@ -179,15 +368,15 @@ fn screen_name(display_name: &str, fallback: &UserId) -> String {
     }
 }
 
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+fn refused(kaltura_user: &UserId, reason: LinkRefusal) -> Error {
+    Error::LinkRefused {
+        kaltura_user: kaltura_user.to_string(),
+        reason,
+    }
 }
 
 impl IdentityService {
-    /// A service over a store, an audit log and Kaltura.
+    /// A service over a store, an audit log and Kaltura, using the system clock.
     pub fn new(
         store: Arc<dyn IdentityStore>,
         audit: Arc<dyn AuditLog>,
@@ -197,10 +386,24 @@ impl IdentityService {
             store,
             audit,
             users,
+            clock: Arc::new(SystemClock),
         }
     }
 
+    /// With another clock (link timestamps and the age of login proofs follow it).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// The Kaltura user id the strategy gives, without looking at links or Kaltura.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotLinked`] for the `explicit_link` strategy, and for `email` when the
+    /// member's email is unknown; [`Error::InvalidInput`] if the derived id is not a valid
+    /// Kaltura user id (an odd email, a prefix with forbidden characters).
     pub fn strategy_user_id(
         config: &IdentityConfig,
         member: &DiscordMember,
@@ -233,6 +436,11 @@ impl IdentityService {
     }
 
     /// Where links apply for this guild's configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setup`] ([`SetupError::PartnerScopeWithoutPartnerId`]) when links apply per
+    /// partner but the Kaltura side has no partner id.
     pub fn scope(&self, guild: GuildId, identity: &IdentityConfig) -> Result<LinkScope> {
         match identity.link_scope {
             LinkScopeKind::Guild => Ok(LinkScope::Guild(guild)),
@@ -245,6 +453,32 @@ impl IdentityService {
     }
 
     /// The Kaltura user a member acts as in a guild, creating it when configured to.
+    ///
+    /// An explicit link wins; otherwise the guild's strategy derives the id. With
+    /// `identity.auto_provision` a missing user is created (`user.add`, audited as
+    /// [`AuditAction::UserProvisioned`]); a concurrent creation is not an error.
+    ///
+    /// ```no_run
+    /// # use kaltura_discord::identity::{DiscordMember, IdentityService};
+    /// # use kaltura_discord::config::GuildConfig;
+    /// # async fn run(identity: IdentityService, config: GuildConfig) -> kaltura_discord::Result<()> {
+    /// let guild = "613425648685547541".parse()?;
+    /// let member = DiscordMember {
+    ///     user: "80351110224678912".parse()?,
+    ///     display_name: "Ada Lovelace".into(),
+    ///     email: None,
+    /// };
+    /// let who = identity.resolve(guild, &config.identity, &member).await?;
+    /// println!("acting as Kaltura user {}", who.kaltura_user);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotLinked`] (with how to link) when the strategy gives no id,
+    /// [`Error::InvalidInput`] for a derived id Kaltura would refuse, [`Error::Setup`] for a
+    /// partner scope without partner id, [`Error::Kaltura`] and [`Error::Store`].
     #[tracing::instrument(name = "identity.resolve", skip_all, fields(%guild, user = %member.user))]
     pub async fn resolve(
         &self,
@@ -299,10 +533,85 @@ impl IdentityService {
         authorize(policy, actor, permission).into_result(permission)
     }
 
-    /// Links `target` to an existing Kaltura user. Members may link themselves
-    /// ([`Permission::LinkOwnIdentity`]); linking others needs [`Permission::ManageIdentities`].
-    /// The Kaltura user must exist and may be linked to one member per scope (the guild, or
-    /// the partner with `identity.link_scope: partner`).
+    /// Checks `proof` for linking `target` to `kaltura_user`; the kind that was accepted.
+    async fn check_proof(
+        &self,
+        config: &GuildConfig,
+        target: DiscordUserId,
+        kaltura_user: &UserId,
+        proof: Option<&LinkProof>,
+    ) -> Result<LinkProofKind> {
+        if let Some(owner) = derived_id_owner(&config.identity.user_id_prefix, kaltura_user) {
+            return if owner == target {
+                Ok(LinkProofKind::OwnDerivedId)
+            } else {
+                Err(refused(kaltura_user, LinkRefusal::AnotherMembersId))
+            };
+        }
+        let Some(proof) = proof else {
+            return Err(refused(kaltura_user, LinkRefusal::NoProof));
+        };
+        match proof {
+            LinkProof::AssignedBy(admin) => {
+                if !authorize(&config.rbac, admin, Permission::ManageIdentities).allowed {
+                    return Err(refused(kaltura_user, LinkRefusal::AssignerNotAllowed));
+                }
+            }
+            LinkProof::KalturaLogin(login) => {
+                let age = self.clock.now_unix().saturating_sub(login.verified_at);
+                if login.discord_user != target
+                    || !login
+                        .kaltura_user
+                        .as_str()
+                        .eq_ignore_ascii_case(kaltura_user.as_str())
+                {
+                    return Err(refused(kaltura_user, LinkRefusal::LoginForAnotherUser));
+                }
+                if !(0..=KALTURA_LOGIN_PROOF_MAX_AGE_SECS).contains(&age) {
+                    return Err(refused(kaltura_user, LinkRefusal::LoginExpired));
+                }
+            }
+            LinkProof::VerifiedEmail(email) => {
+                if config.identity.strategy != IdentityStrategy::Email {
+                    return Err(refused(kaltura_user, LinkRefusal::EmailProofNotAllowed));
+                }
+                if email.user != target {
+                    return Err(refused(kaltura_user, LinkRefusal::EmailMismatch));
+                }
+                let kaltura_email = self.users.user_email(kaltura_user).await?;
+                if !kaltura_email
+                    .as_deref()
+                    .is_some_and(|k| k.trim().eq_ignore_ascii_case(&email.email))
+                {
+                    return Err(refused(kaltura_user, LinkRefusal::EmailMismatch));
+                }
+            }
+        }
+        Ok(proof.kind())
+    }
+
+    /// Links `target` to an existing Kaltura user, given proof that they may act as it.
+    ///
+    /// Members may link themselves ([`Permission::LinkOwnIdentity`]); linking others needs
+    /// [`Permission::ManageIdentities`]. Then:
+    ///
+    /// * the id the guild's strategy derives for another member (`{prefix}{their id}`) is
+    ///   refused for everyone, admins included ([`LinkRefusal::AnotherMembersId`]);
+    /// * the id derived for `target` themself needs no proof;
+    /// * any other Kaltura user needs a [`LinkProof`] that holds for `target` and that user
+    ///   now (see its variants);
+    /// * the Kaltura user must exist and may be linked to one member per scope (the guild, or
+    ///   the partner with `identity.link_scope: partner`).
+    ///
+    /// The link is audited ([`AuditAction::IdentityLinked`]) with the actor, the member, the
+    /// Kaltura user and the kind of proof.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Denied`] without the permission, [`Error::LinkRefused`] without valid proof
+    /// (the message says how to get one), [`Error::InvalidInput`] for an ill-formed id,
+    /// [`Error::NotFound`] if the Kaltura user does not exist, [`Error::Conflict`] if it is
+    /// linked to another member, [`Error::Setup`], [`Error::Kaltura`], [`Error::Store`].
     #[tracing::instrument(name = "identity.link", skip_all, fields(%guild, actor = %actor.user, %target))]
     pub async fn link(
         &self,
@@ -311,10 +620,14 @@ impl IdentityService {
         actor: &Subject,
         target: DiscordUserId,
         kaltura_user: &str,
+        proof: Option<&LinkProof>,
     ) -> Result<IdentityLink> {
         Self::authorize_link(&config.rbac, actor, target)?;
         let scope = self.scope(guild, &config.identity)?;
         let kaltura_user = validate_kaltura_user_id(kaltura_user)?;
+        let proof = self
+            .check_proof(config, target, &kaltura_user, proof)
+            .await?;
         if !self.users.user_exists(&kaltura_user).await? {
             return Err(Error::not_found(Resource::KalturaUser, &kaltura_user));
         }
@@ -323,14 +636,33 @@ impl IdentityService {
             guild,
             discord_user: target,
             kaltura_user,
-            linked_at: now_unix(),
+            linked_at: self.clock.now_unix(),
             linked_by: actor.user,
         };
         self.store.link(&link).await?;
+        self.audit
+            .append(NewAuditEntry {
+                guild,
+                actor: Some(actor.user),
+                action: AuditAction::IdentityLinked,
+                detail: serde_json::json!({
+                    "discord_user": target.to_string(),
+                    "kaltura_user": link.kaltura_user.as_str(),
+                    "scope": scope.key(),
+                    "proof": proof.as_str(),
+                }),
+            })
+            .await?;
         Ok(link)
     }
 
-    /// Removes `target`'s link (same permissions as [`IdentityService::link`]); `false` if none.
+    /// Removes `target`'s link (same permissions as [`IdentityService::link`]); `false` if
+    /// none. A removal is audited ([`AuditAction::IdentityUnlinked`]) with the actor, the
+    /// member and the Kaltura user they were linked to.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Denied`] without the permission, [`Error::Setup`], [`Error::Store`].
     #[tracing::instrument(name = "identity.unlink", skip_all, fields(%guild, actor = %actor.user, %target))]
     pub async fn unlink(
         &self,
@@ -341,13 +673,140 @@ impl IdentityService {
     ) -> Result<bool> {
         Self::authorize_link(&config.rbac, actor, target)?;
         let scope = self.scope(guild, &config.identity)?;
-        self.store.unlink(scope, target, guild, actor.user).await
+        let Some(existing) = self.store.find_by_discord(scope, target).await? else {
+            return Ok(false);
+        };
+        let removed = self.store.unlink(scope, target, guild, actor.user).await?;
+        if removed {
+            self.audit
+                .append(NewAuditEntry {
+                    guild,
+                    actor: Some(actor.user),
+                    action: AuditAction::IdentityUnlinked,
+                    detail: serde_json::json!({
+                        "discord_user": target.to_string(),
+                        "kaltura_user": existing.kaltura_user.as_str(),
+                        "scope": scope.key(),
+                        "authority": if actor.user == target { "self" } else { "manage_identities" },
+                    }),
+                })
+                .await?;
+        }
+        Ok(removed)
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::store::SqlStore;
+    use kaltura_client::clock::ManualClock;
+
+    /// Kaltura as seen by identity mapping: every user exists, with no email.
+    #[derive(Debug)]
+    struct EveryoneExists;
+
+    #[async_trait]
+    impl KalturaUsers for EveryoneExists {
+        fn partner_id(&self) -> Option<kaltura_client::PartnerId> {
+            None
+        }
+        async fn user_exists(&self, _: &UserId) -> Result<bool> {
+            Ok(true)
+        }
+        async fn user_email(&self, _: &UserId) -> Result<Option<String>> {
+            Ok(None)
+        }
+        async fn add_user(&self, _: &NewKalturaUser) -> Result<AddOutcome> {
+            Ok(AddOutcome::AlreadyExisted)
+        }
+    }
+
+    fn user(id: u64) -> DiscordUserId {
+        DiscordUserId::new(id).unwrap()
+    }
+
+    #[tokio::test]
+    async fn kaltura_login_proofs_hold_for_their_member_user_and_time_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqlStore::sqlite(&dir.path().join("kd.db")).await.unwrap());
+        let clock = ManualClock::new(1_000_000);
+        let svc = IdentityService::new(store.clone(), store, Arc::new(EveryoneExists))
+            .with_clock(Arc::new(clock.clone()));
+        let guild = GuildId::new(99).unwrap();
+        let config =
+            crate::config::ConfigResolver::load(&crate::config::ConfigSources::defaults_only())
+                .unwrap()
+                .guild(guild)
+                .await
+                .unwrap()
+                .config()
+                .clone();
+        let me = Subject::new(user(7));
+        let teacher = "teacher@example.com";
+        let proof = |who, id: &str, at| {
+            LinkProof::KalturaLogin(KalturaLoginProof::new(who, UserId::new(id), at))
+        };
+        let refusal = |r: Result<IdentityLink>| match r {
+            Err(Error::LinkRefused { reason, .. }) => Some(reason),
+            _ => None,
+        };
+        let try_link = |p: LinkProof| {
+            let svc = svc.clone();
+            let me = me.clone();
+            let config = config.clone();
+            async move {
+                svc.link(guild, &config, &me, me.user, teacher, Some(&p))
+                    .await
+            }
+        };
+        assert_eq!(
+            refusal(try_link(proof(user(8), "teacher@example.com", 1_000_000)).await),
+            Some(LinkRefusal::LoginForAnotherUser)
+        );
+        assert_eq!(
+            refusal(try_link(proof(user(7), "admin", 1_000_000)).await),
+            Some(LinkRefusal::LoginForAnotherUser)
+        );
+        assert_eq!(
+            refusal(try_link(proof(user(7), "teacher@example.com", 1_000_000 - 601)).await),
+            Some(LinkRefusal::LoginExpired)
+        );
+        assert_eq!(
+            refusal(try_link(proof(user(7), "teacher@example.com", 1_000_001)).await),
+            Some(LinkRefusal::LoginExpired),
+            "a proof from the future is refused"
+        );
+        clock.advance(KALTURA_LOGIN_PROOF_MAX_AGE_SECS);
+        let link = try_link(proof(user(7), "Teacher@example.com", 1_000_000))
+            .await
+            .unwrap();
+        assert_eq!(link.linked_at, 1_000_000 + KALTURA_LOGIN_PROOF_MAX_AGE_SECS);
+        assert_eq!(
+            proof(user(7), "x", 0).kind().as_str(),
+            LinkProofKind::KalturaLogin.as_str()
+        );
+    }
+
+    #[test]
+    fn derived_ids_name_their_member() {
+        let id = |s: &str| UserId::new(s);
+        assert_eq!(
+            derived_id_owner("discord_", &id("discord_42")),
+            Some(user(42))
+        );
+        assert_eq!(
+            derived_id_owner("discord_", &id("DISCORD_42")),
+            Some(user(42))
+        );
+        assert_eq!(derived_id_owner("", &id("42")), Some(user(42)));
+        assert_eq!(derived_id_owner("discord_", &id("discord_")), None);
+        assert_eq!(derived_id_owner("discord_", &id("discord_4x")), None);
+        assert_eq!(derived_id_owner("discord_", &id("admin")), None);
+        assert_eq!(derived_id_owner("kd_", &id("discord_42")), None);
+        assert_eq!(derived_id_owner("discord_", &id("disc")), None);
+    }
 
     #[test]
     fn kaltura_user_ids_follow_kalturas_rule() {

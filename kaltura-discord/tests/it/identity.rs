@@ -2,15 +2,20 @@
 
 use std::sync::Arc;
 
+use kaltura_client::clock::ManualClock;
 use kaltura_client::fake::FakeKaltura;
 use kaltura_client::{Client, UserId};
 use kaltura_discord::config::{
     ConfigResolver, ConfigSources, GuildConfig, IdentityConfig, IdentityStrategy, LinkScopeKind,
 };
-use kaltura_discord::identity::{DiscordMember, IdentityService, IdentitySource, KalturaUsers};
+use kaltura_discord::error::LinkRefusal;
+use kaltura_discord::identity::{
+    DiscordMember, IdentityService, IdentitySource, KalturaUsers, LinkProof, NewKalturaUser,
+    VerifiedEmail,
+};
 use kaltura_discord::rbac::{DiscordPermissions, Permission, Subject};
-use kaltura_discord::store::{AuditAction, AuditLog, SqlStore};
-use kaltura_discord::{DiscordUserId, Error, GuildId};
+use kaltura_discord::store::{AuditAction, AuditLog, IdentityStore, LinkScope, SqlStore};
+use kaltura_discord::{DiscordUserId, Error, ErrorKind, GuildId};
 
 fn guild() -> GuildId {
     GuildId::new(613_425_648_685_547_541).unwrap()
@@ -82,6 +87,10 @@ async fn prefixed_ids_are_provisioned_once(store: SqlStore) {
     );
 }
 
+fn admin() -> Subject {
+    Subject::new(DiscordUserId::new(1).unwrap()).with_permissions(DiscordPermissions::MANAGE_GUILD)
+}
+
 async fn explicit_links_win_and_need_permission(store: SqlStore) {
     let fake = FakeKaltura::start().await;
     let client = client(&fake).await;
@@ -90,10 +99,18 @@ async fn explicit_links_win_and_need_permission(store: SqlStore) {
     let policy = guild_config(LinkScopeKind::Guild).await;
     let me = Subject::new(DiscordUserId::new(7).unwrap());
     let other = DiscordUserId::new(8).unwrap();
+    let assigned = LinkProof::AssignedBy(admin());
 
-    // Linking someone else needs ManageIdentities.
+    // Linking someone else needs ManageIdentities, proof or not.
     let err = svc
-        .link(guild(), &policy, &me, other, "teacher@example.com")
+        .link(
+            guild(),
+            &policy,
+            &me,
+            other,
+            "teacher@example.com",
+            Some(&assigned),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -106,20 +123,34 @@ async fn explicit_links_win_and_need_permission(store: SqlStore) {
         ),
         "{err:?}"
     );
-    // Linking oneself is allowed for members; the Kaltura user must exist and be valid.
+    // With an admin's assignment, the Kaltura user must still exist and be valid.
     let err = svc
-        .link(guild(), &policy, &me, me.user, "nobody_here")
+        .link(
+            guild(),
+            &policy,
+            &me,
+            me.user,
+            "nobody_here",
+            Some(&assigned),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("does not exist"), "{err}");
     let err = svc
-        .link(guild(), &policy, &me, me.user, "../../etc")
+        .link(guild(), &policy, &me, me.user, "../../etc", Some(&assigned))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
-    svc.link(guild(), &policy, &me, me.user, "teacher@example.com")
-        .await
-        .unwrap();
+    svc.link(
+        guild(),
+        &policy,
+        &me,
+        me.user,
+        "teacher@example.com",
+        Some(&assigned),
+    )
+    .await
+    .unwrap();
 
     let resolved = svc
         .resolve(guild(), &config(IdentityStrategy::PrefixedId), &member(7))
@@ -129,17 +160,289 @@ async fn explicit_links_win_and_need_permission(store: SqlStore) {
     assert_eq!(resolved.source, IdentitySource::Linked);
 
     // An admin can link another member; the same Kaltura user cannot be linked twice.
-    let admin = Subject::new(DiscordUserId::new(1).unwrap())
-        .with_permissions(DiscordPermissions::MANAGE_GUILD);
     let err = svc
-        .link(guild(), &policy, &admin, other, "teacher@example.com")
+        .link(
+            guild(),
+            &policy,
+            &admin(),
+            other,
+            "teacher@example.com",
+            Some(&assigned),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
-    assert!(svc.unlink(guild(), &policy, &admin, me.user).await.unwrap());
-    svc.link(guild(), &policy, &admin, other, "teacher@example.com")
+    assert!(
+        svc.unlink(guild(), &policy, &admin(), me.user)
+            .await
+            .unwrap()
+    );
+    svc.link(
+        guild(),
+        &policy,
+        &admin(),
+        other,
+        "teacher@example.com",
+        Some(&assigned),
+    )
+    .await
+    .unwrap();
+}
+
+/// §1 of issue 8: a plain member cannot take over `admin`, an email id or another member's
+/// derived id; an admin's assignment works; derived ids stay protected even from admins.
+async fn members_cannot_take_over_other_kaltura_users(store: SqlStore) {
+    let fake = FakeKaltura::start().await;
+    let client = client(&fake).await;
+    for id in ["admin", "teacher@example.com", "discord_8"] {
+        assert!(client.users_exist_helper(id).await, "{id}");
+    }
+    let clock = ManualClock::new(1_800_000_000);
+    let svc = service(&store, client).with_clock(Arc::new(clock.clone()));
+    let policy = guild_config(LinkScopeKind::Guild).await;
+    let me = Subject::new(DiscordUserId::new(7).unwrap());
+
+    for target in ["admin", "teacher@example.com", "discord_8", "DISCORD_8"] {
+        let err = svc
+            .link(guild(), &policy, &me, me.user, target, None)
+            .await
+            .unwrap_err();
+        let expected = if target.eq_ignore_ascii_case("discord_8") {
+            LinkRefusal::AnotherMembersId
+        } else {
+            LinkRefusal::NoProof
+        };
+        assert!(
+            matches!(&err, Error::LinkRefused { reason, .. } if *reason == expected),
+            "{target}: {err:?}"
+        );
+        assert_eq!(err.kind(), ErrorKind::Denied);
+    }
+    let err = svc
+        .link(guild(), &policy, &me, me.user, "admin", None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("ask a server admin"),
+        "the refusal says how to get proof: {err}"
+    );
+
+    // A member cannot vouch for themselves, nor can a former admin.
+    let err = svc
+        .link(
+            guild(),
+            &policy,
+            &me,
+            me.user,
+            "admin",
+            Some(&LinkProof::AssignedBy(me.clone())),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LinkRefused {
+                reason: LinkRefusal::AssignerNotAllowed,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    // Derived ids of other members are refused even for admins with proof.
+    let err = svc
+        .link(
+            guild(),
+            &policy,
+            &admin(),
+            me.user,
+            "discord_8",
+            Some(&LinkProof::AssignedBy(admin())),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LinkRefused {
+                reason: LinkRefusal::AnotherMembersId,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    // Verified emails are refused where the guild does not map members by email.
+    let email = VerifiedEmail::from_discord(me.user, "teacher@example.com", true).unwrap();
+    let err = svc
+        .link(
+            guild(),
+            &policy,
+            &me,
+            me.user,
+            "teacher@example.com",
+            Some(&LinkProof::VerifiedEmail(email)),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LinkRefused {
+                reason: LinkRefusal::EmailProofNotAllowed,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(VerifiedEmail::from_discord(me.user, "a@b.c", false).is_err());
+
+    // Nothing was linked by any refused attempt.
+    assert!(
+        store
+            .find_by_discord(LinkScope::Guild(guild()), me.user)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The member's own derived id needs no proof; an admin's assignment links the rest,
+    // and both are audited with who, whom, which user and which proof.
+    let link = svc
+        .link(guild(), &policy, &me, me.user, "discord_7", None)
+        .await;
+    assert!(
+        matches!(&link, Err(Error::NotFound { .. })),
+        "no proof needed, but the user must exist: {link:?}"
+    );
+    let link = svc
+        .link(
+            guild(),
+            &policy,
+            &admin(),
+            me.user,
+            "admin",
+            Some(&LinkProof::AssignedBy(admin())),
+        )
         .await
         .unwrap();
+    assert_eq!(link.linked_at, 1_800_000_000);
+    assert_eq!(link.linked_by, admin().user);
+    clock.advance(60);
+    assert!(svc.unlink(guild(), &policy, &me, me.user).await.unwrap());
+    assert!(!svc.unlink(guild(), &policy, &me, me.user).await.unwrap());
+
+    let log = store.recent(guild(), 50).await.unwrap();
+    let linked: Vec<_> = log
+        .iter()
+        .filter(|e| e.action == AuditAction::IdentityLinked && e.detail.get("proof").is_some())
+        .collect();
+    assert_eq!(linked.len(), 1, "{log:?}");
+    assert_eq!(linked[0].actor, Some(admin().user));
+    assert_eq!(linked[0].detail["discord_user"], "7");
+    assert_eq!(linked[0].detail["kaltura_user"], "admin");
+    assert_eq!(linked[0].detail["proof"], "assigned_by");
+    let unlinked: Vec<_> = log
+        .iter()
+        .filter(|e| {
+            e.action == AuditAction::IdentityUnlinked && e.detail.get("authority").is_some()
+        })
+        .collect();
+    assert_eq!(unlinked.len(), 1, "{log:?}");
+    assert_eq!(unlinked[0].actor, Some(me.user));
+    assert_eq!(unlinked[0].detail["kaltura_user"], "admin");
+    assert_eq!(unlinked[0].detail["authority"], "self");
+}
+
+/// A verified Discord email links to the Kaltura user with that email in guilds that map
+/// members by email, and only for the member it belongs to.
+async fn verified_emails_prove_links_in_email_guilds(store: SqlStore) {
+    let fake = FakeKaltura::start().await;
+    let client = client(&fake).await;
+    client
+        .add_user(&NewKalturaUser {
+            id: UserId::new("t-1001"),
+            screen_name: "Teacher".into(),
+            email: Some("Teacher@Example.com".into()),
+        })
+        .await
+        .unwrap();
+    let svc = service(&store, client);
+    let mut policy = guild_config(LinkScopeKind::Guild).await;
+    policy.identity.strategy = IdentityStrategy::Email;
+    let me = Subject::new(DiscordUserId::new(7).unwrap());
+    let other = DiscordUserId::new(8).unwrap();
+
+    let wrong = VerifiedEmail::from_discord(me.user, "someone@example.com", true).unwrap();
+    let err = svc
+        .link(
+            guild(),
+            &policy,
+            &me,
+            me.user,
+            "t-1001",
+            Some(&LinkProof::VerifiedEmail(wrong)),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LinkRefused {
+                reason: LinkRefusal::EmailMismatch,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let others = VerifiedEmail::from_discord(other, "teacher@example.com", true).unwrap();
+    let err = svc
+        .link(
+            guild(),
+            &policy,
+            &me,
+            me.user,
+            "t-1001",
+            Some(&LinkProof::VerifiedEmail(others)),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LinkRefused {
+                reason: LinkRefusal::EmailMismatch,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let mine = VerifiedEmail::from_discord(me.user, " teacher@example.com ", true).unwrap();
+    let link = svc
+        .link(
+            guild(),
+            &policy,
+            &me,
+            me.user,
+            "t-1001",
+            Some(&LinkProof::VerifiedEmail(mine.clone())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(link.kaltura_user, UserId::new("t-1001"));
+    let err = svc
+        .link(
+            guild(),
+            &policy,
+            &me,
+            me.user,
+            "no-such-user",
+            Some(&LinkProof::VerifiedEmail(mine)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
 
 async fn explicit_strategy_without_a_link_says_how_to_link(store: SqlStore) {
@@ -178,7 +481,14 @@ async fn partner_scoped_links_follow_the_member_across_guilds(store: SqlStore) {
     let partner_config = guild_config(LinkScopeKind::Partner).await;
     let me = Subject::new(DiscordUserId::new(7).unwrap());
     let link = svc
-        .link(guild(), &partner_config, &me, me.user, "shared_teacher")
+        .link(
+            guild(),
+            &partner_config,
+            &me,
+            me.user,
+            "shared_teacher",
+            Some(&LinkProof::AssignedBy(admin())),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -207,6 +517,8 @@ async fn partner_scoped_links_follow_the_member_across_guilds(store: SqlStore) {
 }
 
 both_backends!(
+    members_cannot_take_over_other_kaltura_users,
+    verified_emails_prove_links_in_email_guilds,
     partner_scoped_links_follow_the_member_across_guilds,
     prefixed_ids_are_provisioned_once,
     explicit_links_win_and_need_permission,
@@ -220,7 +532,7 @@ trait UsersExistHelper {
 
 impl UsersExistHelper for Client {
     async fn users_exist_helper(&self, id: &str) -> bool {
-        use kaltura_discord::identity::{AddOutcome, NewKalturaUser};
+        use kaltura_discord::identity::AddOutcome;
         let outcome = self
             .add_user(&NewKalturaUser {
                 id: UserId::new(id),
