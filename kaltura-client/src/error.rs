@@ -120,8 +120,16 @@ pub enum Error {
     },
 
     /// Kaltura processed the request and answered with a `KalturaAPIException`.
+    ///
+    /// Boxed so that `Result<T, Error>` stays small on the success path.
     #[error(transparent)]
-    Api(#[from] ApiError),
+    Api(Box<ApiError>),
+}
+
+impl From<ApiError> for Error {
+    fn from(api: ApiError) -> Self {
+        Error::Api(Box::new(api))
+    }
 }
 
 impl Error {
@@ -138,7 +146,7 @@ impl Error {
     /// errors are returned unchanged.
     pub(crate) fn in_call(self, service: &str, action: &str) -> Self {
         match self {
-            Error::Api(api) if api.service.is_empty() => Error::Api(api.in_call(service, action)),
+            Error::Api(api) if api.service.is_empty() => (*api).in_call(service, action).into(),
             other => other,
         }
     }

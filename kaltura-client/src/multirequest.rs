@@ -301,9 +301,7 @@ impl MultiResponse {
             });
         };
         if let Some(api) = api_error(value, &[]) {
-            return Err(Error::Api(
-                api.in_call(service, action).at_item(handle.index + 1),
-            ));
+            return Err(api.in_call(service, action).at_item(handle.index + 1).into());
         }
         decode_value(service, action, value)
     }

@@ -376,8 +376,8 @@ mod tests {
 
     #[test]
     fn processed_or_local_errors_never() {
-        let api = Error::Api(ApiError::new("ENTRY_ID_NOT_FOUND", "nope"));
-        let expired = Error::Api(
+        let api = Error::from(ApiError::new("ENTRY_ID_NOT_FOUND", "nope"));
+        let expired = Error::from(
             ApiError::new("INVALID_KS", "Invalid KS")
                 .with_arg("ERR_CODE", "-5")
                 .with_arg("ERR_DESC", "EXPIRED"),

@@ -131,7 +131,7 @@ impl KalturaUsers for kaltura_client::Client {
     async fn user_email(&self, id: &UserId) -> Result<Option<String>> {
         match self.user().get(id.clone()).await {
             Ok(user) => Ok(user.email),
-            Err(e) if e.api_code() == Some("INVALID_USER_ID") => {
+            Err(e) if e.api_code() == Some(&kaltura_client::ErrorCode::InvalidUserId) => {
                 Err(Error::not_found(Resource::KalturaUser, id))
             }
             Err(e) => Err(e.into()),

@@ -411,13 +411,8 @@ impl VideoService {
     async fn fetch(&self, ctx: &GuildContext<'_>, entry_id: &EntryId) -> Result<MediaEntry> {
         match ctx.account.client().media().get(entry_id.clone()).await {
             Ok(entry) => Ok(entry),
-<<<<<<< HEAD
-            Err(e) if e.api_code() == Some("ENTRY_ID_NOT_FOUND") => {
-                Err(Error::not_found(Resource::MediaEntry, entry_id))
-=======
             Err(e) if e.api_code() == Some(&kaltura_client::ErrorCode::EntryIdNotFound) => {
-                Err(Error::NotFound(format!("entry {entry_id} was not found")))
->>>>>>> client-types
+                Err(Error::not_found(Resource::MediaEntry, entry_id))
             }
             Err(e) => Err(e.into()),
         }

@@ -164,7 +164,7 @@ impl Client {
             body_snippet: snippet(&bytes, sensitive),
         })?;
         if let Some(api) = api_error(&value, sensitive) {
-            return Err(Error::Api(api));
+            return Err(api.into());
         }
         if multi.is_some()
             && let Value::Array(items) = &mut value

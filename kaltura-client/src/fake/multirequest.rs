@@ -290,12 +290,12 @@ mod tests {
         let mut budget = Budget::new(2500);
         assert!(substitute("{1:result}{1:result}", &results, &mut budget).is_ok());
         let err = substitute("{1:result}", &results, &mut budget).unwrap_err();
-        assert_eq!(err.code, "MULTIREQUEST_EXPANSION_TOO_LARGE");
+        assert_eq!(err.code.as_str(), "MULTIREQUEST_EXPANSION_TOO_LARGE");
         assert_eq!(err.args.get("MAX_BYTES").map(String::as_str), Some("2500"));
         // Whole values count their JSON size.
         let results = vec![Ok(json!({"objects": ["y".repeat(3000)]}))];
         let err = substitute("{1:result}", &results, &mut Budget::new(2500)).unwrap_err();
-        assert_eq!(err.code, "MULTIREQUEST_EXPANSION_TOO_LARGE");
+        assert_eq!(err.code.as_str(), "MULTIREQUEST_EXPANSION_TOO_LARGE");
     }
 
     #[test]
