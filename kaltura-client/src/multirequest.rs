@@ -301,7 +301,10 @@ impl MultiResponse {
             });
         };
         if let Some(api) = api_error(value, &[]) {
-            return Err(api.in_call(service, action).at_item(handle.index + 1).into());
+            return Err(api
+                .in_call(service, action)
+                .at_item(handle.index + 1)
+                .into());
         }
         decode_value(service, action, value)
     }

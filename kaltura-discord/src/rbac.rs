@@ -831,6 +831,110 @@ mod tests {
             })
     }
 
+    // An independent model of the documented policy semantics, the oracle of the property
+    // tests below. It is written from the rules in the module docs with its own tables (role
+    // contents, Discord bit values) and never calls `authorize`'s helpers, so a bug there
+    // cannot hide by being copied into the oracle.
+    const MODEL_VIEWER: &[&str] = &[
+        "view_media",
+        "search_media",
+        "share_media",
+        "list_meetings",
+        "join_meeting",
+        "link_own_identity",
+    ];
+    const MODEL_MODERATOR_EXTRA: &[&str] = &["start_meeting", "host_meeting", "end_meeting"];
+
+    fn model_role_lists(role: Role, name: &str) -> bool {
+        match role {
+            Role::Viewer => MODEL_VIEWER.contains(&name),
+            Role::Moderator => {
+                MODEL_VIEWER.contains(&name) || MODEL_MODERATOR_EXTRA.contains(&name)
+            }
+            Role::Admin => true,
+        }
+    }
+
+    fn model_has_bit(subject: &Subject, permission: DiscordPermission) -> bool {
+        let bit: u64 = match permission {
+            DiscordPermission::Administrator => 1 << 3,
+            DiscordPermission::ManageGuild => 1 << 5,
+            DiscordPermission::ManageChannels => 1 << 4,
+            DiscordPermission::ManageRoles => 1 << 28,
+            DiscordPermission::ManageEvents => 1 << 33,
+        };
+        let bits = subject.permissions.bits();
+        bits & (1 << 3) != 0 || bits & bit == bit
+    }
+
+    fn model_denied(policy: &GuildPolicy, subject: &Subject, name: &str) -> bool {
+        policy.deny.iter().any(|rule| {
+            let who = match rule.subject {
+                DenySubject::User(u) => u == subject.user,
+                DenySubject::Role(r) => subject.roles.contains(&r),
+                DenySubject::Everyone => true,
+            };
+            let what = match &rule.permissions {
+                PermissionSet::All => true,
+                PermissionSet::Only(set) => set.iter().any(|q| q.as_str() == name),
+            };
+            who && what
+        })
+    }
+
+    fn model_allows(policy: &GuildPolicy, subject: &Subject, permission: Permission) -> bool {
+        let name = permission.as_str();
+        if model_denied(policy, subject, name) {
+            return false;
+        }
+        let grant = policy.users.get(&subject.user);
+        if grant.is_some_and(|g| g.permissions.iter().any(|q| q.as_str() == name)) {
+            return true;
+        }
+        let mut roles: Vec<Role> = grant.and_then(|g| g.role).into_iter().collect();
+        roles.extend(
+            policy
+                .discord_permissions
+                .iter()
+                .filter(|(bit, _)| model_has_bit(subject, **bit))
+                .map(|(_, role)| *role),
+        );
+        roles.extend(
+            subject
+                .roles
+                .iter()
+                .filter_map(|r| policy.roles.get(r).copied()),
+        );
+        roles.extend(policy.everyone);
+        roles.into_iter().any(|role| model_role_lists(role, name))
+    }
+
+    #[test]
+    fn the_model_agrees_on_hand_picked_cases() {
+        let member = Subject::new(user(1));
+        assert!(model_allows(
+            &GuildPolicy::default(),
+            &member,
+            Permission::JoinMeeting
+        ));
+        assert!(!model_allows(
+            &GuildPolicy::default(),
+            &member,
+            Permission::StartMeeting
+        ));
+        let admin = member.with_permissions(DiscordPermissions::ADMINISTRATOR);
+        assert!(model_allows(
+            &GuildPolicy::default(),
+            &admin,
+            Permission::ManageConfig
+        ));
+        assert!(!model_allows(
+            &GuildPolicy::deny_all(),
+            &admin,
+            Permission::ViewMedia
+        ));
+    }
+
     proptest! {
         #[test]
         fn empty_policy_denies_everything(s in arb_subject(), p in arb_permission()) {
@@ -874,8 +978,13 @@ mod tests {
         fn admin_role_grants_all_unless_denied(policy in arb_policy(), s in arb_subject(), p in arb_permission()) {
             let mut policy = policy;
             policy.users.insert(s.user, UserGrant { role: Some(Role::Admin), permissions: BTreeSet::new() });
-            let denied = policy.deny.iter().any(|r| r.permissions.contains(p) && deny_matches(r, &s));
+            let denied = model_denied(&policy, &s, p.as_str());
             prop_assert_eq!(authorize(&policy, &s, p).allowed, !denied);
+        }
+
+        #[test]
+        fn authorize_agrees_with_the_independent_model(policy in arb_policy(), s in arb_subject(), p in arb_permission()) {
+            prop_assert_eq!(authorize(&policy, &s, p).allowed, model_allows(&policy, &s, p));
         }
     }
 }
