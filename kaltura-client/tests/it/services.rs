@@ -487,8 +487,11 @@ async fn paginator_stream_ends_on_the_first_error_and_can_retry_a_page() {
         .collect_results()
         .await;
     assert_eq!(results.len(), 2);
-    assert!(results[0].is_ok());
-    assert!(results[1].is_err());
+    assert_eq!(results[0].as_ref().map(|e| e.id.as_str()).ok(), Some("0_1"));
+    assert_eq!(
+        results[1].as_ref().err().and_then(|e| e.api_code()),
+        Some(&kaltura_client::ErrorCode::ServiceForbidden)
+    );
 
     // next_page leaves the paginator on the failed page.
     let mut pages = client.media().list().page_size(1).page_index(2).paginate();
