@@ -88,6 +88,13 @@ impl fmt::Debug for Ks {
     }
 }
 
+/// A KS arrives as a JSON string (e.g. the result of `session.start`).
+impl<'de> Deserialize<'de> for Ks {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        String::deserialize(d).map(Ks::new)
+    }
+}
+
 impl From<String> for Ks {
     fn from(ks: String) -> Self {
         Ks::new(ks)
