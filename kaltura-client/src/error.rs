@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+pub use crate::client::TransportError;
+
 /// Result alias used throughout this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -52,7 +54,7 @@ pub enum Error {
         url: String,
         /// The underlying transport error.
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
     },
 
     /// No complete response arrived within the configured timeout. The request **may have
@@ -73,7 +75,7 @@ pub enum Error {
         url: String,
         /// The underlying transport error.
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
     },
 
     /// The server answered with a non-2xx HTTP status. The request was sent.

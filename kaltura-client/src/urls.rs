@@ -51,6 +51,10 @@ pub struct Urls {
 
 impl Urls {
     /// URLs on the default CDN ([`DEFAULT_CDN_URL`]).
+    #[expect(
+        clippy::expect_used,
+        reason = "a constant URL; the unit tests build it on every run"
+    )]
     pub fn new(partner_id: PartnerId) -> Self {
         Urls {
             base: Url::parse(DEFAULT_CDN_URL).expect("DEFAULT_CDN_URL is a valid URL"),
@@ -260,8 +264,12 @@ impl ThumbnailUrl {
         self
     }
 
-    /// The rendered URL.
-    pub fn url(&self) -> Url {
+    /// The rendered URL (as `to_string()`).
+    pub fn url(&self) -> String {
+        self.build().into()
+    }
+
+    fn build(&self) -> Url {
         let pid = self.urls.partner_id.to_string();
         let mut segments: Vec<String> = vec![
             "p".into(),
@@ -308,7 +316,7 @@ fn format_seconds(s: f64) -> String {
 /// Renders the URL. The KS, if any, is part of the URL: treat the string as a secret.
 impl fmt::Display for ThumbnailUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.url().as_str())
+        f.write_str(self.build().as_str())
     }
 }
 
@@ -378,8 +386,12 @@ impl PlayManifestUrl {
         self
     }
 
-    /// The rendered URL.
-    pub fn url(&self) -> Url {
+    /// The rendered URL (as `to_string()`).
+    pub fn url(&self) -> String {
+        self.build().into()
+    }
+
+    fn build(&self) -> Url {
         let pid = self.urls.partner_id.to_string();
         let sub_partner = format!("{pid}00");
         let flavors = self
@@ -416,7 +428,7 @@ impl PlayManifestUrl {
 /// Renders the URL. The KS, if any, is part of the URL: treat the string as a secret.
 impl fmt::Display for PlayManifestUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.url().as_str())
+        f.write_str(self.build().as_str())
     }
 }
 
