@@ -238,3 +238,57 @@ async fn without_an_expiry_in_the_answer_the_requested_lifetime_is_used() {
     );
     assert_eq!(sent[1]["expiry"], 3600, "the requested lifetime is sent");
 }
+
+#[tokio::test]
+async fn a_failed_renewal_keeps_using_the_ks_while_it_is_still_valid() {
+    let server = MockServer::start().await;
+    mount_widget_session(&server).await;
+    // The first session works (valid until NOW + 3600); every later start fails.
+    Mock::given(method("POST"))
+        .and(path("/api_v3/service/appToken/action/startSession"))
+        .respond_with(json(json!({
+            "ks": SESSION_KS,
+            "partnerId": PARTNER,
+            "expiry": NOW + 3600,
+            "sessionType": 0,
+            "objectType": "KalturaSessionInfo"
+        })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api_v3/service/appToken/action/startSession"))
+        .respond_with(json(json!({
+            "code": "APP_TOKEN_ID_NOT_FOUND",
+            "message": "Application token id [0_t0k3n1d] not found",
+            "objectType": "KalturaAPIException",
+            "args": {"ID": TOKEN_ID}
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api_v3/service/media/action/list"))
+        .respond_with(json(json!({"objects": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let clock = MockClock::at(NOW);
+    let client = app_token_client(&server, clock.clone());
+    client.current_ks().await.unwrap();
+
+    // Inside the renewal window (60 s left): renewal fails, the current KS is still valid.
+    clock.advance(3600 - 60);
+    client.call_raw("media", "list", Value::Null).await.unwrap();
+    let sent = bodies(&server).await;
+    let list = sent.last().unwrap();
+    assert_eq!(list["ks"], SESSION_KS, "the still-valid KS is used");
+    let starts = sent.iter().filter(|b| b.get("tokenHash").is_some()).count();
+    assert_eq!(starts, 2, "renewal was attempted");
+
+    // Past its expiry the old KS is not used: the renewal error is returned.
+    clock.advance(60);
+    let err = client.current_ks().await.unwrap_err();
+    assert_eq!(err.api_code(), Some("APP_TOKEN_ID_NOT_FOUND"), "{err:?}");
+}
