@@ -4,6 +4,7 @@
 //! The official Python client writes the first 7 fields; the server writes all 9. This
 //! encoder writes 7, and 9 when a master partner id or additional data is set.
 
+use base64::Engine as _;
 use sha1::{Digest, Sha1};
 
 use super::privileges::Privileges;
@@ -99,7 +100,9 @@ pub(super) fn encode(
     }
     let sig = signature(mac, &raw[41..]);
     raw[..40].copy_from_slice(&sig);
-    super::base64_encode(&raw, &super::STANDARD_ALPHABET).map(Ks::new)
+    Ok(Ks::new(
+        base64::engine::general_purpose::STANDARD.encode(&raw),
+    ))
 }
 
 /// Parses the fields, then checks that `sig` is the signature of `info`.

@@ -7,6 +7,8 @@
 //! 3. AES-128-CBC, key `sha1(adminSecret)[..16]`, zero IV;
 //! 4. `base64url("v2|" pid "|" ciphertext)` with `=` padding.
 
+use std::fmt;
+
 use aes::cipher::block_padding::NoPadding;
 use aes::cipher::consts::U16;
 use aes::cipher::{
@@ -14,6 +16,8 @@ use aes::cipher::{
     BlockSizeUser, InnerIvInit,
 };
 use aes::{Aes128Dec, Aes128Enc};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE;
 use sha1::{Digest, Sha1};
 
 use super::privileges::{self, Privilege, Privileges};
@@ -48,6 +52,13 @@ struct PlainBuf {
     len: usize,
     /// Everything written so far once it no longer fits on the stack (then never empty).
     heap: Vec<u8>,
+}
+
+impl fmt::Write for PlainBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.put(s.as_bytes());
+        Ok(())
+    }
 }
 
 impl PlainBuf {
@@ -90,9 +101,8 @@ impl PlainBuf {
 
     /// Appends the decimal form of `n`.
     fn put_int(&mut self, n: i64) {
-        let mut buf = [0u8; 20];
-        let i = super::format_int(&mut buf, n);
-        self.put(&buf[i..]);
+        // Writing into this buffer cannot fail.
+        let _ = fmt::Write::write_fmt(self, format_args!("{n}"));
     }
 
     /// Appends `s` encoded like Python's `quote_plus` (what `urlencode` uses): unreserved bytes
@@ -224,7 +234,7 @@ pub(super) fn encode(
     let digest = Sha1::digest(&body[..plain_len - HASH_LEN]);
     hash.copy_from_slice(&digest);
     cbc_encrypt(enc, plain);
-    super::base64_encode(raw.as_slice(), &super::URL_SAFE_ALPHABET).map(Ks::new)
+    Ok(Ks::new(URL_SAFE.encode(raw.as_slice())))
 }
 
 /// AES-128-CBC encryption in place with a zero IV, without padding (`data` is whole blocks;
@@ -384,9 +394,6 @@ mod tests {
     #[test]
     fn ints() {
         for n in [0, 7, -7, 9, 10, 99, 100, 1_700_086_400, i64::MIN, i64::MAX] {
-            let mut out = Vec::new();
-            super::super::push_int(&mut out, n);
-            assert_eq!(out, n.to_string().into_bytes());
             let mut buf = PlainBuf::new();
             buf.put_int(n);
             assert_eq!(buf.as_slice(), n.to_string().as_bytes());
