@@ -185,6 +185,7 @@ fn is_transient_status(status: u16) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::error::{ApiError, KsErrorKind};

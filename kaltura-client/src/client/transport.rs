@@ -247,8 +247,7 @@ fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// Parses a 2xx body as JSON. An empty body counts as `null` (a void action); a body that
 /// starts with `<` (HTML, XML) or does not parse is not JSON.
 fn parse_json(bytes: &[u8]) -> Option<Value> {
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
-    match start.map(|i| bytes[i]) {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => Some(Value::Null),
         Some(b'<') => None,
         Some(_) => serde_json::from_slice(bytes).ok(),

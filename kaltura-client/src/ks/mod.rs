@@ -416,7 +416,9 @@ fn v1_mac(secret: &[u8]) -> Sha1 {
 fn v2_key(secret: &[u8]) -> aes::cipher::Key<Aes128Enc> {
     let digest = Sha1::digest(secret);
     let mut key = aes::cipher::Key::<Aes128Enc>::default();
-    key.copy_from_slice(&digest[..16]);
+    for (k, d) in key.iter_mut().zip(digest.iter()) {
+        *k = *d;
+    }
     key
 }
 
@@ -742,7 +744,8 @@ impl<'a> Raw<'a> {
 
 fn split_once(s: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
     let i = s.iter().position(|&b| b == sep)?;
-    Some((&s[..i], &s[i + 1..]))
+    let (head, tail) = s.split_at_checked(i)?;
+    Some((head, tail.get(1..)?))
 }
 
 pub(crate) fn malformed(what: &str) -> Error {
@@ -772,6 +775,7 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::clock::FixedClock;
