@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use kaltura_client::fake::FakeKaltura;
-use kaltura_client::urls::MeetingRole;
+use kaltura_client::meetings_join::MeetingRole;
 use kaltura_client::{Client, Ks, UserId};
 use kaltura_discord::config::{ConfigResolver, ConfigSources, DEFAULT_CONFIG_JSON, Layer};
 use kaltura_discord::context::{GuildContext, KalturaAccount};

@@ -18,6 +18,8 @@ use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use crate::client::TransportError;
+
 /// Result alias used throughout this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -54,7 +56,7 @@ pub enum Error {
         url: String,
         /// The underlying transport error.
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
     },
 
     /// No complete response arrived within the configured timeout. The request **may have
@@ -75,7 +77,7 @@ pub enum Error {
         url: String,
         /// The underlying transport error.
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
     },
 
     /// The server answered with a non-2xx HTTP status. The request was sent.

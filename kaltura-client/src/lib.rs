@@ -62,6 +62,7 @@ pub mod error;
 pub mod fake;
 pub mod ids;
 pub mod ks;
+pub mod meetings_join;
 pub mod multirequest;
 pub mod pagination;
 pub mod request;

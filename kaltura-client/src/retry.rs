@@ -185,6 +185,7 @@ fn is_transient_status(status: u16) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::error::{ApiError, KsErrorKind};
@@ -292,7 +293,7 @@ mod tests {
     async fn connect_errors_are_retried_for_every_call() {
         let e = Error::Connect {
             url: URL.into(),
-            source: connect_error().await,
+            source: crate::client::TransportError::new(connect_error().await),
         };
         assert_eq!(decide(&policy(), 0, &e, true), retry_ms(100));
         assert_eq!(decide(&policy(), 1, &e, false), retry_ms(200));
@@ -303,7 +304,7 @@ mod tests {
     async fn transport_errors_only_for_read_only() {
         let e = Error::Transport {
             url: URL.into(),
-            source: connect_error().await,
+            source: crate::client::TransportError::new(connect_error().await),
         };
         assert_eq!(decide(&policy(), 0, &e, true), retry_ms(100));
         assert_eq!(decide(&policy(), 0, &e, false), RetryDecision::GiveUp);

@@ -6,9 +6,7 @@
 //! and a KS is always written in its URL-safe form (`-`/`_`), which Kaltura accepts for both
 //! KS versions.
 //!
-//! [`MeetingJoin`] builds the Kaltura Meetings join link: a USER KS carrying the room
-//! (`eventId` / `resourceId`), the role and the user's name, appended to the partner's KAF
-//! launch URL (`https://{partnerId}.kaf.kaltura.com/virtualEvent/launch?ks=…`).
+//! Kaltura Meetings join links are built by [`crate::meetings_join`] (re-exported here).
 //!
 //! ```
 //! use kaltura_client::urls::{StreamFormat, Urls};
@@ -29,19 +27,17 @@
 //! ```
 
 use std::fmt;
+use std::time::Duration;
 
 use url::Url;
 
-use std::time::Duration;
-
-use secrecy::SecretString;
-
-use crate::clock::Clock;
-use crate::ids::{
-    EntryId, FlavorAssetId, PartnerId, ScheduleEventId, ScheduleResourceId, UiConfId,
-};
-use crate::ks::{Ks, KsBuilder, KsVersion, Privilege, Privileges, RandomSource, SessionType};
+use crate::ids::{EntryId, FlavorAssetId, PartnerId, UiConfId};
+use crate::ks::{Ks, KsBuilder, Privilege, SessionType};
 use crate::{Error, Result};
+
+pub use crate::meetings_join::{
+    DEFAULT_JOIN_EXPIRY, JoinUrl, MeetingJoin, MeetingRole, MeetingTarget,
+};
 
 /// The default CDN host that serves thumbnails, manifests and players over HTTPS.
 pub const DEFAULT_CDN_URL: &str = "https://cdnapisec.kaltura.com";
@@ -55,6 +51,10 @@ pub struct Urls {
 
 impl Urls {
     /// URLs on the default CDN ([`DEFAULT_CDN_URL`]).
+    #[expect(
+        clippy::expect_used,
+        reason = "a constant URL; the unit tests build it on every run"
+    )]
     pub fn new(partner_id: PartnerId) -> Self {
         Urls {
             base: Url::parse(DEFAULT_CDN_URL).expect("DEFAULT_CDN_URL is a valid URL"),
@@ -145,7 +145,7 @@ impl Urls {
 }
 
 /// A KS in the URL-safe alphabet Kaltura accepts in paths and query strings.
-fn url_safe_ks(ks: &Ks) -> String {
+pub(crate) fn url_safe_ks(ks: &Ks) -> String {
     ks.expose_secret().replace('+', "-").replace('/', "_")
 }
 
@@ -264,8 +264,12 @@ impl ThumbnailUrl {
         self
     }
 
-    /// The rendered URL.
-    pub fn url(&self) -> Url {
+    /// The rendered URL (as `to_string()`).
+    pub fn url(&self) -> String {
+        self.build().into()
+    }
+
+    fn build(&self) -> Url {
         let pid = self.urls.partner_id.to_string();
         let mut segments: Vec<String> = vec![
             "p".into(),
@@ -312,7 +316,7 @@ fn format_seconds(s: f64) -> String {
 /// Renders the URL. The KS, if any, is part of the URL: treat the string as a secret.
 impl fmt::Display for ThumbnailUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.url().as_str())
+        f.write_str(self.build().as_str())
     }
 }
 
@@ -382,8 +386,12 @@ impl PlayManifestUrl {
         self
     }
 
-    /// The rendered URL.
-    pub fn url(&self) -> Url {
+    /// The rendered URL (as `to_string()`).
+    pub fn url(&self) -> String {
+        self.build().into()
+    }
+
+    fn build(&self) -> Url {
         let pid = self.urls.partner_id.to_string();
         let sub_partner = format!("{pid}00");
         let flavors = self
@@ -420,7 +428,7 @@ impl PlayManifestUrl {
 /// Renders the URL. The KS, if any, is part of the URL: treat the string as a secret.
 impl fmt::Display for PlayManifestUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.url().as_str())
+        f.write_str(self.build().as_str())
     }
 }
 
@@ -490,244 +498,11 @@ impl PlayerEmbed {
     }
 }
 
-/// Which Kaltura Meetings room a join link opens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MeetingTarget {
-    /// A scheduled session (`eventId` privilege): the usual case.
-    Event(ScheduleEventId),
-    /// A room resource (`resourceId` privilege): moderators may enter to prepare; attendees
-    /// wait until a moderator is in.
-    Resource(ScheduleResourceId),
-}
-
-/// The role a user has inside a Kaltura Meetings room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MeetingRole {
-    /// `role:viewerRole`, `userContextualRole:3`.
-    #[default]
-    Attendee,
-    /// `role:adminRole`, `userContextualRole:0` (instructor / moderator).
-    Instructor,
-}
-
-impl MeetingRole {
-    /// The `role` privilege value.
-    pub fn ks_role(self) -> &'static str {
-        match self {
-            MeetingRole::Attendee => "viewerRole",
-            MeetingRole::Instructor => "adminRole",
-        }
-    }
-
-    /// The `userContextualRole` privilege value.
-    pub fn user_contextual_role(self) -> u8 {
-        match self {
-            MeetingRole::Attendee => crate::ks::CONTEXTUAL_ROLE_ATTENDEE,
-            MeetingRole::Instructor => crate::ks::CONTEXTUAL_ROLE_INSTRUCTOR,
-        }
-    }
-}
-
-/// The default lifetime of a join link's KS.
-pub const DEFAULT_JOIN_EXPIRY: Duration = Duration::from_secs(4 * 3600);
-
-/// Builds a Kaltura Meetings join link for one user.
-///
-/// ```
-/// use kaltura_client::urls::{MeetingJoin, MeetingRole, MeetingTarget};
-/// use kaltura_client::{PartnerId, ScheduleEventId};
-/// use secrecy::SecretString;
-///
-/// let join = MeetingJoin::new(PartnerId::new(12345), MeetingTarget::Event(ScheduleEventId::new(987)), "discord_42")
-///     .role(MeetingRole::Instructor)
-///     .first_name("Ada")
-///     .last_name("Lovelace");
-/// let link = join.build(&SecretString::from("admin-secret"))?;
-/// assert!(link.expose_url().starts_with("https://12345.kaf.kaltura.com/virtualEvent/launch?ks=djJ8"));
-/// # Ok::<(), kaltura_client::Error>(())
-/// ```
-#[derive(Debug, Clone)]
-pub struct MeetingJoin {
-    partner_id: PartnerId,
-    target: MeetingTarget,
-    user_id: String,
-    role: MeetingRole,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    expiry: Duration,
-    kaf_url: Option<String>,
-    version: KsVersion,
-}
-
-impl MeetingJoin {
-    /// A join link to `target` for the Kaltura user `user_id`, as an attendee.
-    pub fn new(partner_id: PartnerId, target: MeetingTarget, user_id: impl Into<String>) -> Self {
-        MeetingJoin {
-            partner_id,
-            target,
-            user_id: user_id.into(),
-            role: MeetingRole::Attendee,
-            first_name: None,
-            last_name: None,
-            expiry: DEFAULT_JOIN_EXPIRY,
-            kaf_url: None,
-            version: KsVersion::V2,
-        }
-    }
-
-    /// The user's role in the room.
-    #[must_use]
-    pub fn role(mut self, role: MeetingRole) -> Self {
-        self.role = role;
-        self
-    }
-
-    /// The first name shown in the room. Commas (which would end the privilege) become
-    /// spaces; at most 64 characters are kept.
-    #[must_use]
-    pub fn first_name(mut self, name: &str) -> Self {
-        self.first_name = clean_name(name);
-        self
-    }
-
-    /// The last name shown in the room (cleaned like [`MeetingJoin::first_name`]).
-    #[must_use]
-    pub fn last_name(mut self, name: &str) -> Self {
-        self.last_name = clean_name(name);
-        self
-    }
-
-    /// How long the link works (default [`DEFAULT_JOIN_EXPIRY`]).
-    #[must_use]
-    pub fn expiry(mut self, expiry: Duration) -> Self {
-        self.expiry = expiry;
-        self
-    }
-
-    /// The KAF base URL (default `https://{partnerId}.kaf.kaltura.com`).
-    #[must_use]
-    pub fn kaf_url(mut self, url: impl Into<String>) -> Self {
-        self.kaf_url = Some(url.into());
-        self
-    }
-
-    /// The KS version (default v2).
-    #[must_use]
-    pub fn ks_version(mut self, version: KsVersion) -> Self {
-        self.version = version;
-        self
-    }
-
-    /// The privileges the join KS carries.
-    pub fn privileges(&self) -> Result<Privileges> {
-        let mut p = Privileges::default();
-        p.insert(match self.target {
-            MeetingTarget::Event(id) => Privilege::new("eventId", Some(&id.to_string()))?,
-            MeetingTarget::Resource(id) => Privilege::new("resourceId", Some(&id.to_string()))?,
-        });
-        p.insert(Privilege::new("role", Some(self.role.ks_role()))?);
-        p.insert(Privilege::user_contextual_role(
-            self.role.user_contextual_role(),
-        ));
-        if let Some(first) = &self.first_name {
-            p.insert(Privilege::new("firstName", Some(first))?);
-        }
-        if let Some(last) = &self.last_name {
-            p.insert(Privilege::new("lastName", Some(last))?);
-        }
-        Ok(p)
-    }
-
-    /// The unsigned KS: a USER session for the user with [`MeetingJoin::privileges`].
-    pub fn ks_builder(&self) -> Result<KsBuilder> {
-        Ok(KsBuilder::new(self.partner_id)
-            .session_type(SessionType::User)
-            .user_id(self.user_id.clone())
-            .expiry(self.expiry)
-            .version(self.version)
-            .privileges(self.privileges()?))
-    }
-
-    /// Signs the KS with the partner's admin secret and renders the link.
-    pub fn build(&self, admin_secret: &SecretString) -> Result<JoinUrl> {
-        let ks = self.ks_builder()?.sign(admin_secret)?;
-        self.render(ks)
-    }
-
-    /// Like [`MeetingJoin::build`] with an injected clock and random source (for tests).
-    pub fn build_with(
-        &self,
-        admin_secret: &SecretString,
-        clock: &dyn Clock,
-        rng: &mut dyn RandomSource,
-    ) -> Result<JoinUrl> {
-        let ks = self.ks_builder()?.sign_with(admin_secret, clock, rng)?;
-        self.render(ks)
-    }
-
-    /// Renders the link for an already signed KS.
-    pub fn render(&self, ks: Ks) -> Result<JoinUrl> {
-        let base = match &self.kaf_url {
-            Some(url) => url.trim_end_matches('/').to_owned(),
-            None => format!("https://{}.kaf.kaltura.com", self.partner_id),
-        };
-        let mut url = Url::parse(&base)
-            .map_err(|e| Error::Config(format!("invalid KAF URL {base:?}: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-            return Err(Error::Config(format!(
-                "KAF URL must be an absolute http(s) URL, got {base}"
-            )));
-        }
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(["virtualEvent", "launch"]);
-        }
-        url.query_pairs_mut().append_pair("ks", &url_safe_ks(&ks));
-        Ok(JoinUrl {
-            url: SecretString::from(String::from(url)),
-            ks,
-        })
-    }
-}
-
-fn clean_name(raw: &str) -> Option<String> {
-    let cleaned: String = raw
-        .chars()
-        .map(|c| if c == ',' || c.is_control() { ' ' } else { c })
-        .take(64)
-        .collect();
-    let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!cleaned.is_empty()).then_some(cleaned)
-}
-
-/// A signed join link. It grants entry to the room, so it is a secret: Debug redacts it.
-#[derive(Clone)]
-pub struct JoinUrl {
-    url: SecretString,
-    ks: Ks,
-}
-
-impl JoinUrl {
-    /// The link, to hand to the user (privately: anyone holding it can join as them).
-    pub fn expose_url(&self) -> &str {
-        use secrecy::ExposeSecret as _;
-        self.url.expose_secret()
-    }
-
-    /// The KS inside the link.
-    pub fn ks(&self) -> &Ks {
-        &self.ks
-    }
-}
-
-impl fmt::Debug for JoinUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("JoinUrl(**redacted**)")
-    }
-}
-
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use secrecy::SecretString;
 
     fn urls() -> Urls {
         Urls::new(PartnerId::new(12345))
@@ -796,77 +571,6 @@ mod tests {
         );
         assert!(Urls::with_base(PartnerId::new(1), "ftp://x").is_err());
         assert!(Urls::with_base(PartnerId::new(1), "not a url").is_err());
-    }
-
-    #[test]
-    fn meeting_join_link_carries_the_documented_privileges() {
-        use crate::clock::FixedClock;
-        use crate::ks::FixedRandom;
-        let secret = SecretString::from("abcdef0123456789abcdef0123456789");
-        let link = MeetingJoin::new(
-            PartnerId::new(12345),
-            MeetingTarget::Event(ScheduleEventId::new(4242)),
-            "discord_42",
-        )
-        .role(MeetingRole::Instructor)
-        .first_name("Ada, Countess")
-        .last_name("  Lovelace ")
-        .build_with(
-            &secret,
-            &FixedClock(1_700_000_000),
-            &mut FixedRandom {
-                bytes: [7; 16],
-                v1: 1,
-            },
-        )
-        .unwrap();
-        let url = Url::parse(link.expose_url()).unwrap();
-        assert_eq!(url.host_str(), Some("12345.kaf.kaltura.com"));
-        assert_eq!(url.path(), "/virtualEvent/launch");
-        let ks = url
-            .query_pairs()
-            .find(|(k, _)| k == "ks")
-            .unwrap()
-            .1
-            .into_owned();
-        let decoded = crate::ks::decode(&ks, &secret).unwrap();
-        assert_eq!(decoded.session_type, SessionType::User);
-        assert_eq!(decoded.user_id, "discord_42");
-        assert_eq!(
-            decoded.valid_until,
-            1_700_000_000 + DEFAULT_JOIN_EXPIRY.as_secs() as i64
-        );
-        assert_eq!(
-            decoded.privileges.to_string(),
-            "eventId:4242,role:adminRole,userContextualRole:0,firstName:Ada Countess,lastName:Lovelace"
-        );
-        assert!(!format!("{link:?}").contains(&ks));
-    }
-
-    #[test]
-    fn attendee_link_for_a_resource_on_a_custom_kaf_host() {
-        let secret = SecretString::from("s");
-        let join = MeetingJoin::new(
-            PartnerId::new(1),
-            MeetingTarget::Resource(ScheduleResourceId::new(77)),
-            "u",
-        )
-        .kaf_url("https://mykaf.example.org/");
-        assert_eq!(
-            join.privileges().unwrap().to_string(),
-            "resourceId:77,role:viewerRole,userContextualRole:3"
-        );
-        let link = join.build(&secret).unwrap();
-        assert!(
-            link.expose_url()
-                .starts_with("https://mykaf.example.org/virtualEvent/launch?ks=")
-        );
-        assert!(
-            join.clone()
-                .kaf_url("javascript:alert(1)")
-                .build(&secret)
-                .is_err()
-        );
     }
 
     #[test]

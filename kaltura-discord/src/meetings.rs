@@ -17,7 +17,7 @@
 //! Join links are not stored: each member gets their own, made on demand — a USER KS signed
 //! locally with the partner's admin secret, carrying `eventId:{id}`, `role`,
 //! `userContextualRole` and the member's first and last name, appended to the KAF launch URL
-//! (see [`kaltura_client::urls::MeetingJoin`]). Members who may
+//! (see [`kaltura_client::meetings_join::MeetingJoin`]). Members who may
 //! [`Permission::HostMeeting`] join as instructors, everyone else as attendees.
 //!
 //! Every operation checks the guild's `features.meetings` switch and RBAC policy first, and
@@ -48,10 +48,10 @@ use std::time::Duration;
 
 use kaltura_client::clock::{Clock, SystemClock};
 use kaltura_client::ks::OsRandom;
+use kaltura_client::meetings_join::{JoinUrl, MeetingJoin, MeetingRole, MeetingTarget};
 use kaltura_client::types::schedule::{
     ClassMode, RoomSettings, ScheduleEventFilter, ScheduleEventStatus, VCPROVIDER_NEWROW_TAG,
 };
-use kaltura_client::urls::{JoinUrl, MeetingJoin, MeetingRole, MeetingTarget};
 use kaltura_client::{ScheduleEventId, ScheduleResourceId, UserId};
 use serde_json::json;
 

@@ -138,6 +138,10 @@ impl ClientBuilder {
     /// Uses this `reqwest::Client` (proxy, custom TLS, middleware-free connection pool…)
     /// instead of a default one. The default client does not follow redirects, because a
     /// redirected `POST` loses its body; a custom client keeps its own redirect policy.
+    ///
+    /// This is the one place the HTTP library appears in the public API, on purpose: a host
+    /// application shares its own pool and proxy/TLS settings. Transport failures still come
+    /// back as the opaque [`TransportError`](crate::client::TransportError).
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self

@@ -1,14 +1,13 @@
 //! [`Credentials`]: how the client authenticates its calls.
 
 use std::fmt;
-use std::time::Duration;
 
 use secrecy::SecretString;
 
 use super::Redacted;
-use crate::ids::{AppTokenId, UserId};
-use crate::ks::{Ks, KsVersion, SessionType};
-use crate::types::AppTokenHashType;
+use crate::ids::AppTokenId;
+use crate::ks::{Ks, KsVersion};
+use crate::types::{AppTokenHashType, SessionOptions};
 
 /// How the client authenticates its calls.
 ///
@@ -39,14 +38,10 @@ pub enum Credentials {
         token: SecretString,
         /// The hash type the token was created with (Kaltura's default is SHA-1).
         hash_type: AppTokenHashType,
-        /// User id for the session (ignored by Kaltura if the token defines one).
-        user_id: Option<UserId>,
-        /// Session type (ignored by Kaltura if the token defines one).
-        session_type: Option<SessionType>,
-        /// Requested session lifetime (Kaltura caps it with the token's session duration).
-        expiry: Option<Duration>,
-        /// Requested privileges (Kaltura adds the token's own).
-        privileges: Option<String>,
+        /// User id, type, lifetime and privileges of the session (Kaltura applies the token's
+        /// own settings first and caps the lifetime with the token's session duration). An
+        /// unset lifetime is [`ClientBuilder::admin_ks_expiry`](crate::ClientBuilder::admin_ks_expiry).
+        options: SessionOptions,
     },
     /// A ready-made KS, used as is and never renewed.
     Ks(Ks),
@@ -67,10 +62,7 @@ impl Credentials {
             id: id.into(),
             token: token.into(),
             hash_type: AppTokenHashType::default(),
-            user_id: None,
-            session_type: None,
-            expiry: None,
-            privileges: None,
+            options: SessionOptions::default(),
         }
     }
 
@@ -100,20 +92,14 @@ impl fmt::Debug for Credentials {
             Credentials::AppToken {
                 id,
                 hash_type,
-                user_id,
-                session_type,
-                expiry,
-                privileges,
+                options,
                 ..
             } => f
                 .debug_struct("AppToken")
                 .field("id", id)
                 .field("token", &Redacted)
                 .field("hash_type", hash_type)
-                .field("user_id", user_id)
-                .field("session_type", session_type)
-                .field("expiry", expiry)
-                .field("privileges", privileges)
+                .field("options", options)
                 .finish(),
             Credentials::Ks(_) => f.debug_tuple("Ks").field(&Redacted).finish(),
         }

@@ -25,7 +25,7 @@
 //! * `session` — the managed KS: the self-signed ADMIN KS or the app-token session, cached
 //!   and renewed before it expires, kept when a renewal fails while it is still valid;
 //! * `transport` — one call on the wire: body, HTTP send, response classification, retries,
-//!   scrubbing of secrets.
+//!   scrubbing of secrets, and [`TransportError`], the opaque HTTP failure.
 
 use std::fmt;
 use std::sync::Arc;
@@ -51,6 +51,7 @@ pub use builder::ClientBuilder;
 pub use credentials::Credentials;
 pub(crate) use session::duration_secs;
 use session::{AdminKsOptions, CachedKs};
+pub use transport::TransportError;
 pub(crate) use transport::{Call, api_error, decode_value, snippet};
 
 /// The Kaltura SaaS service URL, used unless [`ClientBuilder::service_url`] says otherwise.

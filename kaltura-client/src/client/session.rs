@@ -154,26 +154,15 @@ impl Client {
                 id,
                 token,
                 hash_type,
-                user_id,
-                session_type,
-                expiry,
-                privileges,
+                options,
             } => {
-                let expiry = expiry.unwrap_or(inner.admin_ks.expiry);
-                let mut start = self
+                let expiry = options.expiry.unwrap_or(inner.admin_ks.expiry);
+                let start = self
                     .app_token()
                     .start_session(id.clone(), token.clone())
                     .hash_type(*hash_type)
+                    .options(options.clone())
                     .expiry(expiry);
-                if let Some(user_id) = user_id {
-                    start = start.user_id(user_id.clone());
-                }
-                if let Some(session_type) = session_type {
-                    start = start.session_type(*session_type);
-                }
-                if let Some(privileges) = privileges {
-                    start = start.session_privileges(privileges.clone());
-                }
                 let info = start.send().await?;
                 let valid_until = match info.expiry {
                     Some(at) if at > RELATIVE_TIME_LIMIT => at,

@@ -3,6 +3,7 @@
 //! of secrets from everything that comes back.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER, USER_AGENT};
@@ -179,15 +180,64 @@ impl Client {
     }
 }
 
+/// A failure of the HTTP transport (connection refused, TLS handshake, connection reset,
+/// broken response body…), the `source` of [`Error::Connect`] and [`Error::Transport`].
+///
+/// Opaque on purpose: the HTTP library is not part of this crate's API. `Display` says what
+/// failed in a few words; [`source`](std::error::Error::source) leads to the underlying
+/// error and its own causes (e.g. the operating system's "connection refused").
+pub struct TransportError(reqwest::Error);
+
+impl TransportError {
+    pub(crate) fn new(error: reqwest::Error) -> Self {
+        TransportError(error)
+    }
+}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TransportError").field(&self.0).finish()
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.0;
+        f.write_str(if e.is_connect() {
+            "the connection could not be established"
+        } else if e.is_timeout() {
+            "the transport timed out"
+        } else if e.is_body() || e.is_decode() {
+            "the response body could not be read"
+        } else if e.is_request() {
+            "the request could not be sent"
+        } else {
+            "the HTTP transport failed"
+        })
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
 /// Maps a reqwest error to the variant saying whether the request may have been sent.
 fn map_reqwest_error(e: reqwest::Error, url: &str, timeout: Duration) -> Error {
     let url = url.to_owned();
     if e.is_connect() {
-        Error::Connect { url, source: e }
+        Error::Connect {
+            url,
+            source: TransportError::new(e),
+        }
     } else if e.is_timeout() {
         Error::Timeout { url, timeout }
     } else {
-        Error::Transport { url, source: e }
+        Error::Transport {
+            url,
+            source: TransportError::new(e),
+        }
     }
 }
 
@@ -200,8 +250,7 @@ fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// Parses a 2xx body as JSON. An empty body counts as `null` (a void action); a body that
 /// starts with `<` (HTML, XML) or does not parse is not JSON.
 fn parse_json(bytes: &[u8]) -> Option<Value> {
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
-    match start.map(|i| bytes[i]) {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => Some(Value::Null),
         Some(b'<') => None,
         Some(_) => serde_json::from_slice(bytes).ok(),
@@ -431,5 +480,32 @@ mod tests {
         assert_eq!(path, "partnerId");
         assert_eq!(service, "media");
         decode_value::<()>("media", "delete", &Value::Null).unwrap();
+    }
+
+    #[tokio::test]
+    async fn transport_errors_are_opaque_but_keep_the_source_chain() {
+        use std::error::Error as _;
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let url = format!("http://127.0.0.1:{port}/api_v3/service/media/action/list");
+        let reqwest_error = reqwest::Client::new().post(&url).send().await.unwrap_err();
+        let detail = reqwest_error.to_string();
+        let err = map_reqwest_error(reqwest_error, &url, Duration::from_secs(1));
+        let Error::Connect { source, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            source.to_string(),
+            "the connection could not be established"
+        );
+        let inner = source.source().unwrap();
+        assert_eq!(inner.to_string(), detail);
+        assert_eq!(
+            err.to_string(),
+            format!("could not connect to {url}: the connection could not be established")
+        );
+        assert!(err.source().is_some_and(|s| s.source().is_some()));
     }
 }

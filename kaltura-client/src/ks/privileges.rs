@@ -404,6 +404,7 @@ impl<'a> IntoIterator for &'a Privileges {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -51,7 +51,9 @@ impl FixedRandom {
 impl RandomSource for FixedRandom {
     fn fill_bytes(&mut self, buf: &mut [u8]) {
         for chunk in buf.chunks_mut(self.bytes.len()) {
-            chunk.copy_from_slice(&self.bytes[..chunk.len()]);
+            for (dst, src) in chunk.iter_mut().zip(self.bytes.iter()) {
+                *dst = *src;
+            }
         }
     }
 
@@ -70,6 +72,7 @@ impl<R: RandomSource + ?Sized> RandomSource for &mut R {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

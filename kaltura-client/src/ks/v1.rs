@@ -4,6 +4,7 @@
 //! The official Python client writes the first 7 fields; the server writes all 9. This
 //! encoder writes 7, and 9 when a master partner id or additional data is set.
 
+use base64::Engine as _;
 use sha1::{Digest, Sha1};
 
 use super::privileges::Privileges;
@@ -14,18 +15,14 @@ use super::{
 use crate::error::{Error, KsErrorKind, Result};
 use crate::ids::PartnerId;
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
 /// Lower-case hex SHA-1 of `secret ‖ info`, `mac` having absorbed the secret already.
 fn signature(mac: &Sha1, info: &[u8]) -> [u8; 40] {
     let mut h = mac.clone();
     h.update(info);
     let digest = h.finalize();
     let mut out = [0u8; 40];
-    for (pair, byte) in out.chunks_exact_mut(2).zip(digest.iter()) {
-        pair[0] = HEX[usize::from(byte >> 4)];
-        pair[1] = HEX[usize::from(byte & 0x0f)];
-    }
+    // `hex` writes exactly 40 lower-case digits for the 20-byte digest.
+    let _ = hex::encode_to_slice(digest, &mut out);
     out
 }
 
@@ -84,7 +81,10 @@ pub(super) fn encode(
             raw.extend_from_slice(v.as_bytes());
         }
     }
-    if raw[privileges_start..].contains(&b';') {
+    if raw
+        .get(privileges_start..)
+        .is_some_and(|p| p.contains(&b';'))
+    {
         return Err(Error::Ks(KsErrorKind::InvalidField(
             "the privileges contain ';', the KS v1 field separator".to_owned(),
         )));
@@ -97,9 +97,14 @@ pub(super) fn encode(
         raw.push(b';');
         raw.extend_from_slice(b.additional_data.as_deref().unwrap_or("").as_bytes());
     }
-    let sig = signature(mac, &raw[41..]);
-    raw[..40].copy_from_slice(&sig);
-    super::base64_encode(&raw, &super::STANDARD_ALPHABET).map(Ks::new)
+    let (sig_slot, rest) = raw
+        .split_at_mut_checked(40)
+        .ok_or_else(|| malformed("internal: KS v1 too short"))?;
+    let info = rest.get(1..).unwrap_or_default();
+    sig_slot.copy_from_slice(&signature(mac, info));
+    Ok(Ks::new(
+        base64::engine::general_purpose::STANDARD.encode(&raw),
+    ))
 }
 
 /// Parses the fields, then checks that `sig` is the signature of `info`.
@@ -143,6 +148,7 @@ pub(super) fn fields(info: &[u8]) -> Result<DecodedKs> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -7,6 +7,8 @@
 //! 3. AES-128-CBC, key `sha1(adminSecret)[..16]`, zero IV;
 //! 4. `base64url("v2|" pid "|" ciphertext)` with `=` padding.
 
+use std::fmt;
+
 use aes::cipher::block_padding::NoPadding;
 use aes::cipher::consts::U16;
 use aes::cipher::{
@@ -14,6 +16,8 @@ use aes::cipher::{
     BlockSizeUser, InnerIvInit,
 };
 use aes::{Aes128Dec, Aes128Enc};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE;
 use sha1::{Digest, Sha1};
 
 use super::privileges::{self, Privilege, Privileges};
@@ -29,17 +33,18 @@ const BLOCK: usize = 16;
 /// Smallest ciphertext that can hold the hash, the random prefix and any field.
 const MIN_CIPHERTEXT: usize = 3 * BLOCK;
 
-/// Bytes Python's `quote_plus` keeps as they are: `A-Za-z0-9_.-~`.
-const UNRESERVED: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] =
-            matches!(b as u8, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~');
-        b += 1;
+/// Whether Python's `quote_plus` keeps `b` as it is: `A-Za-z0-9_.-~`.
+fn is_unreserved(b: u8) -> bool {
+    matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~')
+}
+
+/// The upper-case hex digit of the low four bits of `n`.
+fn hex_upper(n: u8) -> u8 {
+    match n & 0x0f {
+        d @ 0..=9 => b'0' + d,
+        d => b'A' + (d - 10),
     }
-    t
-};
+}
 
 /// The plaintext of a KS v2 (`"v2|" pid "|" hash ‖ random ‖ fields ‖ padding`), built on the
 /// stack when it fits (almost always), on the heap otherwise.
@@ -48,6 +53,13 @@ struct PlainBuf {
     len: usize,
     /// Everything written so far once it no longer fits on the stack (then never empty).
     heap: Vec<u8>,
+}
+
+impl fmt::Write for PlainBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.put(s.as_bytes());
+        Ok(())
+    }
 }
 
 impl PlainBuf {
@@ -78,7 +90,8 @@ impl PlainBuf {
     fn put_heap(&mut self, s: &[u8]) {
         if self.heap.is_empty() {
             self.heap.reserve(2 * (self.len + s.len()));
-            self.heap.extend_from_slice(&self.stack[..self.len]);
+            let filled = self.stack.get(..self.len).unwrap_or_default();
+            self.heap.extend_from_slice(filled);
         }
         self.heap.extend_from_slice(s);
     }
@@ -90,42 +103,40 @@ impl PlainBuf {
 
     /// Appends the decimal form of `n`.
     fn put_int(&mut self, n: i64) {
-        let mut buf = [0u8; 20];
-        let i = super::format_int(&mut buf, n);
-        self.put(&buf[i..]);
+        // Writing into this buffer cannot fail.
+        let _ = fmt::Write::write_fmt(self, format_args!("{n}"));
     }
 
     /// Appends `s` encoded like Python's `quote_plus` (what `urlencode` uses): unreserved bytes
     /// as they are, space as `+`, everything else `%XX` (upper-case hex). Returns whether every
     /// byte was unreserved (nothing needed encoding).
     fn put_encoded(&mut self, s: &str) -> bool {
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
         let bytes = s.as_bytes();
-        let Some(first) = bytes.iter().position(|&b| !UNRESERVED[usize::from(b)]) else {
+        let Some(first) = bytes.iter().position(|&b| !is_unreserved(b)) else {
             self.put(bytes);
             return true;
         };
-        self.put(&bytes[..first]);
+        self.put(bytes.get(..first).unwrap_or_default());
         let mut run = first;
         for (i, &b) in bytes.iter().enumerate().skip(first) {
-            if UNRESERVED[usize::from(b)] {
+            if is_unreserved(b) {
                 continue;
             }
-            self.put(&bytes[run..i]);
+            self.put(bytes.get(run..i).unwrap_or_default());
             if b == b' ' {
                 self.put_byte(b'+');
             } else {
-                self.put(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]]);
+                self.put(&[b'%', hex_upper(b >> 4), hex_upper(b)]);
             }
             run = i + 1;
         }
-        self.put(&bytes[run..]);
+        self.put(bytes.get(run..).unwrap_or_default());
         false
     }
 
     fn as_slice(&self) -> &[u8] {
         if self.heap.is_empty() {
-            &self.stack[..self.len]
+            self.stack.get(..self.len).unwrap_or_default()
         } else {
             &self.heap
         }
@@ -133,7 +144,7 @@ impl PlainBuf {
 
     fn as_mut_slice(&mut self) -> &mut [u8] {
         if self.heap.is_empty() {
-            &mut self.stack[..self.len]
+            self.stack.get_mut(..self.len).unwrap_or_default()
         } else {
             &mut self.heap
         }
@@ -159,11 +170,16 @@ fn put_privileges(out: &mut PlainBuf, privs: &[Privilege]) -> bool {
         // Names are unique in `Privileges`, but `*` and an `all:…` privilege both become the
         // key `all`: PHP array semantics, first position, last value.
         if name == "all" {
-            if privs[..i].iter().any(|q| q.v2_name() == "all") {
+            if privs.iter().take(i).any(|q| q.v2_name() == "all") {
                 clean = false;
                 continue;
             }
-            if let Some(last) = privs[i + 1..].iter().rev().find(|q| q.v2_name() == "all") {
+            if let Some(last) = privs
+                .iter()
+                .skip(i + 1)
+                .rev()
+                .find(|q| q.v2_name() == "all")
+            {
                 clean = false;
                 value = last.v2_value();
             }
@@ -213,18 +229,24 @@ pub(super) fn encode(
     // Zero padding, none when already aligned (not PKCS#7).
     let plain_len = raw.as_slice().len() - start;
     let padded = plain_len.div_ceil(BLOCK) * BLOCK;
-    raw.put(&[0u8; BLOCK][..padded - plain_len]);
+    for _ in plain_len..padded {
+        raw.put_byte(0);
+    }
 
     let plain = raw
         .as_mut_slice()
         .get_mut(start..)
         .ok_or_else(|| malformed("internal: KS v2 plaintext is too short"))?;
-    let (hash, body) = plain.split_at_mut(HASH_LEN);
-    rng.fill_bytes(&mut body[..RAND_LEN]);
-    let digest = Sha1::digest(&body[..plain_len - HASH_LEN]);
+    let too_short = || malformed("internal: KS v2 plaintext is too short");
+    let (hash, body) = plain.split_at_mut_checked(HASH_LEN).ok_or_else(too_short)?;
+    rng.fill_bytes(body.get_mut(..RAND_LEN).ok_or_else(too_short)?);
+    let hashed = body
+        .get(..plain_len.saturating_sub(HASH_LEN))
+        .ok_or_else(too_short)?;
+    let digest = Sha1::digest(hashed);
     hash.copy_from_slice(&digest);
     cbc_encrypt(enc, plain);
-    super::base64_encode(raw.as_slice(), &super::URL_SAFE_ALPHABET).map(Ks::new)
+    Ok(Ks::new(URL_SAFE.encode(raw.as_slice())))
 }
 
 /// AES-128-CBC encryption in place with a zero IV, without padding (`data` is whole blocks;
@@ -272,7 +294,7 @@ pub(super) fn decrypt(
         .map_err(|_| malformed("the v2 ciphertext is not a whole number of AES blocks"))?;
     // rtrim("\0"), as the server does.
     let end = plain.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-    let plain = &plain[..end];
+    let plain = plain.get(..end).unwrap_or_default();
     if plain.len() < HASH_LEN + RAND_LEN {
         // Only a wrong key produces that much trailing zero garbage.
         return Err(Error::Ks(KsErrorKind::SignatureMismatch));
@@ -281,7 +303,7 @@ pub(super) fn decrypt(
     if !ct_eq(&Sha1::digest(body), hash) {
         return Err(Error::Ks(KsErrorKind::SignatureMismatch));
     }
-    parse_fields(&body[RAND_LEN..], partner_id)
+    parse_fields(body.get(RAND_LEN..).unwrap_or_default(), partner_id)
 }
 
 /// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; an invalid
@@ -328,10 +350,7 @@ fn parse_fields(fields: &[u8], partner_id: PartnerId) -> Result<DecodedKs> {
     let (mut valid_until, mut session_type, mut user_id) = (None, None, None);
     let (mut master_partner_id, mut additional_data) = (None, None);
     for pair in fields.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-        let (name, value) = match pair.iter().position(|&b| b == b'=') {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => (pair, &[][..]),
-        };
+        let (name, value) = super::split_once(pair, b'=').unwrap_or((pair, &[]));
         let name = url_decode(name)?;
         let value = url_decode(value)?;
         match name.as_str() {
@@ -364,6 +383,7 @@ fn parse_fields(fields: &[u8], partner_id: PartnerId) -> Result<DecodedKs> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -384,9 +404,6 @@ mod tests {
     #[test]
     fn ints() {
         for n in [0, 7, -7, 9, 10, 99, 100, 1_700_086_400, i64::MIN, i64::MAX] {
-            let mut out = Vec::new();
-            super::super::push_int(&mut out, n);
-            assert_eq!(out, n.to_string().into_bytes());
             let mut buf = PlainBuf::new();
             buf.put_int(n);
             assert_eq!(buf.as_slice(), n.to_string().as_bytes());

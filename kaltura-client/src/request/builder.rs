@@ -27,7 +27,7 @@ impl<R: fmt::Debug> fmt::Debug for RequestBuilder<'_, R> {
     }
 }
 
-impl<'c, R: KalturaRequest> RequestBuilder<'c, R> {
+impl<'c, R> RequestBuilder<'c, R> {
     /// Binds `request` to `client`.
     pub fn new(client: &'c Client, request: R) -> Self {
         RequestBuilder { client, request }
@@ -55,7 +55,9 @@ impl<'c, R: KalturaRequest> RequestBuilder<'c, R> {
     pub(crate) fn into_parts(self) -> (&'c Client, R) {
         (self.client, self.request)
     }
+}
 
+impl<R: KalturaRequest> RequestBuilder<'_, R> {
     /// Sends the call.
     ///
     /// # Errors

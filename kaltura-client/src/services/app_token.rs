@@ -3,19 +3,23 @@
 //! `appToken.startSession` proves knowledge of the token without sending it: the caller
 //! first gets a widget KS (`session.startWidgetSession`), then sends
 //! `tokenHash = hex(hash(widgetKs ‖ token))` with that widget KS as `ks`.
+//!
+//! [`AppTokenHandler::start_session`] returns a [`RequestBuilder`] like every other action;
+//! its `.send()` makes both calls. The session options are the shared
+//! [`SessionOptions`] (sent as `userId`, `type`, `expiry` and `sessionPrivileges`).
 
 use std::fmt;
-use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
-use crate::client::{Client, duration_secs};
+use crate::client::Client;
 use crate::error::Result;
-use crate::ids::{AppTokenId, UserId};
-use crate::ks::{Ks, SessionType};
-use crate::request::KalturaRequest;
-use crate::types::{AppTokenHashType, SessionInfo};
+use crate::ids::AppTokenId;
+use crate::ks::Ks;
+use crate::request::{KalturaRequest, RequestBuilder};
+use crate::services::session::WithSessionOptions;
+use crate::types::{AppTokenHashType, SessionInfo, SessionOptions};
 
 impl Client {
     /// The `appToken` service.
@@ -46,6 +50,9 @@ pub struct AppTokenHandler<'c> {
     client: &'c Client,
 }
 
+/// Builder of `appToken.startSession` (with the `session.startWidgetSession` before it).
+pub type AppTokenStartSessionBuilder<'c> = RequestBuilder<'c, AppTokenSessionStart>;
+
 impl<'c> AppTokenHandler<'c> {
     /// `appToken.startSession` for token `id` with secret `token`. Clients configured with
     /// [`Credentials::AppToken`](crate::Credentials::AppToken) do this by themselves.
@@ -54,76 +61,72 @@ impl<'c> AppTokenHandler<'c> {
         id: impl Into<AppTokenId>,
         token: impl Into<SecretString>,
     ) -> AppTokenStartSessionBuilder<'c> {
-        AppTokenStartSessionBuilder {
-            client: self.client,
+        RequestBuilder::new(self.client, AppTokenSessionStart::new(id, token))
+    }
+}
+
+/// What starting an app-token session needs before the widget KS is known: the token, its
+/// hash type and the [`SessionOptions`]. Not a single call (so it cannot go into a
+/// multirequest); its builder's `send()` makes the two calls.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct AppTokenSessionStart {
+    /// The token id (`appToken.id`).
+    pub id: AppTokenId,
+    /// The token itself (`appToken.token`); never sent, only hashed. `Debug` redacts it.
+    pub token: SecretString,
+    /// The hash type the token was created with (default SHA-1).
+    pub hash_type: AppTokenHashType,
+    /// User, type, lifetime and privileges (the token's own settings win).
+    pub options: SessionOptions,
+}
+
+impl AppTokenSessionStart {
+    /// A session for token `id` with secret `token`, SHA-1, no options.
+    pub fn new(id: impl Into<AppTokenId>, token: impl Into<SecretString>) -> Self {
+        AppTokenSessionStart {
             id: id.into(),
             token: token.into(),
             hash_type: AppTokenHashType::default(),
-            user_id: None,
-            session_type: None,
-            expiry: None,
-            session_privileges: None,
+            options: SessionOptions::default(),
+        }
+    }
+
+    /// The `appToken.startSession` request for a widget KS `ks`.
+    pub fn request_for(&self, ks: Ks) -> AppTokenStartSessionRequest {
+        let token_hash = self
+            .hash_type
+            .token_hash(ks.expose_secret(), self.token.expose_secret());
+        AppTokenStartSessionRequest {
+            id: self.id.clone(),
+            token_hash,
+            ks,
+            options: self.options.clone(),
         }
     }
 }
 
-/// Builder of `appToken.startSession`; see [`AppTokenHandler::start_session`].
-#[must_use]
-pub struct AppTokenStartSessionBuilder<'c> {
-    client: &'c Client,
-    id: AppTokenId,
-    token: SecretString,
-    hash_type: AppTokenHashType,
-    user_id: Option<UserId>,
-    session_type: Option<SessionType>,
-    expiry: Option<Duration>,
-    session_privileges: Option<String>,
-}
-
-impl fmt::Debug for AppTokenStartSessionBuilder<'_> {
+impl fmt::Debug for AppTokenSessionStart {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AppTokenStartSessionBuilder")
+        f.debug_struct("AppTokenSessionStart")
             .field("id", &self.id)
             .field("token", &"[REDACTED]")
             .field("hash_type", &self.hash_type)
-            .field("user_id", &self.user_id)
-            .field("session_type", &self.session_type)
-            .field("expiry", &self.expiry)
-            .field("session_privileges", &self.session_privileges)
-            .finish_non_exhaustive()
+            .field("options", &self.options)
+            .finish()
     }
 }
 
-impl AppTokenStartSessionBuilder<'_> {
+impl WithSessionOptions for AppTokenSessionStart {
+    fn session_options_mut(&mut self) -> &mut SessionOptions {
+        &mut self.options
+    }
+}
+
+impl RequestBuilder<'_, AppTokenSessionStart> {
     /// The hash type the token was created with (default SHA-1).
-    pub fn hash_type(mut self, hash_type: AppTokenHashType) -> Self {
-        self.hash_type = hash_type;
-        self
-    }
-
-    /// The session's user id (ignored if the token defines one).
-    pub fn user_id(mut self, user_id: impl Into<UserId>) -> Self {
-        self.user_id = Some(user_id.into());
-        self
-    }
-
-    /// The session type (ignored if the token defines one).
-    pub fn session_type(mut self, session_type: SessionType) -> Self {
-        self.session_type = Some(session_type);
-        self
-    }
-
-    /// Requested lifetime (capped by the token's session duration and expiry).
-    pub fn expiry(mut self, expiry: Duration) -> Self {
-        self.expiry = Some(expiry);
-        self
-    }
-
-    /// Requested privileges, as Kaltura's string or a
-    /// [`Privileges`](crate::ks::Privileges) value.
-    pub fn session_privileges(mut self, privileges: impl fmt::Display) -> Self {
-        self.session_privileges = Some(privileges.to_string());
-        self
+    pub fn hash_type(self, hash_type: AppTokenHashType) -> Self {
+        self.map_request(|r| r.hash_type = hash_type)
     }
 
     /// Gets a widget KS, then starts the app-token session with it.
@@ -133,20 +136,9 @@ impl AppTokenStartSessionBuilder<'_> {
     /// Errors of either call; `APP_TOKEN_ID_NOT_FOUND`, `INVALID_APP_TOKEN_HASH`… as
     /// [`Error::Api`](crate::Error::Api).
     pub async fn send(self) -> Result<SessionInfo> {
-        let widget = self.client.session().start_widget_session().send().await?;
-        let token_hash = self
-            .hash_type
-            .token_hash(widget.ks.expose_secret(), self.token.expose_secret());
-        let request = AppTokenStartSessionRequest {
-            id: self.id,
-            token_hash,
-            ks: widget.ks,
-            user_id: self.user_id,
-            session_type: self.session_type,
-            expiry: self.expiry,
-            session_privileges: self.session_privileges,
-        };
-        self.client.send(request).await
+        let (client, start) = self.into_parts();
+        let widget = client.session().start_widget_session().send().await?;
+        client.send(start.request_for(widget.ks)).await
     }
 }
 
@@ -160,14 +152,8 @@ pub struct AppTokenStartSessionRequest {
     pub token_hash: String,
     /// The KS the hash was computed with, sent as this call's `ks`.
     pub ks: Ks,
-    /// The session's user id.
-    pub user_id: Option<UserId>,
-    /// The session type.
-    pub session_type: Option<SessionType>,
-    /// Requested lifetime.
-    pub expiry: Option<Duration>,
-    /// Requested privileges.
-    pub session_privileges: Option<String>,
+    /// User, type, lifetime and privileges (`sessionPrivileges` on the wire).
+    pub options: SessionOptions,
 }
 
 impl AppTokenStartSessionRequest {
@@ -177,10 +163,7 @@ impl AppTokenStartSessionRequest {
             id: id.into(),
             token_hash: token_hash.into(),
             ks,
-            user_id: None,
-            session_type: None,
-            expiry: None,
-            session_privileges: None,
+            options: SessionOptions::default(),
         }
     }
 }
@@ -204,26 +187,49 @@ impl KalturaRequest for AppTokenStartSessionRequest {
             "ks".into(),
             Value::String(self.ks.expose_secret().to_owned()),
         );
-        if let Some(user_id) = &self.user_id {
-            params.insert("userId".into(), Value::String(user_id.to_string()));
-        }
-        if let Some(session_type) = self.session_type {
-            params.insert("type".into(), Value::from(session_type.as_i64()));
-        }
-        if let Some(expiry) = self.expiry {
-            params.insert("expiry".into(), Value::from(duration_secs(expiry)));
-        }
-        if let Some(privileges) = &self.session_privileges {
-            params.insert(
-                "sessionPrivileges".into(),
-                Value::String(privileges.clone()),
-            );
-        }
+        self.options.write_params(&mut params, "sessionPrivileges");
         Ok(params)
     }
 
     /// The call carries its own (widget) KS in its parameters.
     fn needs_ks(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::ks::SessionType;
+
+    #[test]
+    fn start_session_params_use_session_privileges() {
+        let mut start = AppTokenSessionStart::new("0_tok", "the-token");
+        start.hash_type = AppTokenHashType::Sha256;
+        start.options = SessionOptions::new()
+            .user_id("bot")
+            .session_type(SessionType::Admin)
+            .expiry(std::time::Duration::from_secs(600))
+            .privileges("privacycontext:x");
+        let request = start.request_for(Ks::new("widget-ks"));
+        assert_eq!(
+            request.token_hash,
+            AppTokenHashType::Sha256.token_hash("widget-ks", "the-token")
+        );
+        assert_eq!(
+            Value::Object(request.params().unwrap()),
+            serde_json::json!({
+                "id": "0_tok",
+                "tokenHash": request.token_hash,
+                "ks": "widget-ks",
+                "userId": "bot",
+                "type": 2,
+                "expiry": 600,
+                "sessionPrivileges": "privacycontext:x",
+            })
+        );
+        assert!(!request.needs_ks());
+        assert!(!format!("{start:?}").contains("the-token"));
     }
 }

@@ -2,6 +2,12 @@
 //!
 //! The client creates its own admin KS locally (see [`Client`]); these calls are for
 //! server-side sessions — a KS for a user, a widget KS, or checking what a KS allows.
+//!
+//! Like every service, the actions that take options return a [`RequestBuilder`] finished
+//! with `.send()`. The session options (user, type, expiry, privileges) are one
+//! [`SessionOptions`] value, shared with [`appToken.startSession`](crate::services::app_token)
+//! and [`Credentials::AppToken`](crate::Credentials::AppToken); their setters are defined
+//! once, for every request that implements [`WithSessionOptions`].
 
 use std::fmt;
 use std::time::Duration;
@@ -13,8 +19,10 @@ use crate::client::{Client, duration_secs};
 use crate::error::{Error, Result};
 use crate::ids::{PartnerId, UserId};
 use crate::ks::{Ks, SessionType};
-use crate::request::KalturaRequest;
-use crate::types::{SessionInfo, StartWidgetSessionResponse};
+use crate::request::{KalturaRequest, RequestBuilder};
+use crate::types::{SessionInfo, SessionOptions, StartWidgetSessionResponse};
+
+const SERVICE: &str = "session";
 
 impl Client {
     /// The `session` service.
@@ -50,20 +58,25 @@ pub struct SessionHandler<'c> {
     client: &'c Client,
 }
 
+/// Builder of `session.start`.
+pub type StartSessionBuilder<'c> = RequestBuilder<'c, StartSessionRequest>;
+/// Builder of `session.startWidgetSession`.
+pub type StartWidgetSessionBuilder<'c> = RequestBuilder<'c, StartWidgetSessionRequest>;
+
 impl<'c> SessionHandler<'c> {
-    /// `session.start`: a KS signed by Kaltura. Uses the client's admin secret unless
-    /// [`StartSessionBuilder::secret`] gives another (e.g. the partner's user secret for a
-    /// USER session). Never retried after it may have reached the server.
+    /// `session.start`: a KS signed by Kaltura, with the client's admin secret and partner
+    /// id unless [`secret`](RequestBuilder::secret) / [`partner_id`](RequestBuilder::partner_id)
+    /// give others (e.g. the partner's user secret for a USER session). Never retried after
+    /// it may have reached the server.
     pub fn start(&self) -> StartSessionBuilder<'c> {
-        StartSessionBuilder {
-            client: self.client,
-            secret: None,
-            partner_id: None,
-            user_id: None,
-            session_type: None,
-            expiry: None,
-            privileges: None,
-        }
+        RequestBuilder::new(
+            self.client,
+            StartSessionRequest {
+                secret: self.client.admin_secret().cloned(),
+                partner_id: self.client.partner_id(),
+                options: SessionOptions::default(),
+            },
+        )
     }
 
     /// `session.get`: what Kaltura knows about `ks`.
@@ -72,11 +85,7 @@ impl<'c> SessionHandler<'c> {
     ///
     /// [`Error::Api`] with `INVALID_KS` if Kaltura refuses `ks`; see [`Client::send`].
     pub async fn get(&self, ks: &Ks) -> Result<SessionInfo> {
-        self.client
-            .send(GetSessionRequest {
-                session: Some(ks.clone()),
-            })
-            .await
+        self.client.send(GetSessionRequest::new(ks.clone())).await
     }
 
     /// `session.get` for the KS the client sends (its managed KS, or the one set with
@@ -86,7 +95,7 @@ impl<'c> SessionHandler<'c> {
     ///
     /// See [`Client::send`].
     pub async fn get_current(&self) -> Result<SessionInfo> {
-        self.client.send(GetSessionRequest { session: None }).await
+        self.client.send(GetSessionRequest::default()).await
     }
 
     /// `session.end`: invalidates the KS the client sends. If that is the client's managed
@@ -104,199 +113,151 @@ impl<'c> SessionHandler<'c> {
     /// `session.startWidgetSession`: an anonymous view-only KS for a widget, by default the
     /// partner's own widget `_{partnerId}`. Needs no credentials.
     pub fn start_widget_session(&self) -> StartWidgetSessionBuilder<'c> {
-        StartWidgetSessionBuilder {
-            client: self.client,
-            widget_id: None,
-            expiry: None,
-        }
+        let widget_id = self
+            .client
+            .partner_id()
+            .map(|partner_id| format!("_{partner_id}"))
+            .unwrap_or_default();
+        RequestBuilder::new(self.client, StartWidgetSessionRequest::new(widget_id))
     }
 }
 
-/// Builder of `session.start`; see [`SessionHandler::start`].
-#[must_use]
-pub struct StartSessionBuilder<'c> {
-    client: &'c Client,
-    secret: Option<SecretString>,
-    partner_id: Option<PartnerId>,
-    user_id: Option<UserId>,
-    session_type: Option<SessionType>,
-    expiry: Option<Duration>,
-    privileges: Option<String>,
+/// A request that starts a session with [`SessionOptions`]; gives its [`RequestBuilder`]
+/// the option setters ([`user_id`](RequestBuilder::user_id),
+/// [`session_type`](RequestBuilder::session_type), [`expiry`](RequestBuilder::expiry),
+/// [`privileges`](RequestBuilder::privileges), [`options`](RequestBuilder::options)).
+pub trait WithSessionOptions {
+    /// The options, to change them.
+    fn session_options_mut(&mut self) -> &mut SessionOptions;
 }
 
-impl fmt::Debug for StartSessionBuilder<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StartSessionBuilder")
-            .field("secret", &self.secret.as_ref().map(|_| "[REDACTED]"))
-            .field("partner_id", &self.partner_id)
-            .field("user_id", &self.user_id)
-            .field("session_type", &self.session_type)
-            .field("expiry", &self.expiry)
-            .field("privileges", &self.privileges)
-            .finish_non_exhaustive()
-    }
-}
-
-impl StartSessionBuilder<'_> {
-    /// The secret to sign with (default: the client's admin secret).
-    pub fn secret(mut self, secret: impl Into<SecretString>) -> Self {
-        self.secret = Some(secret.into());
-        self
-    }
-
-    /// The partner (default: the client's partner id).
-    pub fn partner_id(mut self, partner_id: impl Into<PartnerId>) -> Self {
-        self.partner_id = Some(partner_id.into());
-        self
+impl<R: WithSessionOptions> RequestBuilder<'_, R> {
+    /// Replaces every session option.
+    pub fn options(self, options: SessionOptions) -> Self {
+        self.map_request(|r| *r.session_options_mut() = options)
     }
 
     /// The session's user id.
-    pub fn user_id(mut self, user_id: impl Into<UserId>) -> Self {
-        self.user_id = Some(user_id.into());
-        self
+    pub fn user_id(self, user_id: impl Into<UserId>) -> Self {
+        let user_id = user_id.into();
+        self.map_request(|r| r.session_options_mut().user_id = Some(user_id))
     }
 
-    /// USER or ADMIN (Kaltura's default is USER).
-    pub fn session_type(mut self, session_type: SessionType) -> Self {
-        self.session_type = Some(session_type);
-        self
+    /// USER or ADMIN (Kaltura's default is USER; an app token's own type wins).
+    pub fn session_type(self, session_type: SessionType) -> Self {
+        self.map_request(|r| r.session_options_mut().session_type = Some(session_type))
     }
 
-    /// Lifetime (Kaltura's default is 24 h, capped by the partner's maximum).
-    pub fn expiry(mut self, expiry: Duration) -> Self {
-        self.expiry = Some(expiry);
-        self
+    /// Requested lifetime (Kaltura's default is 24 h, capped by the partner's maximum or the
+    /// app token's session duration).
+    pub fn expiry(self, expiry: Duration) -> Self {
+        self.map_request(|r| r.session_options_mut().expiry = Some(expiry))
     }
 
     /// Privileges, as Kaltura's string (`sview:0_abc,privacycontext:x`) or a
     /// [`Privileges`](crate::ks::Privileges) value.
-    pub fn privileges(mut self, privileges: impl fmt::Display) -> Self {
-        self.privileges = Some(privileges.to_string());
-        self
-    }
-
-    /// The request this builder sends, with the client's defaults filled in.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Build`] without a secret (none given and no admin secret configured) or
-    /// without a partner id.
-    pub fn into_request(self) -> Result<StartSessionRequest> {
-        let missing = |what: &str| Error::Build {
-            service: "session".into(),
-            action: "start".into(),
-            message: format!("{what} (configure the client with it or set it on the builder)"),
-        };
-        let secret = match self.secret {
-            Some(secret) => secret,
-            None => self
-                .client
-                .admin_secret()
-                .cloned()
-                .ok_or_else(|| missing("no secret"))?,
-        };
-        let partner_id = self
-            .partner_id
-            .or_else(|| self.client.partner_id())
-            .ok_or_else(|| missing("no partner id"))?;
-        Ok(StartSessionRequest {
-            secret,
-            partner_id,
-            user_id: self.user_id,
-            session_type: self.session_type,
-            expiry: self.expiry,
-            privileges: self.privileges,
-        })
-    }
-
-    /// Sends the call.
-    ///
-    /// # Errors
-    ///
-    /// As [`StartSessionBuilder::into_request`]; [`Error::Api`] with `START_SESSION_ERROR`
-    /// for a wrong secret; see [`Client::send`].
-    pub async fn send(self) -> Result<Ks> {
-        let client = self.client;
-        let request = self.into_request()?;
-        client.send(request).await.map(Ks::new)
+    pub fn privileges(self, privileges: impl fmt::Display) -> Self {
+        let privileges = privileges.to_string();
+        self.map_request(|r| r.session_options_mut().privileges = Some(privileges))
     }
 }
 
-/// `session.start` as data. The result is the KS string.
+impl RequestBuilder<'_, StartSessionRequest> {
+    /// The secret to sign with (default: the client's admin secret).
+    pub fn secret(self, secret: impl Into<SecretString>) -> Self {
+        let secret = secret.into();
+        self.map_request(|r| r.secret = Some(secret))
+    }
+
+    /// The partner (default: the client's partner id).
+    pub fn partner_id(self, partner_id: impl Into<PartnerId>) -> Self {
+        let partner_id = partner_id.into();
+        self.map_request(|r| r.partner_id = Some(partner_id))
+    }
+}
+
+impl RequestBuilder<'_, StartWidgetSessionRequest> {
+    /// The widget (default `_{partnerId}`).
+    pub fn widget_id(self, widget_id: impl Into<String>) -> Self {
+        let widget_id = widget_id.into();
+        self.map_request(|r| r.widget_id = widget_id)
+    }
+
+    /// Lifetime of the widget KS (Kaltura's default is 24 h).
+    pub fn expiry(self, expiry: Duration) -> Self {
+        self.map_request(|r| r.expiry = Some(expiry))
+    }
+}
+
+/// `session.start` as data. The result is the KS.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct StartSessionRequest {
-    /// The admin (or user) secret; sent in the body, never shown by `Debug`.
-    pub secret: SecretString,
-    /// The partner.
-    pub partner_id: PartnerId,
-    /// The session's user id.
-    pub user_id: Option<UserId>,
-    /// USER or ADMIN.
-    pub session_type: Option<SessionType>,
-    /// Lifetime.
-    pub expiry: Option<Duration>,
-    /// Privileges string.
-    pub privileges: Option<String>,
+    /// The admin (or user) secret; sent in the body, never shown by `Debug`. Required.
+    pub secret: Option<SecretString>,
+    /// The partner. Required.
+    pub partner_id: Option<PartnerId>,
+    /// User, type, lifetime and privileges.
+    pub options: SessionOptions,
 }
 
 impl StartSessionRequest {
     /// A `session.start` for `partner_id` signed with `secret`, all else default.
     pub fn new(partner_id: impl Into<PartnerId>, secret: impl Into<SecretString>) -> Self {
         StartSessionRequest {
-            secret: secret.into(),
-            partner_id: partner_id.into(),
-            user_id: None,
-            session_type: None,
-            expiry: None,
-            privileges: None,
+            secret: Some(secret.into()),
+            partner_id: Some(partner_id.into()),
+            options: SessionOptions::default(),
         }
+    }
+}
+
+impl WithSessionOptions for StartSessionRequest {
+    fn session_options_mut(&mut self) -> &mut SessionOptions {
+        &mut self.options
     }
 }
 
 impl fmt::Debug for StartSessionRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StartSessionRequest")
-            .field("secret", &"[REDACTED]")
+            .field("secret", &self.secret.as_ref().map(|_| "[REDACTED]"))
             .field("partner_id", &self.partner_id)
-            .field("user_id", &self.user_id)
-            .field("session_type", &self.session_type)
-            .field("expiry", &self.expiry)
-            .field("privileges", &self.privileges)
+            .field("options", &self.options)
             .finish()
     }
 }
 
 impl KalturaRequest for StartSessionRequest {
-    type Output = String;
+    type Output = Ks;
 
     fn service(&self) -> &str {
-        "session"
+        SERVICE
     }
 
     fn action(&self) -> &str {
         "start"
     }
 
+    /// # Errors
+    ///
+    /// [`Error::Build`] without a secret (none given and no admin secret configured) or
+    /// without a partner id.
     fn params(&self) -> Result<Map<String, Value>> {
+        let missing = |what: &str| Error::Build {
+            service: SERVICE.into(),
+            action: "start".into(),
+            message: format!("{what} (configure the client with it or set it on the builder)"),
+        };
+        let secret = self.secret.as_ref().ok_or_else(|| missing("no secret"))?;
+        let partner_id = self.partner_id.ok_or_else(|| missing("no partner id"))?;
         let mut params = Map::new();
         params.insert(
             "secret".into(),
-            Value::String(self.secret.expose_secret().to_owned()),
+            Value::String(secret.expose_secret().to_owned()),
         );
-        params.insert("partnerId".into(), Value::from(self.partner_id.get()));
-        if let Some(user_id) = &self.user_id {
-            params.insert("userId".into(), Value::String(user_id.to_string()));
-        }
-        if let Some(session_type) = self.session_type {
-            params.insert("type".into(), Value::from(session_type.as_i64()));
-        }
-        if let Some(expiry) = self.expiry {
-            params.insert("expiry".into(), Value::from(duration_secs(expiry)));
-        }
-        if let Some(privileges) = &self.privileges {
-            params.insert("privileges".into(), Value::String(privileges.clone()));
-        }
+        params.insert("partnerId".into(), Value::from(partner_id.get()));
+        self.options.write_params(&mut params, "privileges");
         Ok(params)
     }
 
@@ -324,7 +285,7 @@ impl KalturaRequest for GetSessionRequest {
     type Output = SessionInfo;
 
     fn service(&self) -> &str {
-        "session"
+        SERVICE
     }
 
     fn action(&self) -> &str {
@@ -352,7 +313,7 @@ impl KalturaRequest for EndSessionRequest {
     type Output = ();
 
     fn service(&self) -> &str {
-        "session"
+        SERVICE
     }
 
     fn action(&self) -> &str {
@@ -361,65 +322,6 @@ impl KalturaRequest for EndSessionRequest {
 
     fn params(&self) -> Result<Map<String, Value>> {
         Ok(Map::new())
-    }
-}
-
-/// Builder of `session.startWidgetSession`; see [`SessionHandler::start_widget_session`].
-#[derive(Debug)]
-#[must_use]
-pub struct StartWidgetSessionBuilder<'c> {
-    client: &'c Client,
-    widget_id: Option<String>,
-    expiry: Option<Duration>,
-}
-
-impl StartWidgetSessionBuilder<'_> {
-    /// The widget (default `_{partnerId}`).
-    pub fn widget_id(mut self, widget_id: impl Into<String>) -> Self {
-        self.widget_id = Some(widget_id.into());
-        self
-    }
-
-    /// Lifetime of the widget KS (Kaltura's default is 24 h).
-    pub fn expiry(mut self, expiry: Duration) -> Self {
-        self.expiry = Some(expiry);
-        self
-    }
-
-    /// The request this builder sends.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Build`] if no widget id is given and the client has no partner id.
-    pub fn into_request(self) -> Result<StartWidgetSessionRequest> {
-        let widget_id = match self.widget_id {
-            Some(widget_id) => widget_id,
-            None => match self.client.partner_id() {
-                Some(partner_id) => format!("_{partner_id}"),
-                None => {
-                    return Err(Error::Build {
-                        service: "session".into(),
-                        action: "startWidgetSession".into(),
-                        message: "no widget id, and no partner id to default it to".into(),
-                    });
-                }
-            },
-        };
-        Ok(StartWidgetSessionRequest {
-            widget_id,
-            expiry: self.expiry,
-        })
-    }
-
-    /// Sends the call.
-    ///
-    /// # Errors
-    ///
-    /// As [`StartWidgetSessionBuilder::into_request`]; see [`Client::send`].
-    pub async fn send(self) -> Result<StartWidgetSessionResponse> {
-        let client = self.client;
-        let request = self.into_request()?;
-        client.send(request).await
     }
 }
 
@@ -447,14 +349,25 @@ impl KalturaRequest for StartWidgetSessionRequest {
     type Output = StartWidgetSessionResponse;
 
     fn service(&self) -> &str {
-        "session"
+        SERVICE
     }
 
     fn action(&self) -> &str {
         "startWidgetSession"
     }
 
+    /// # Errors
+    ///
+    /// [`Error::Build`] if the widget id is empty (none given and no partner id to default
+    /// it to).
     fn params(&self) -> Result<Map<String, Value>> {
+        if self.widget_id.is_empty() {
+            return Err(Error::Build {
+                service: SERVICE.into(),
+                action: "startWidgetSession".into(),
+                message: "no widget id, and no partner id to default it to".into(),
+            });
+        }
         let mut params = Map::new();
         params.insert("widgetId".into(), Value::String(self.widget_id.clone()));
         if let Some(expiry) = self.expiry {
@@ -469,16 +382,18 @@ impl KalturaRequest for StartWidgetSessionRequest {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
     #[test]
     fn start_session_params() {
         let mut request = StartSessionRequest::new(12345, "abcdef0123456789abcdef0123456789");
-        request.user_id = Some("discord_42".into());
-        request.session_type = Some(SessionType::User);
-        request.expiry = Some(Duration::from_secs(86_400));
-        request.privileges = Some("privacycontext:abc".into());
+        request.options = SessionOptions::new()
+            .user_id("discord_42")
+            .session_type(SessionType::User)
+            .expiry(Duration::from_secs(86_400))
+            .privileges("privacycontext:abc");
         let params = Value::Object(request.params().unwrap());
         assert_eq!(
             params,
@@ -497,6 +412,24 @@ mod tests {
     }
 
     #[test]
+    fn start_session_without_secret_or_partner_is_a_build_error() {
+        let mut request = StartSessionRequest::new(1, "s");
+        request.secret = None;
+        let err = request.params().unwrap_err();
+        assert!(
+            matches!(&err, Error::Build { message, .. } if message.starts_with("no secret")),
+            "{err:?}"
+        );
+        let mut request = StartSessionRequest::new(1, "s");
+        request.partner_id = None;
+        let err = request.params().unwrap_err();
+        assert!(
+            matches!(&err, Error::Build { message, .. } if message.starts_with("no partner id")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn get_and_widget_params() {
         let get = GetSessionRequest::new(Ks::new("djJ8a3M="));
         assert_eq!(get.params().unwrap()["session"], "djJ8a3M=");
@@ -505,5 +438,7 @@ mod tests {
         let widget = StartWidgetSessionRequest::new("_12345");
         assert_eq!(widget.params().unwrap()["widgetId"], "_12345");
         assert!(!widget.needs_ks());
+        let err = StartWidgetSessionRequest::new("").params().unwrap_err();
+        assert!(matches!(err, Error::Build { .. }), "{err:?}");
     }
 }

@@ -73,6 +73,7 @@ impl fmt::Display for AppTokenHashType {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

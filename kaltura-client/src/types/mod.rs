@@ -22,7 +22,7 @@ pub use media::{
     BaseEntry, BaseEntryFilter, EntryOrderBy, EntryStatus, EntryType, MediaEntry, MediaEntryFilter,
     MediaEntryInput, MediaType, ModerationStatus, SourceType,
 };
-pub use session::{SessionInfo, StartWidgetSessionResponse};
+pub use session::{SessionInfo, SessionOptions, StartWidgetSessionResponse};
 
 /// Tolerant deserializers shared by the models.
 pub(crate) mod de {

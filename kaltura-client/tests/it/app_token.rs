@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use kaltura_client::ks::SessionType;
-use kaltura_client::types::AppTokenHashType;
+use kaltura_client::types::{AppTokenHashType, SessionOptions};
 use kaltura_client::{Client, Credentials};
 use serde_json::{Value, json};
 use sha1::Digest as _;
@@ -75,7 +75,7 @@ async fn start_session_hashes_the_widget_ks_and_token_with_sha1_by_default() {
         .user_id("discord-bot")
         .session_type(SessionType::User)
         .expiry(Duration::from_secs(3600))
-        .session_privileges("privacycontext:discord")
+        .privileges("privacycontext:discord")
         .send()
         .await
         .unwrap();
@@ -120,10 +120,9 @@ fn app_token_client(server: &MockServer, clock: std::sync::Arc<MockClock>) -> Cl
             id: TOKEN_ID.into(),
             token: TOKEN.into(),
             hash_type: AppTokenHashType::Sha256,
-            user_id: Some("discord-bot".into()),
-            session_type: None,
-            expiry: Some(Duration::from_secs(3600)),
-            privileges: None,
+            options: SessionOptions::new()
+                .user_id("discord-bot")
+                .expiry(Duration::from_secs(3600)),
         })
         .clock(clock)
         .build()
@@ -181,4 +180,115 @@ async fn an_app_token_session_is_renewed_near_its_expiry() {
     clock.advance(3600 - 300);
     client.current_ks().await.unwrap();
     assert_eq!(starts(&bodies(&server).await), 2);
+}
+
+#[tokio::test]
+async fn a_relative_expiry_from_start_session_schedules_renewal_from_now() {
+    // Kaltura may answer `expiry` as seconds from now instead of a unix time: 600 means the
+    // KS is valid until NOW + 600, so it is renewed once less than 300 s (half) remain.
+    let server = MockServer::start().await;
+    mount_widget_session(&server).await;
+    mount_app_token_session(&server, &sha256_hash(), 600).await;
+    let clock = MockClock::at(NOW);
+    let client = app_token_client(&server, clock.clone());
+    let starts = |sent: &[Value]| sent.iter().filter(|b| b.get("tokenHash").is_some()).count();
+
+    let first = client.current_ks().await.unwrap().unwrap();
+    assert_eq!(first.expose_secret(), SESSION_KS);
+    clock.advance(299);
+    client.current_ks().await.unwrap();
+    assert_eq!(
+        starts(&bodies(&server).await),
+        1,
+        "still 301 s of 600 left: no renewal (a relative expiry read as a unix time would renew on every call)"
+    );
+    clock.advance(1);
+    client.current_ks().await.unwrap();
+    assert_eq!(starts(&bodies(&server).await), 2, "300 s left: renewed");
+}
+
+#[tokio::test]
+async fn without_an_expiry_in_the_answer_the_requested_lifetime_is_used() {
+    let server = MockServer::start().await;
+    mount_widget_session(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/api_v3/service/appToken/action/startSession"))
+        .respond_with(json(json!({
+            "ks": SESSION_KS,
+            "partnerId": PARTNER,
+            "sessionType": 0,
+            "objectType": "KalturaSessionInfo"
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let clock = MockClock::at(NOW);
+    // Requested 3600 s: renewal 360 s (10 %) before NOW + 3600.
+    let client = app_token_client(&server, clock.clone());
+
+    client.current_ks().await.unwrap();
+    clock.advance(3600 - 361);
+    client.current_ks().await.unwrap();
+    clock.advance(1);
+    client.current_ks().await.unwrap();
+    let sent = bodies(&server).await;
+    assert_eq!(
+        sent.iter().filter(|b| b.get("tokenHash").is_some()).count(),
+        2
+    );
+    assert_eq!(sent[1]["expiry"], 3600, "the requested lifetime is sent");
+}
+
+#[tokio::test]
+async fn a_failed_renewal_keeps_using_the_ks_while_it_is_still_valid() {
+    let server = MockServer::start().await;
+    mount_widget_session(&server).await;
+    // The first session works (valid until NOW + 3600); every later start fails.
+    Mock::given(method("POST"))
+        .and(path("/api_v3/service/appToken/action/startSession"))
+        .respond_with(json(json!({
+            "ks": SESSION_KS,
+            "partnerId": PARTNER,
+            "expiry": NOW + 3600,
+            "sessionType": 0,
+            "objectType": "KalturaSessionInfo"
+        })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api_v3/service/appToken/action/startSession"))
+        .respond_with(json(json!({
+            "code": "APP_TOKEN_ID_NOT_FOUND",
+            "message": "Application token id [0_t0k3n1d] not found",
+            "objectType": "KalturaAPIException",
+            "args": {"ID": TOKEN_ID}
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api_v3/service/media/action/list"))
+        .respond_with(json(json!({"objects": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let clock = MockClock::at(NOW);
+    let client = app_token_client(&server, clock.clone());
+    client.current_ks().await.unwrap();
+
+    // Inside the renewal window (60 s left): renewal fails, the current KS is still valid.
+    clock.advance(3600 - 60);
+    client.call_raw("media", "list", Value::Null).await.unwrap();
+    let sent = bodies(&server).await;
+    let list = sent.last().unwrap();
+    assert_eq!(list["ks"], SESSION_KS, "the still-valid KS is used");
+    let starts = sent.iter().filter(|b| b.get("tokenHash").is_some()).count();
+    assert_eq!(starts, 2, "renewal was attempted");
+
+    // Past its expiry the old KS is not used: the renewal error is returned.
+    clock.advance(60);
+    let err = client.current_ks().await.unwrap_err();
+    assert_eq!(err.api_code(), Some("APP_TOKEN_ID_NOT_FOUND"), "{err:?}");
 }

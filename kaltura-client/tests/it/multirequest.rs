@@ -215,3 +215,84 @@ async fn inline_errors_do_not_echo_the_ks() {
     assert!(!format!("{err} {err:?}").contains(USER_KS));
     assert!(!response.raw(0).unwrap().to_string().contains(USER_KS));
 }
+
+fn expired_ks_item() -> Value {
+    json!({
+        "code": "INVALID_KS",
+        "message": "Invalid KS \"EXPIRED\", Error \"-1,EXPIRED\"",
+        "objectType": "KalturaAPIException",
+        "args": {"KSID": "EXPIRED", "ERR_CODE": "-1", "ERR_DESC": "EXPIRED"}
+    })
+}
+
+#[tokio::test]
+async fn a_multirequest_refused_whole_for_an_expired_ks_is_sent_once_more_with_a_new_ks() {
+    let server = MockServer::start().await;
+    // Every item refused for an expired KS: Kaltura executed nothing.
+    Mock::given(method("POST"))
+        .and(path("/api_v3/service/multirequest"))
+        .respond_with(json(json!([expired_ks_item(), expired_ks_item()])))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api_v3/service/multirequest"))
+        .respond_with(json(json!([{"id": "0_new"}, 3])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = admin_client(&server);
+
+    // Even with a side effect (`add`): nothing ran the first time.
+    let mut batch = client.multirequest();
+    let add = batch.add_raw("media", "add", json!({"entry": {"name": "x"}}));
+    let count = batch.add_raw("media", "count", Value::Null);
+    let response = batch.send().await.unwrap();
+
+    assert_eq!(response.get(&add).unwrap()["id"], "0_new");
+    assert_eq!(response.get(&count).unwrap(), 3);
+    let sent = bodies(&server).await;
+    assert_eq!(sent.len(), 2, "exactly one re-send");
+    let (first, second) = (
+        sent[0]["ks"].as_str().unwrap(),
+        sent[1]["ks"].as_str().unwrap(),
+    );
+    assert!(first.starts_with("djJ8") && second.starts_with("djJ8"));
+    assert_ne!(first, second, "the re-sent multirequest carries a new KS");
+    assert_eq!(sent[0]["0"], sent[1]["0"], "same calls");
+    assert_eq!(sent[0]["1"], sent[1]["1"], "same calls");
+}
+
+#[tokio::test]
+async fn a_multirequest_with_only_some_items_expired_is_not_sent_again() {
+    let server = MockServer::start().await;
+    // The first item ran: sending the batch again would run it twice.
+    Mock::given(method("POST"))
+        .and(path("/api_v3/service/multirequest"))
+        .respond_with(json(json!([{"id": "0_new"}, expired_ks_item()])))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = admin_client(&server);
+
+    let mut batch = client.multirequest();
+    let add = batch.add_raw("media", "add", json!({"entry": {"name": "x"}}));
+    let count = batch.add_raw("media", "count", Value::Null);
+    let response = batch.send().await.unwrap();
+
+    assert_eq!(response.get(&add).unwrap()["id"], "0_new");
+    let err = response.get(&count).unwrap_err();
+    assert_eq!(err.api_code(), Some("INVALID_KS"), "{err:?}");
+    // The refused KS was dropped: the next call signs a new one.
+    let mut next = client.multirequest();
+    next.add_raw("media", "count", Value::Null);
+    let _ = next.send().await;
+    let sent = bodies(&server).await;
+    assert_eq!(
+        sent.len(),
+        2,
+        "one request per send: no re-send of the first batch"
+    );
+    assert_ne!(sent[0]["ks"], sent[1]["ks"], "the refused KS is not reused");
+}

@@ -95,6 +95,7 @@ async fn session_get_sends_the_session_to_inspect_and_the_client_ks() {
             "privileges": "privacycontext:abc",
             "objectType": "KalturaSessionInfo"
         })))
+        .expect(1)
         .mount(&server)
         .await;
     let client = builder(&server).build().unwrap().with_ks(Ks::new(USER_KS));
@@ -120,6 +121,7 @@ async fn admin_client_sends_a_locally_generated_admin_ks() {
     Mock::given(method("POST"))
         .and(path("/api_v3/service/media/action/list"))
         .respond_with(json(json!({"objects": [], "totalCount": 0})))
+        .expect(1)
         .mount(&server)
         .await;
     let client = admin_client(&server);
@@ -142,6 +144,7 @@ async fn client_tag_and_api_version_are_sent_with_every_call() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(json(Value::Null))
+        .expect(1)
         .mount(&server)
         .await;
     let client = builder(&server).build().unwrap();
@@ -175,6 +178,7 @@ async fn void_actions_decode_into_unit() {
     Mock::given(method("POST"))
         .and(path("/api_v3/service/media/action/delete"))
         .respond_with(json(Value::Null))
+        .expect(1)
         .mount(&server)
         .await;
     let client = admin_client(&server);
@@ -225,6 +229,7 @@ async fn a_request_carrying_its_own_ks_keeps_it() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(json(json!({})))
+        .expect(1)
         .mount(&server)
         .await;
     let client = admin_client(&server);

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use kaltura_client::fake::{FakeClock, FakeKaltura};
 use kaltura_client::ks::SessionType;
+use kaltura_client::meetings_join::MeetingRole;
 use kaltura_client::types::schedule::{
     ScheduleEventResourceFilter, ScheduleEventStatus, ScheduleResourceFilter,
 };
-use kaltura_client::urls::MeetingRole;
 use kaltura_client::{Client, ScheduleEventId};
 use kaltura_discord::config::{
     ConfigResolver, ConfigSources, GuildConfig, IdentityStrategy, MeetingType,

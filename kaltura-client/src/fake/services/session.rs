@@ -20,7 +20,7 @@ use crate::fake::errors;
 use crate::fake::params::{self, Params};
 use crate::fake::store::Store;
 use crate::fake::{Shared, expose};
-use crate::ks::{self, KsBuilder, Privileges, SessionType};
+use crate::ks::{self, KsBuilder, Privileges, SessionType, ct_eq};
 
 /// A verified session.
 #[derive(Debug, Clone)]
@@ -129,8 +129,14 @@ pub(crate) fn start(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
     if params::int(p.get("partnerId")) != Some(ctx.pid()) {
         return Err(errors::start_session_error(&pid_param));
     }
-    let is_admin_secret = constant_time_eq(&secret, expose(&ctx.shared.admin_secret));
-    let is_user_secret = constant_time_eq(&secret, expose(&ctx.shared.user_secret));
+    let is_admin_secret = ct_eq(
+        secret.as_bytes(),
+        expose(&ctx.shared.admin_secret).as_bytes(),
+    );
+    let is_user_secret = ct_eq(
+        secret.as_bytes(),
+        expose(&ctx.shared.user_secret).as_bytes(),
+    );
     if !(is_admin_secret || (is_user_secret && !session_type.is_admin())) {
         return Err(errors::start_session_error(&pid_param));
     }
@@ -184,13 +190,4 @@ pub(crate) fn end(ctx: &mut Ctx<'_>, _p: &Params) -> Result<Value, ApiError> {
         ctx.store.ended_sessions.insert(s.ks.clone(), s.valid_until);
     }
     Ok(Value::Null)
-}
-
-/// Compares secrets without an early exit on the first differing byte.
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
