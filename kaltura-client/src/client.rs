@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument as _;
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::{ApiError, Error, InvalidKsReason, Result};
+use crate::error::{ApiError, BodySnippet, Error, InvalidKsReason, Result, redact_tokens};
 use crate::ids::{AppTokenId, PartnerId, UserId};
 use crate::ks::{Ks, KsBuilder, KsVersion, OsRandom, Privileges, SessionType};
 use crate::multirequest::MultiRequest;
@@ -60,9 +60,6 @@ pub const DEFAULT_CLIENT_TAG: &str = concat!("kaltura-client-rs:", env!("CARGO_P
 
 /// The `User-Agent` sent with every call unless [`ClientBuilder::user_agent`] says otherwise.
 pub const DEFAULT_USER_AGENT: &str = concat!("kaltura-client-rs/", env!("CARGO_PKG_VERSION"));
-
-/// How much of a response body error variants keep, in characters.
-const SNIPPET_CHARS: usize = 512;
 
 /// Kaltura treats `time` values up to ten years (in seconds) as relative to now.
 const RELATIVE_TIME_LIMIT: i64 = 315_360_000;
@@ -1093,15 +1090,9 @@ pub(crate) fn redact<'a>(text: &'a str, sensitive: &[String]) -> Cow<'a, str> {
 }
 
 /// The start of a body for error messages: lossy UTF-8, secrets redacted, at most
-/// [`SNIPPET_CHARS`] characters.
-pub(crate) fn snippet(bytes: &[u8], sensitive: &[String]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let text = redact(&text, sensitive);
-    let text = text.trim();
-    match text.char_indices().nth(SNIPPET_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
+/// [`BodySnippet::MAX_CHARS`] characters.
+pub(crate) fn snippet(bytes: &[u8], sensitive: &[String]) -> BodySnippet {
+    BodySnippet::from_bytes(bytes, sensitive)
 }
 
 /// If `value` is a `KalturaAPIException`, the error it describes (secrets redacted).
@@ -1167,8 +1158,8 @@ pub(crate) fn decode_value<T: DeserializeOwned>(
             service: service.to_owned(),
             action: action.to_owned(),
             path,
-            message: e.into_inner().to_string(),
-            body_snippet: snippet(value.to_string().as_bytes(), &[]),
+            message: redact_tokens(&e.into_inner().to_string()).into_owned(),
+            body_snippet: BodySnippet::of_result(service, action, value),
         }
     })
 }
@@ -1244,7 +1235,7 @@ mod tests {
         assert_eq!(s, "Invalid KS \"[REDACTED]\"");
         let long = "é".repeat(600);
         let s = snippet(long.as_bytes(), &[]);
-        assert_eq!(s.chars().count(), SNIPPET_CHARS + 1);
+        assert_eq!(s.chars().count(), BodySnippet::MAX_CHARS + 1);
         assert!(s.ends_with('…'));
         assert_eq!(snippet(&[0xff, b'a'], &[]), "\u{fffd}a");
     }
