@@ -197,6 +197,40 @@ macro_rules! setters {
 }
 pub(crate) use setters;
 
+int_enum! {
+    /// Kaltura's three-valued boolean for filters (`KalturaNullableBoolean`), sent as an
+    /// integer, not as a JSON boolean. Build it from a `bool` with `From`.
+    pub enum NullableBoolean {
+        /// No condition (`-1`, `NULL_VALUE`).
+        Null = -1,
+        /// False (`0`).
+        False = 0,
+        /// True (`1`).
+        True = 1,
+    }
+}
+
+impl From<bool> for NullableBoolean {
+    fn from(value: bool) -> Self {
+        if value {
+            NullableBoolean::True
+        } else {
+            NullableBoolean::False
+        }
+    }
+}
+
+impl NullableBoolean {
+    /// The boolean, or `None` for [`NullableBoolean::Null`] and unknown values.
+    pub const fn as_bool(self) -> Option<bool> {
+        match self {
+            NullableBoolean::True => Some(true),
+            NullableBoolean::False => Some(false),
+            NullableBoolean::Null | NullableBoolean::Unknown(_) => None,
+        }
+    }
+}
+
 /// A page of a `list` action (`Kaltura…ListResponse`): the objects of this page and the
 /// number of objects matching the filter on all pages.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -529,8 +563,20 @@ pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(
 
 #[cfg(test)]
 #[allow(unreachable_pub)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nullable_boolean_is_an_integer_on_the_wire() {
+        let wire = |b: NullableBoolean| serde_json::to_string(&b).unwrap();
+        assert_eq!(wire(true.into()), "1");
+        assert_eq!(wire(false.into()), "0");
+        assert_eq!(wire(NullableBoolean::Null), "-1");
+        let back: NullableBoolean = serde_json::from_str("\"1\"").unwrap();
+        assert_eq!(back.as_bool(), Some(true));
+        assert_eq!(NullableBoolean::Null.as_bool(), None);
+    }
 
     int_enum! {
         /// Test enum.

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::common::{int_enum, setters, string_enum};
+use super::common::{NullableBoolean, int_enum, setters, string_enum};
 use crate::ids::{PartnerId, UserId};
 
 int_enum! {
@@ -254,9 +254,10 @@ pub struct UserFilter {
     /// Of this kind.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub type_equal: Option<UserType>,
-    /// Admins (or not).
+    /// Admins (or not); a `KalturaNullableBoolean` on the wire (`1`/`0`), set it from a
+    /// `bool`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_admin_equal: Option<bool>,
+    pub is_admin_equal: Option<NullableBoolean>,
     /// Created at or after (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at_greater_than_or_equal: Option<i64>,
@@ -285,7 +286,7 @@ setters!(UserFilter {
     status_equal: UserStatus,
     status_in: [UserStatus],
     type_equal: UserType,
-    is_admin_equal: bool,
+    is_admin_equal: NullableBoolean,
     created_at_greater_than_or_equal: i64,
     order_by: UserOrderBy,
 });

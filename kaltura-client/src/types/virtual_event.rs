@@ -28,8 +28,14 @@ string_enum! {
         /// Most recently updated first.
         UpdatedAtDesc = "-updatedAt",
         /// Earliest deletion due date first.
+        ///
+        /// Newer servers only: not in the official client's `KalturaVirtualEventOrderBy`; a
+        /// server that lacks it answers `INVALID_ENUM_VALUE`
+        /// ([`ErrorCode::InvalidEnumValue`](crate::ErrorCode::InvalidEnumValue)).
         DeletionDueDateAsc = "+deletionDueDate",
         /// Latest deletion due date first.
+        ///
+        /// Newer servers only, like [`Self::DeletionDueDateAsc`].
         DeletionDueDateDesc = "-deletionDueDate",
     }
 }

@@ -241,6 +241,7 @@ fn user_request_snapshots() {
             .screen_name_like("Ad")
             .email_like("@example.org")
             .status_equal(UserStatus::Active)
+            .is_admin_equal(true)
             .order_by(UserOrderBy::CreatedAtDesc),
     );
     list.pager = Some(Pager::new(100));
