@@ -139,7 +139,7 @@ impl Error {
     /// errors are returned unchanged.
     pub(crate) fn in_call(self, service: &str, action: &str) -> Self {
         match self {
-            Error::Api(api) if api.service.is_empty() => Error::Api(api.in_call(service, action)),
+            Error::Api(api) if api.call.is_none() => Error::Api(api.in_call(service, action)),
             other => other,
         }
     }
@@ -361,26 +361,30 @@ pub struct ApiError {
     /// The arguments substituted into the message, by name (e.g. `ENTRY_ID` → `0_nope`).
     #[serde(default, deserialize_with = "deserialize_args")]
     pub args: BTreeMap<String, String>,
-    /// The Kaltura service of the failed call, e.g. `media` (empty when unknown).
+    /// Which call failed, when known (boxed: errors stay small).
     #[serde(skip)]
-    pub service: String,
-    /// The action of the failed call, e.g. `get` (empty when unknown).
-    #[serde(skip)]
-    pub action: String,
-    /// Inside a multirequest, the 1-based position of the failed call (as in Kaltura's
-    /// `{N:result}` back-references); `None` for a single call.
-    #[serde(skip)]
-    pub item: Option<usize>,
+    call: Option<Box<ApiCall>>,
+}
+
+/// The call an [`ApiError`] answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ApiCall {
+    service: String,
+    action: String,
+    item: Option<usize>,
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let call = match (self.service.as_str(), self.action.as_str()) {
+        let call = match (
+            self.service().unwrap_or_default(),
+            self.action().unwrap_or_default(),
+        ) {
             ("", _) => None,
             (service, "") => Some(service.to_owned()),
             (service, action) => Some(format!("{service}.{action}")),
         };
-        match (self.item, call) {
+        match (self.item(), call) {
             (Some(item), Some(call)) => write!(f, "multirequest item {item} ({call}): ")?,
             (Some(item), None) => write!(f, "multirequest item {item}: ")?,
             (None, Some(call)) => write!(f, "{call}: ")?,
@@ -399,25 +403,46 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             args: BTreeMap::new(),
-            service: String::new(),
-            action: String::new(),
-            item: None,
+            call: None,
         }
     }
 
     /// Records which call failed (`service`, `action`).
     #[must_use]
     pub fn in_call(mut self, service: impl Into<String>, action: impl Into<String>) -> Self {
-        self.service = service.into();
-        self.action = action.into();
+        let call = self.call.get_or_insert_with(Box::default);
+        call.service = service.into();
+        call.action = action.into();
         self
     }
 
     /// Records the 1-based position of the failed call inside a multirequest.
     #[must_use]
     pub fn at_item(mut self, item: usize) -> Self {
-        self.item = Some(item);
+        self.call.get_or_insert_with(Box::default).item = Some(item);
         self
+    }
+
+    /// The Kaltura service of the failed call, e.g. `media`, when known.
+    pub fn service(&self) -> Option<&str> {
+        self.call
+            .as_ref()
+            .map(|c| c.service.as_str())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The action of the failed call, e.g. `get`, when known.
+    pub fn action(&self) -> Option<&str> {
+        self.call
+            .as_ref()
+            .map(|c| c.action.as_str())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Inside a multirequest, the 1-based position of the failed call (as in Kaltura's
+    /// `{N:result}` back-references); `None` for a single call.
+    pub fn item(&self) -> Option<usize> {
+        self.call.as_ref().and_then(|c| c.item)
     }
 
     /// Adds a named argument.
@@ -814,7 +839,7 @@ mod tests {
 
     #[test]
     fn decode_errors_of_secret_results_keep_no_body() {
-        let value = serde_json::Value::String(format!("{FRESH_KS}"));
+        let value = serde_json::Value::String(FRESH_KS.to_owned());
         assert!(BodySnippet::is_secret_result("session", "start"));
         assert!(BodySnippet::is_secret_result("appToken", "startsession"));
         assert!(BodySnippet::of_result("session", "start", &value).is_empty());
@@ -856,7 +881,7 @@ mod tests {
             "multirequest: Kaltura API error MISSING_KS: m"
         );
         let kept = Error::from(bare.in_call("media", "get")).in_call("multirequest", "");
-        assert_eq!(kept.as_api().map(|a| a.service.as_str()), Some("media"));
+        assert_eq!(kept.as_api().and_then(ApiError::service), Some("media"));
     }
 
     #[test]

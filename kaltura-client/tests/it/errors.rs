@@ -55,8 +55,8 @@ async fn api_exception_with_http_200_is_an_api_error() {
         Some(&kaltura_client::ErrorCode::EntryIdNotFound)
     );
     assert_eq!(
-        (api.service.as_str(), api.action.as_str(), api.item),
-        ("media", "get", None)
+        (api.service(), api.action(), api.item()),
+        (Some("media"), Some("get"), None)
     );
     assert_eq!(
         err.to_string(),
@@ -84,8 +84,8 @@ async fn a_failed_multirequest_item_says_which_item_and_call() {
 
     let api = err.as_api().unwrap();
     assert_eq!(
-        (api.service.as_str(), api.action.as_str(), api.item),
-        ("media", "get", Some(3))
+        (api.service(), api.action(), api.item()),
+        (Some("media"), Some("get"), Some(3))
     );
     assert_eq!(
         err.to_string(),
