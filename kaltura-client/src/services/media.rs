@@ -135,8 +135,8 @@ builder_setters!(AddMediaRequest => entry {
     reference_id: String,
     user_id: crate::ids::UserId,
     partner_data: String,
-    start_date: i64,
-    end_date: i64,
+    start_date: crate::types::UnixTime,
+    end_date: crate::types::UnixTime,
     access_control_id: i64,
     conversion_profile_id: i64,
 });
@@ -151,8 +151,8 @@ builder_setters!(UpdateMediaRequest => changes {
     reference_id: String,
     user_id: crate::ids::UserId,
     partner_data: String,
-    start_date: i64,
-    end_date: i64,
+    start_date: crate::types::UnixTime,
+    end_date: crate::types::UnixTime,
     access_control_id: i64,
     conversion_profile_id: i64,
 });

@@ -311,8 +311,8 @@ impl<'c> ScheduleEventHandler<'c> {
     pub fn add(
         &self,
         summary: impl Into<String>,
-        start: i64,
-        end: i64,
+        start: impl Into<crate::types::UnixTime>,
+        end: impl Into<crate::types::UnixTime>,
     ) -> AddScheduleEventBuilder<'c> {
         RequestBuilder::new(
             self.client,
@@ -419,8 +419,8 @@ builder_setters!(AddScheduleEventRequest => event {
 builder_setters!(UpdateScheduleEventRequest => changes {
     summary: String,
     description: String,
-    start_date: i64,
-    end_date: i64,
+    start_date: crate::types::UnixTime,
+    end_date: crate::types::UnixTime,
     duration: i64,
     tags: String,
     owner_id: UserId,

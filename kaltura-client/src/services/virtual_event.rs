@@ -109,7 +109,7 @@ builder_setters!(AddVirtualEventRequest => event {
     registration_schedule_event_id: ScheduleEventId,
     agenda_schedule_event_id: ScheduleEventId,
     main_event_schedule_event_id: ScheduleEventId,
-    deletion_due_date: i64,
+    deletion_due_date: crate::types::UnixTime,
     registration_form_schema: String,
     event_url: String,
 });
@@ -123,7 +123,7 @@ builder_setters!(UpdateVirtualEventRequest => changes {
     registration_schedule_event_id: ScheduleEventId,
     agenda_schedule_event_id: ScheduleEventId,
     main_event_schedule_event_id: ScheduleEventId,
-    deletion_due_date: i64,
+    deletion_due_date: crate::types::UnixTime,
     registration_form_schema: String,
     event_url: String,
 });

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::common::{NullableBoolean, int_enum, setters, string_enum};
+use super::common::{NullableBoolean, UnixTime, int_enum, setters, string_enum};
 use crate::ids::{PartnerId, UserId};
 
 int_enum! {
@@ -110,11 +110,11 @@ pub struct User {
     #[serde(default, deserialize_with = "super::common::opt_bool")]
     pub is_account_owner: Option<bool>,
     /// Creation time (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub created_at: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<UnixTime>,
     /// Last update (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub updated_at: Option<i64>,
+    #[serde(default)]
+    pub updated_at: Option<UnixTime>,
     /// Last login (unix seconds).
     #[serde(default, deserialize_with = "super::de::opt_int")]
     pub last_login_time: Option<i64>,
@@ -260,7 +260,7 @@ pub struct UserFilter {
     pub is_admin_equal: Option<NullableBoolean>,
     /// Created at or after (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_at_greater_than_or_equal: Option<i64>,
+    pub created_at_greater_than_or_equal: Option<UnixTime>,
     /// Sort order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<UserOrderBy>,
@@ -287,6 +287,6 @@ setters!(UserFilter {
     status_in: [UserStatus],
     type_equal: UserType,
     is_admin_equal: NullableBoolean,
-    created_at_greater_than_or_equal: i64,
+    created_at_greater_than_or_equal: UnixTime,
     order_by: UserOrderBy,
 });

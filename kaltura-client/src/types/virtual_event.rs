@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::common::{int_enum, setters, string_enum};
+use super::common::{UnixTime, int_enum, setters, string_enum};
 use crate::ids::{PartnerId, ScheduleEventId, VirtualEventId};
 
 int_enum! {
@@ -78,14 +78,14 @@ pub struct VirtualEvent {
     #[serde(default)]
     pub main_event_schedule_event_id: Option<ScheduleEventId>,
     /// Creation time (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub created_at: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<UnixTime>,
     /// Last update (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub updated_at: Option<i64>,
+    #[serde(default)]
+    pub updated_at: Option<UnixTime>,
     /// When the event is deleted (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub deletion_due_date: Option<i64>,
+    #[serde(default)]
+    pub deletion_due_date: Option<UnixTime>,
     /// The registration form, as a JSON string.
     #[serde(default, deserialize_with = "super::de::opt_string")]
     pub registration_form_schema: Option<String>,
@@ -132,7 +132,7 @@ pub struct VirtualEventInput {
     pub main_event_schedule_event_id: Option<ScheduleEventId>,
     /// When to delete the event (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub deletion_due_date: Option<i64>,
+    pub deletion_due_date: Option<UnixTime>,
     /// The registration form, as a JSON string (Kaltura validates it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_form_schema: Option<String>,
@@ -157,7 +157,7 @@ setters!(VirtualEventInput {
     registration_schedule_event_id: ScheduleEventId,
     agenda_schedule_event_id: ScheduleEventId,
     main_event_schedule_event_id: ScheduleEventId,
-    deletion_due_date: i64,
+    deletion_due_date: UnixTime,
     registration_form_schema: String,
     event_url: String,
 });
@@ -181,10 +181,10 @@ pub struct VirtualEventFilter {
     pub status_equal: Option<VirtualEventStatus>,
     /// Created at or after (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_at_greater_than_or_equal: Option<i64>,
+    pub created_at_greater_than_or_equal: Option<UnixTime>,
     /// Created at or before (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_at_less_than_or_equal: Option<i64>,
+    pub created_at_less_than_or_equal: Option<UnixTime>,
     /// Sort order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<VirtualEventOrderBy>,
@@ -201,7 +201,7 @@ setters!(VirtualEventFilter {
     id_equal: VirtualEventId,
     id_in: [VirtualEventId],
     status_equal: VirtualEventStatus,
-    created_at_greater_than_or_equal: i64,
-    created_at_less_than_or_equal: i64,
+    created_at_greater_than_or_equal: UnixTime,
+    created_at_less_than_or_equal: UnixTime,
     order_by: VirtualEventOrderBy,
 });
