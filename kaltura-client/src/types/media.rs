@@ -498,21 +498,33 @@ impl MediaEntryInput {
     }
 }
 
-setters!(MediaEntryInput {
-    name: String,
-    description: String,
-    tags: String,
-    admin_tags: String,
-    categories: String,
-    categories_ids: [CategoryId],
-    reference_id: String,
-    user_id: UserId,
-    partner_data: String,
-    start_date: UnixTime,
-    end_date: UnixTime,
-    media_type: MediaType,
-    access_control_id: i64,
-    conversion_profile_id: i64,
+/// The fields of [`MediaEntryInput`] that its setters and the builders of the add and update
+/// requests share, declared once: `media_entry_input_fields!(callback!(head) { extra fields })` calls
+/// `callback!(head { shared fields, extra fields })`.
+macro_rules! media_entry_input_fields {
+    ($callback:ident ! ($($head:tt)*) { $($extra:tt)* }) => {
+        $callback!($($head)* {
+            name: String,
+            description: String,
+            tags: String,
+            admin_tags: String,
+            categories: String,
+            categories_ids: [$crate::ids::CategoryId],
+            reference_id: String,
+            user_id: $crate::ids::UserId,
+            partner_data: String,
+            start_date: $crate::types::UnixTime,
+            end_date: $crate::types::UnixTime,
+            access_control_id: i64,
+            conversion_profile_id: i64,
+            $($extra)*
+        });
+    };
+}
+pub(crate) use media_entry_input_fields;
+
+media_entry_input_fields!(setters!(MediaEntryInput) {
+    media_type: crate::types::media::MediaType,
 });
 
 #[cfg(test)]

@@ -175,13 +175,24 @@ impl ScheduleResourceInput {
     }
 }
 
-setters!(ScheduleResourceInput {
-    name: String,
-    system_name: String,
-    description: String,
-    tags: String,
-    parent_id: ScheduleResourceId,
-});
+/// The fields of [`ScheduleResourceInput`] that its setters and the builders of the add and update
+/// requests share, declared once: `schedule_resource_input_fields!(callback!(head) { extra fields })` calls
+/// `callback!(head { shared fields, extra fields })`.
+macro_rules! schedule_resource_input_fields {
+    ($callback:ident ! ($($head:tt)*) { $($extra:tt)* }) => {
+        $callback!($($head)* {
+            name: String,
+            system_name: String,
+            description: String,
+            tags: String,
+            parent_id: $crate::ids::ScheduleResourceId,
+            $($extra)*
+        });
+    };
+}
+pub(crate) use schedule_resource_input_fields;
+
+schedule_resource_input_fields!(setters!(ScheduleResourceInput) {});
 
 /// Filter of `scheduleResource.list` (`KalturaScheduleResourceFilter`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -416,25 +427,37 @@ impl ScheduleEventInput {
     }
 }
 
-setters!(ScheduleEventInput {
+/// The fields of [`ScheduleEventInput`] that its setters and the builders of the add and update
+/// requests share, declared once: `schedule_event_input_fields!(callback!(head) { extra fields })` calls
+/// `callback!(head { shared fields, extra fields })`.
+macro_rules! schedule_event_input_fields {
+    ($callback:ident ! ($($head:tt)*) { $($extra:tt)* }) => {
+        $callback!($($head)* {
+            description: String,
+            duration: i64,
+            tags: String,
+            owner_id: $crate::ids::UserId,
+            organizer: String,
+            reference_id: String,
+            classification_type: $crate::types::schedule::ClassificationType,
+            location: String,
+            priority: i64,
+            contact: String,
+            comment: String,
+            $($extra)*
+        });
+    };
+}
+pub(crate) use schedule_event_input_fields;
+
+schedule_event_input_fields!(setters!(ScheduleEventInput) {
     summary: String,
-    description: String,
-    start_date: UnixTime,
-    end_date: UnixTime,
-    duration: i64,
-    recurrence_type: RecurrenceType,
-    tags: String,
-    owner_id: UserId,
-    organizer: String,
-    reference_id: String,
-    classification_type: ClassificationType,
-    location: String,
-    priority: i64,
-    template_entry_id: EntryId,
-    entry_ids: [EntryId],
-    category_ids: [CategoryId],
-    contact: String,
-    comment: String,
+    start_date: crate::types::UnixTime,
+    end_date: crate::types::UnixTime,
+    recurrence_type: crate::types::schedule::RecurrenceType,
+    template_entry_id: crate::ids::EntryId,
+    entry_ids: [crate::ids::EntryId],
+    category_ids: [crate::ids::CategoryId],
 });
 
 /// Filter of `scheduleEvent.list` (`KalturaScheduleEventFilter`).

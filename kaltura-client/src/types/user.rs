@@ -189,21 +189,33 @@ impl UserInput {
     }
 }
 
-setters!(UserInput {
-    id: UserId,
-    user_type: UserType,
-    screen_name: String,
-    full_name: String,
-    first_name: String,
-    last_name: String,
-    email: String,
-    thumbnail_url: String,
-    description: String,
-    tags: String,
-    partner_data: String,
-    status: UserStatus,
-    is_admin: bool,
-    role_ids: String,
+/// The fields of [`UserInput`] that its setters and the builders of the add and update
+/// requests share, declared once: `user_input_fields!(callback!(head) { extra fields })` calls
+/// `callback!(head { shared fields, extra fields })`.
+macro_rules! user_input_fields {
+    ($callback:ident ! ($($head:tt)*) { $($extra:tt)* }) => {
+        $callback!($($head)* {
+            screen_name: String,
+            full_name: String,
+            first_name: String,
+            last_name: String,
+            email: String,
+            thumbnail_url: String,
+            description: String,
+            tags: String,
+            partner_data: String,
+            status: $crate::types::user::UserStatus,
+            is_admin: bool,
+            role_ids: String,
+            $($extra)*
+        });
+    };
+}
+pub(crate) use user_input_fields;
+
+user_input_fields!(setters!(UserInput) {
+    id: crate::ids::UserId,
+    user_type: crate::types::user::UserType,
     external_id: String,
 });
 

@@ -148,18 +148,30 @@ impl VirtualEventInput {
     }
 }
 
-setters!(VirtualEventInput {
+/// The fields of [`VirtualEventInput`] that its setters and the builders of the add and update
+/// requests share, declared once: `virtual_event_input_fields!(callback!(head) { extra fields })` calls
+/// `callback!(head { shared fields, extra fields })`.
+macro_rules! virtual_event_input_fields {
+    ($callback:ident ! ($($head:tt)*) { $($extra:tt)* }) => {
+        $callback!($($head)* {
+            description: String,
+            tags: String,
+            attendees_group_ids: String,
+            admins_group_ids: String,
+            registration_schedule_event_id: $crate::ids::ScheduleEventId,
+            agenda_schedule_event_id: $crate::ids::ScheduleEventId,
+            main_event_schedule_event_id: $crate::ids::ScheduleEventId,
+            deletion_due_date: $crate::types::UnixTime,
+            registration_form_schema: String,
+            event_url: String,
+            $($extra)*
+        });
+    };
+}
+pub(crate) use virtual_event_input_fields;
+
+virtual_event_input_fields!(setters!(VirtualEventInput) {
     name: String,
-    description: String,
-    tags: String,
-    attendees_group_ids: String,
-    admins_group_ids: String,
-    registration_schedule_event_id: ScheduleEventId,
-    agenda_schedule_event_id: ScheduleEventId,
-    main_event_schedule_event_id: ScheduleEventId,
-    deletion_due_date: UnixTime,
-    registration_form_schema: String,
-    event_url: String,
 });
 
 /// Filter of `virtualEvent.list` (`KalturaVirtualEventFilter`).
