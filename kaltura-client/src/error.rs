@@ -89,8 +89,8 @@ pub enum Error {
         status: u16,
         /// The `Retry-After` delay the server asked for, if any.
         retry_after: Option<Duration>,
-        /// The start of the response body, for diagnostics.
-        body_snippet: String,
+        /// The start of the response body, for diagnostics (secrets redacted).
+        body_snippet: BodySnippet,
     },
 
     /// The server answered 2xx but the body is not JSON — typically an HTML error page from a
@@ -101,8 +101,8 @@ pub enum Error {
         url: String,
         /// The response `Content-Type`, if any.
         content_type: Option<String>,
-        /// The start of the response body, for diagnostics.
-        body_snippet: String,
+        /// The start of the response body, for diagnostics (secrets redacted).
+        body_snippet: BodySnippet,
     },
 
     /// The response was JSON but did not match the expected type. The request was sent and
@@ -117,21 +117,14 @@ pub enum Error {
         path: String,
         /// What was wrong with it.
         message: String,
-        /// The start of the response body, for diagnostics.
-        body_snippet: String,
+        /// The start of the response body, for diagnostics (secrets redacted; empty for
+        /// actions whose result is a secret, such as `session.start`).
+        body_snippet: BodySnippet,
     },
 
     /// Kaltura processed the request and answered with a `KalturaAPIException`.
-    ///
-    /// Boxed so that `Result<T, Error>` stays small on the success path.
     #[error(transparent)]
-    Api(Box<ApiError>),
-}
-
-impl From<ApiError> for Error {
-    fn from(api: ApiError) -> Self {
-        Error::Api(Box::new(api))
-    }
+    Api(#[from] ApiError),
 }
 
 impl Error {
@@ -148,7 +141,7 @@ impl Error {
     /// errors are returned unchanged.
     pub(crate) fn in_call(self, service: &str, action: &str) -> Self {
         match self {
-            Error::Api(api) if api.service.is_empty() => (*api).in_call(service, action).into(),
+            Error::Api(api) if api.call.is_none() => Error::Api(api.in_call(service, action)),
             other => other,
         }
     }
@@ -173,6 +166,183 @@ impl Error {
     }
 }
 
+/// The start of a response body kept in an error for diagnostics, redacted by
+/// construction.
+///
+/// Every way to build one removes what looks like a Kaltura Session: runs of at least
+/// [`BodySnippet::MIN_TOKEN_CHARS`] base64 characters mixing upper case, lower case and
+/// digits (v1 and v2 KS, app token hashes), and any run starting with `djJ8` (a v2 KS,
+/// `v2|` in base64), each replaced by `[REDACTED]`. The client also removes the exact secrets
+/// it sent, and keeps no snippet at all of results that are secrets (`session.start`,
+/// `appToken.startSession`, `user.loginByLoginId`, …). At most
+/// [`BodySnippet::MAX_CHARS`] characters are kept.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct BodySnippet(String);
+
+impl BodySnippet {
+    /// The most characters kept (a cut snippet ends with `…` beyond that).
+    pub const MAX_CHARS: usize = 512;
+
+    /// The shortest base64 run treated as a secret token.
+    pub const MIN_TOKEN_CHARS: usize = 40;
+
+    /// The `(service, action)` pairs whose result is a secret (a KS); their bodies are never
+    /// kept. Compared ignoring ASCII case, as Kaltura does.
+    pub const SECRET_RESULT_ACTIONS: &'static [(&'static str, &'static str)] = &[
+        ("session", "start"),
+        ("session", "impersonate"),
+        ("session", "impersonateByKs"),
+        ("session", "startWidgetSession"),
+        ("appToken", "startSession"),
+        ("user", "login"),
+        ("user", "loginByLoginId"),
+        ("user", "loginByKs"),
+        ("adminUser", "login"),
+    ];
+
+    /// A snippet of `text`: trimmed, KS-like tokens redacted, cut to
+    /// [`Self::MAX_CHARS`] characters.
+    pub fn new(text: &str) -> Self {
+        Self::redacted(text, &[])
+    }
+
+    /// Like [`BodySnippet::new`] for raw bytes (lossy UTF-8), also replacing each of the
+    /// exact `sensitive` values (the secrets of the request).
+    pub(crate) fn from_bytes(bytes: &[u8], sensitive: &[String]) -> Self {
+        Self::redacted(&String::from_utf8_lossy(bytes), sensitive)
+    }
+
+    /// A snippet of the result of `service.action`; empty when that result is a secret.
+    pub(crate) fn of_result(service: &str, action: &str, value: &serde_json::Value) -> Self {
+        if Self::is_secret_result(service, action) {
+            return Self::default();
+        }
+        Self::new(&value.to_string())
+    }
+
+    /// Whether the result of `service.action` is a secret (see
+    /// [`Self::SECRET_RESULT_ACTIONS`]).
+    pub fn is_secret_result(service: &str, action: &str) -> bool {
+        Self::SECRET_RESULT_ACTIONS
+            .iter()
+            .any(|(s, a)| s.eq_ignore_ascii_case(service) && a.eq_ignore_ascii_case(action))
+    }
+
+    fn redacted(text: &str, sensitive: &[String]) -> Self {
+        // Look a bounded distance past the cut, so a token straddling it is still seen whole.
+        const MARGIN: usize = 4096;
+        let text = text.trim();
+        let window = match text.char_indices().nth(Self::MAX_CHARS + MARGIN) {
+            Some((end, _)) => text.get(..end).unwrap_or(text),
+            None => text,
+        };
+        let mut owned = window.to_owned();
+        for secret in sensitive.iter().filter(|s| !s.is_empty()) {
+            if owned.contains(secret.as_str()) {
+                owned = owned.replace(secret.as_str(), REDACTED);
+            }
+        }
+        let clean = redact_tokens(&owned);
+        let mut out: String = clean.chars().take(Self::MAX_CHARS).collect();
+        if clean.chars().nth(Self::MAX_CHARS).is_some() || window.len() < text.len() {
+            out.push('…');
+        }
+        BodySnippet(out)
+    }
+
+    /// The (redacted) text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for BodySnippet {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for BodySnippet {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for BodySnippet {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl From<&str> for BodySnippet {
+    fn from(text: &str) -> Self {
+        BodySnippet::new(text)
+    }
+}
+
+impl From<String> for BodySnippet {
+    fn from(text: String) -> Self {
+        BodySnippet::new(&text)
+    }
+}
+
+impl fmt::Display for BodySnippet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for BodySnippet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// What replaces a secret in diagnostics.
+const REDACTED: &str = "[REDACTED]";
+
+/// Replaces what looks like a KS or another secret token in `text` (see [`BodySnippet`]).
+/// Linear in `text`.
+pub(crate) fn redact_tokens(text: &str) -> std::borrow::Cow<'_, str> {
+    // base64 (standard and URL-safe) without the `=` padding (so `ks=…` splits), plus `\`
+    // for JSON's escaped `\/`.
+    let is_token = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '_' | '-' | '\\');
+    let secret_like = |run: &str| {
+        (run.starts_with("djJ8") && run.len() >= 8)
+            || run.len() >= BodySnippet::MIN_TOKEN_CHARS
+                && run.bytes().any(|b| b.is_ascii_uppercase())
+                && run.bytes().any(|b| b.is_ascii_lowercase())
+                && run.bytes().any(|b| b.is_ascii_digit())
+    };
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(start) = rest.find(is_token) {
+        let (_, from_start) = rest.split_at_checked(start).unwrap_or(("", rest));
+        let len = from_start
+            .find(|c: char| !is_token(c))
+            .unwrap_or(from_start.len());
+        let (run, after) = from_start.split_at_checked(len).unwrap_or((from_start, ""));
+        // A token starts at a run of token characters, ignoring leading escapes.
+        let run_trimmed = run.trim_start_matches(['\\', '/', '-', '+']);
+        if secret_like(run_trimmed) {
+            let run_start = offset + start + (run.len() - run_trimmed.len());
+            out.push_str(text.get(copied..run_start).unwrap_or_default());
+            out.push_str(REDACTED);
+            copied = offset + start + len;
+        }
+        offset += start + len;
+        rest = after;
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    out.push_str(text.get(copied..).unwrap_or_default());
+    std::borrow::Cow::Owned(out)
+}
+
 /// An error returned by the Kaltura API (`"objectType": "KalturaAPIException"`).
 ///
 /// Kaltura sends these with HTTP 200, both as a whole response and as individual items of
@@ -193,26 +363,30 @@ pub struct ApiError {
     /// The arguments substituted into the message, by name (e.g. `ENTRY_ID` → `0_nope`).
     #[serde(default, deserialize_with = "deserialize_args")]
     pub args: BTreeMap<String, String>,
-    /// The Kaltura service of the failed call, e.g. `media` (empty when unknown).
+    /// Which call failed, when known (boxed: errors stay small).
     #[serde(skip)]
-    pub service: String,
-    /// The action of the failed call, e.g. `get` (empty when unknown).
-    #[serde(skip)]
-    pub action: String,
-    /// Inside a multirequest, the 1-based position of the failed call (as in Kaltura's
-    /// `{N:result}` back-references); `None` for a single call.
-    #[serde(skip)]
-    pub item: Option<usize>,
+    call: Option<Box<ApiCall>>,
+}
+
+/// The call an [`ApiError`] answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ApiCall {
+    service: String,
+    action: String,
+    item: Option<usize>,
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let call = match (self.service.as_str(), self.action.as_str()) {
+        let call = match (
+            self.service().unwrap_or_default(),
+            self.action().unwrap_or_default(),
+        ) {
             ("", _) => None,
             (service, "") => Some(service.to_owned()),
             (service, action) => Some(format!("{service}.{action}")),
         };
-        match (self.item, call) {
+        match (self.item(), call) {
             (Some(item), Some(call)) => write!(f, "multirequest item {item} ({call}): ")?,
             (Some(item), None) => write!(f, "multirequest item {item}: ")?,
             (None, Some(call)) => write!(f, "{call}: ")?,
@@ -231,25 +405,46 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             args: BTreeMap::new(),
-            service: String::new(),
-            action: String::new(),
-            item: None,
+            call: None,
         }
     }
 
     /// Records which call failed (`service`, `action`).
     #[must_use]
     pub fn in_call(mut self, service: impl Into<String>, action: impl Into<String>) -> Self {
-        self.service = service.into();
-        self.action = action.into();
+        let call = self.call.get_or_insert_with(Box::default);
+        call.service = service.into();
+        call.action = action.into();
         self
     }
 
     /// Records the 1-based position of the failed call inside a multirequest.
     #[must_use]
     pub fn at_item(mut self, item: usize) -> Self {
-        self.item = Some(item);
+        self.call.get_or_insert_with(Box::default).item = Some(item);
         self
+    }
+
+    /// The Kaltura service of the failed call, e.g. `media`, when known.
+    pub fn service(&self) -> Option<&str> {
+        self.call
+            .as_ref()
+            .map(|c| c.service.as_str())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The action of the failed call, e.g. `get`, when known.
+    pub fn action(&self) -> Option<&str> {
+        self.call
+            .as_ref()
+            .map(|c| c.action.as_str())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Inside a multirequest, the 1-based position of the failed call (as in Kaltura's
+    /// `{N:result}` back-references); `None` for a single call.
+    pub fn item(&self) -> Option<usize> {
+        self.call.as_ref().and_then(|c| c.item)
     }
 
     /// Adds a named argument.
@@ -613,6 +808,57 @@ mod tests {
         );
     }
 
+    /// A v2 KS as `session.start` returns it.
+    const FRESH_KS: &str = "djJ8MTIzNDV8Ab3dEf-_Gh9iJkLmNoPqRsTuVwXyZ0123456789aBcDeFgHiJkLmNoPqRsTuVwXyZ_AbCdEfGhIjKlMnOpQrStUvWx";
+
+    #[test]
+    fn snippets_redact_ks_shaped_tokens() {
+        let s = BodySnippet::new(&format!("{{\"result\":\"{FRESH_KS}\",\"x\":1}}"));
+        assert_eq!(s, "{\"result\":\"[REDACTED]\",\"x\":1}");
+        // v1: standard base64 of `<sha1>|<fields>`, `/` escaped by PHP's json_encode.
+        let v1 = "ZWNhNDg2ZTVlMzYzNjVlZDM4ZTg5Y2ZlY2Q0OGE5OTQ5ZTU1YjE2Y3wxMjM0NTsx\\/MjM0NTsxNzAwMDAwMDAwOzI7MTIzNDU7ZGlzY29yZF80Mjs7Ow==";
+        let s = BodySnippet::new(&format!("bad: {v1} end"));
+        assert_eq!(s, "bad: [REDACTED]== end");
+        // A KS cut short is still recognised by its `djJ8` start.
+        assert_eq!(BodySnippet::new("ks=djJ8MTIzNDV8"), "ks=[REDACTED]");
+        // Ordinary text, paths and hex hashes stay.
+        let plain = "/api_v3/service/multirequest/action/list 0_abcd1234 eca486e5e36365ed38e89cfecd48a9949e55b16c";
+        assert_eq!(BodySnippet::new(plain), plain);
+    }
+
+    #[test]
+    fn snippets_are_bounded_and_a_token_at_the_cut_is_redacted() {
+        let text = format!("{}{FRESH_KS}", "x ".repeat(250));
+        let s = BodySnippet::new(&text);
+        assert!(s.chars().count() <= BodySnippet::MAX_CHARS + 1);
+        assert!(!s.contains("djJ8"), "{s}");
+        assert!(!s.contains(&FRESH_KS[..12]), "{s}");
+        let huge = "é".repeat(100_000);
+        let s = BodySnippet::new(&huge);
+        assert_eq!(s.chars().count(), BodySnippet::MAX_CHARS + 1);
+        assert!(s.ends_with('…'));
+    }
+
+    #[test]
+    fn decode_errors_of_secret_results_keep_no_body() {
+        let value = serde_json::Value::String(FRESH_KS.to_owned());
+        assert!(BodySnippet::is_secret_result("session", "start"));
+        assert!(BodySnippet::is_secret_result("appToken", "startsession"));
+        assert!(BodySnippet::of_result("session", "start", &value).is_empty());
+        assert!(BodySnippet::of_result("user", "loginByLoginId", &value).is_empty());
+        let other = BodySnippet::of_result("media", "get", &value);
+        assert_eq!(other, "\"[REDACTED]\"");
+        let err = Error::Decode {
+            service: "session".into(),
+            action: "start".into(),
+            path: ".".into(),
+            message: "m".into(),
+            body_snippet: BodySnippet::of_result("session", "start", &value),
+        };
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains(FRESH_KS), "{shown}");
+    }
+
     #[test]
     fn api_errors_say_which_call_and_item_failed() {
         let bare = ApiError::new(ErrorCode::EntryIdNotFound, "Entry id \"0_x\" not found");
@@ -637,7 +883,7 @@ mod tests {
             "multirequest: Kaltura API error MISSING_KS: m"
         );
         let kept = Error::from(bare.in_call("media", "get")).in_call("multirequest", "");
-        assert_eq!(kept.as_api().map(|a| a.service.as_str()), Some("media"));
+        assert_eq!(kept.as_api().and_then(ApiError::service), Some("media"));
     }
 
     #[test]

@@ -297,7 +297,7 @@ impl MultiResponse {
                     handle.index,
                     self.results.len()
                 ),
-                body_snippet: String::new(),
+                body_snippet: Default::default(),
             });
         };
         if let Some(api) = api_error(value, &[]) {

@@ -142,7 +142,7 @@ pub enum RetryDecision {
 ///     url: "https://www.kaltura.com/api_v3/service/media/action/list".into(),
 ///     status: 503,
 ///     retry_after: Some(Duration::from_secs(1)),
-///     body_snippet: String::new(),
+///     body_snippet: Default::default(),
 /// };
 /// assert_eq!(
 ///     decide(&policy, 0, &unavailable, true),
@@ -197,7 +197,7 @@ mod tests {
             url: URL.into(),
             status,
             retry_after: retry_after.map(Duration::from_secs),
-            body_snippet: String::new(),
+            body_snippet: Default::default(),
         }
     }
 
@@ -222,7 +222,7 @@ mod tests {
             action: "list".into(),
             path: "objects[0].status".into(),
             message: "invalid type".into(),
-            body_snippet: String::new(),
+            body_snippet: Default::default(),
         }
     }
 

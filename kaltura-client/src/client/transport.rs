@@ -13,13 +13,10 @@ use tracing::Instrument as _;
 
 use super::Client;
 use super::session::KsUse;
-use crate::error::{ApiError, Error, InvalidKsReason, Result};
+use crate::error::{ApiError, BodySnippet, Error, InvalidKsReason, Result, redact_tokens};
 use crate::ks::Ks;
 use crate::request::{API_VERSION, FORMAT_JSON};
 use crate::retry::{RetryDecision, decide};
-
-/// How much of a response body error variants keep, in characters.
-const SNIPPET_CHARS: usize = 512;
 
 /// A prepared call: what [`Client::execute`] sends.
 pub(crate) struct Call {
@@ -293,15 +290,9 @@ pub(crate) fn redact<'a>(text: &'a str, sensitive: &[String]) -> Cow<'a, str> {
 }
 
 /// The start of a body for error messages: lossy UTF-8, secrets redacted, at most
-/// [`SNIPPET_CHARS`] characters.
-pub(crate) fn snippet(bytes: &[u8], sensitive: &[String]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let text = redact(&text, sensitive);
-    let text = text.trim();
-    match text.char_indices().nth(SNIPPET_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
+/// [`BodySnippet::MAX_CHARS`] characters.
+pub(crate) fn snippet(bytes: &[u8], sensitive: &[String]) -> BodySnippet {
+    BodySnippet::from_bytes(bytes, sensitive)
 }
 
 /// If `value` is a `KalturaAPIException`, the error it describes (secrets redacted).
@@ -367,8 +358,8 @@ pub(crate) fn decode_value<T: DeserializeOwned>(
             service: service.to_owned(),
             action: action.to_owned(),
             path,
-            message: e.into_inner().to_string(),
-            body_snippet: snippet(value.to_string().as_bytes(), &[]),
+            message: redact_tokens(&e.into_inner().to_string()).into_owned(),
+            body_snippet: BodySnippet::of_result(service, action, value),
         }
     })
 }
@@ -398,7 +389,7 @@ mod tests {
         assert_eq!(s, "Invalid KS \"[REDACTED]\"");
         let long = "é".repeat(600);
         let s = snippet(long.as_bytes(), &[]);
-        assert_eq!(s.chars().count(), SNIPPET_CHARS + 1);
+        assert_eq!(s.chars().count(), BodySnippet::MAX_CHARS + 1);
         assert!(s.ends_with('…'));
         assert_eq!(snippet(&[0xff, b'a'], &[]), "\u{fffd}a");
     }

@@ -6,9 +6,10 @@
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::ids::{CategoryId, EntryId};
+use crate::ids::EntryId;
 use crate::pagination::{ListItem, impl_paginated};
 use crate::request::{RequestBuilder, builder_setters, kaltura_request};
+use crate::types::media::media_entry_input_fields;
 use crate::types::{ListResponse, MediaEntry, MediaEntryFilter, MediaEntryInput, MediaType, Pager};
 
 const SERVICE: &str = "media";
@@ -125,37 +126,9 @@ impl RequestBuilder<'_, UpdateMediaRequest> {
     }
 }
 
-builder_setters!(AddMediaRequest => entry {
-    name: String,
-    description: String,
-    tags: String,
-    admin_tags: String,
-    categories: String,
-    categories_ids: [CategoryId],
-    reference_id: String,
-    user_id: crate::ids::UserId,
-    partner_data: String,
-    start_date: i64,
-    end_date: i64,
-    access_control_id: i64,
-    conversion_profile_id: i64,
-});
+media_entry_input_fields!(builder_setters!(AddMediaRequest => entry) {});
 
-builder_setters!(UpdateMediaRequest => changes {
-    name: String,
-    description: String,
-    tags: String,
-    admin_tags: String,
-    categories: String,
-    categories_ids: [CategoryId],
-    reference_id: String,
-    user_id: crate::ids::UserId,
-    partner_data: String,
-    start_date: i64,
-    end_date: i64,
-    access_control_id: i64,
-    conversion_profile_id: i64,
-});
+media_entry_input_fields!(builder_setters!(UpdateMediaRequest => changes) {});
 
 /// `media.get` as data.
 #[derive(Debug, Clone, PartialEq)]

@@ -32,14 +32,15 @@
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::ids::{ScheduleEventId, ScheduleResourceId, UserId};
+use crate::ids::{ScheduleEventId, ScheduleResourceId};
 use crate::pagination::{ListItem, impl_paginated};
 use crate::request::{RequestBuilder, builder_setters, kaltura_request};
+use crate::types::schedule::schedule_event_input_fields;
+use crate::types::schedule::schedule_resource_input_fields;
 use crate::types::schedule::{
-    ClassificationType, LOCATION_SCHEDULE_RESOURCE, RECORD_SCHEDULE_EVENT, RecurrenceType,
-    RoomSettings, ScheduleEvent, ScheduleEventFilter, ScheduleEventInput, ScheduleEventResource,
-    ScheduleEventResourceFilter, ScheduleResource, ScheduleResourceFilter, ScheduleResourceInput,
-    VCPROVIDER_NEWROW_TAG,
+    LOCATION_SCHEDULE_RESOURCE, RECORD_SCHEDULE_EVENT, RecurrenceType, RoomSettings, ScheduleEvent,
+    ScheduleEventFilter, ScheduleEventInput, ScheduleEventResource, ScheduleEventResourceFilter,
+    ScheduleResource, ScheduleResourceFilter, ScheduleResourceInput, VCPROVIDER_NEWROW_TAG,
 };
 use crate::types::{ListResponse, Pager};
 
@@ -170,21 +171,9 @@ impl RequestBuilder<'_, ListScheduleResourcesRequest> {
     }
 }
 
-builder_setters!(AddScheduleResourceRequest => resource {
-    name: String,
-    system_name: String,
-    description: String,
-    tags: String,
-    parent_id: ScheduleResourceId,
-});
+schedule_resource_input_fields!(builder_setters!(AddScheduleResourceRequest => resource) {});
 
-builder_setters!(UpdateScheduleResourceRequest => changes {
-    name: String,
-    system_name: String,
-    description: String,
-    tags: String,
-    parent_id: ScheduleResourceId,
-});
+schedule_resource_input_fields!(builder_setters!(UpdateScheduleResourceRequest => changes) {});
 
 /// `scheduleResource.add` as data.
 #[derive(Debug, Clone, PartialEq)]
@@ -311,8 +300,8 @@ impl<'c> ScheduleEventHandler<'c> {
     pub fn add(
         &self,
         summary: impl Into<String>,
-        start: i64,
-        end: i64,
+        start: impl Into<crate::types::UnixTime>,
+        end: impl Into<crate::types::UnixTime>,
     ) -> AddScheduleEventBuilder<'c> {
         RequestBuilder::new(
             self.client,
@@ -400,37 +389,15 @@ impl RequestBuilder<'_, ListScheduleEventsRequest> {
     }
 }
 
-builder_setters!(AddScheduleEventRequest => event {
-    description: String,
-    duration: i64,
-    recurrence_type: RecurrenceType,
-    tags: String,
-    owner_id: UserId,
-    organizer: String,
-    reference_id: String,
-    classification_type: ClassificationType,
-    location: String,
-    priority: i64,
+schedule_event_input_fields!(builder_setters!(AddScheduleEventRequest => event) {
+    recurrence_type: crate::types::schedule::RecurrenceType,
     template_entry_id: crate::ids::EntryId,
-    contact: String,
-    comment: String,
 });
 
-builder_setters!(UpdateScheduleEventRequest => changes {
+schedule_event_input_fields!(builder_setters!(UpdateScheduleEventRequest => changes) {
     summary: String,
-    description: String,
-    start_date: i64,
-    end_date: i64,
-    duration: i64,
-    tags: String,
-    owner_id: UserId,
-    organizer: String,
-    reference_id: String,
-    classification_type: ClassificationType,
-    location: String,
-    priority: i64,
-    contact: String,
-    comment: String,
+    start_date: crate::types::UnixTime,
+    end_date: crate::types::UnixTime,
 });
 
 /// `scheduleEvent.add` as data.

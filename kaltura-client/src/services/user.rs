@@ -18,7 +18,8 @@ use crate::error::Result;
 use crate::ids::UserId;
 use crate::pagination::{ListItem, impl_paginated};
 use crate::request::{RequestBuilder, builder_setters, kaltura_request};
-use crate::types::user::{User, UserFilter, UserInput, UserStatus, UserType};
+use crate::types::user::user_input_fields;
+use crate::types::user::{User, UserFilter, UserInput};
 use crate::types::{ListResponse, Pager};
 
 const SERVICE: &str = "user";
@@ -112,36 +113,11 @@ impl RequestBuilder<'_, UpdateUserRequest> {
     }
 }
 
-builder_setters!(AddUserRequest => user {
-    user_type: UserType,
-    screen_name: String,
-    full_name: String,
-    first_name: String,
-    last_name: String,
-    email: String,
-    thumbnail_url: String,
-    description: String,
-    tags: String,
-    partner_data: String,
-    status: UserStatus,
-    is_admin: bool,
-    role_ids: String,
+user_input_fields!(builder_setters!(AddUserRequest => user) {
+    user_type: crate::types::user::UserType,
 });
 
-builder_setters!(UpdateUserRequest => changes {
-    screen_name: String,
-    full_name: String,
-    first_name: String,
-    last_name: String,
-    email: String,
-    thumbnail_url: String,
-    description: String,
-    tags: String,
-    partner_data: String,
-    status: UserStatus,
-    is_admin: bool,
-    role_ids: String,
-});
+user_input_fields!(builder_setters!(UpdateUserRequest => changes) {});
 
 /// `user.get` as data.
 #[derive(Debug, Clone, PartialEq)]

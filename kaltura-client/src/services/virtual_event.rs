@@ -5,9 +5,10 @@
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::ids::{ScheduleEventId, VirtualEventId};
+use crate::ids::VirtualEventId;
 use crate::pagination::{ListItem, impl_paginated};
 use crate::request::{RequestBuilder, builder_setters, kaltura_request};
+use crate::types::virtual_event::virtual_event_input_fields;
 use crate::types::virtual_event::{VirtualEvent, VirtualEventFilter, VirtualEventInput};
 use crate::types::{ListResponse, Pager};
 
@@ -101,31 +102,10 @@ impl RequestBuilder<'_, ListVirtualEventsRequest> {
     }
 }
 
-builder_setters!(AddVirtualEventRequest => event {
-    description: String,
-    tags: String,
-    attendees_group_ids: String,
-    admins_group_ids: String,
-    registration_schedule_event_id: ScheduleEventId,
-    agenda_schedule_event_id: ScheduleEventId,
-    main_event_schedule_event_id: ScheduleEventId,
-    deletion_due_date: i64,
-    registration_form_schema: String,
-    event_url: String,
-});
+virtual_event_input_fields!(builder_setters!(AddVirtualEventRequest => event) {});
 
-builder_setters!(UpdateVirtualEventRequest => changes {
+virtual_event_input_fields!(builder_setters!(UpdateVirtualEventRequest => changes) {
     name: String,
-    description: String,
-    tags: String,
-    attendees_group_ids: String,
-    admins_group_ids: String,
-    registration_schedule_event_id: ScheduleEventId,
-    agenda_schedule_event_id: ScheduleEventId,
-    main_event_schedule_event_id: ScheduleEventId,
-    deletion_due_date: i64,
-    registration_form_schema: String,
-    event_url: String,
 });
 
 /// `virtualEvent.add` as data.

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::common::{int_enum, setters, string_enum};
+use super::common::{UnixTime, int_enum, setters, string_enum};
 use crate::ids::{CategoryId, PartnerId};
 
 int_enum! {
@@ -119,11 +119,11 @@ pub struct Category {
     #[serde(default)]
     pub status: Option<CategoryStatus>,
     /// Creation time (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub created_at: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<UnixTime>,
     /// Last update (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub updated_at: Option<i64>,
+    #[serde(default)]
+    pub updated_at: Option<UnixTime>,
     /// Properties this model does not name.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -195,6 +195,128 @@ macro_rules! setters {
 }
 pub(crate) use setters;
 
+int_enum! {
+    /// Kaltura's three-valued boolean for filters (`KalturaNullableBoolean`), sent as an
+    /// integer, not as a JSON boolean. Build it from a `bool` with `From`.
+    pub enum NullableBoolean {
+        /// No condition (`-1`, `NULL_VALUE`).
+        Null = -1,
+        /// False (`0`).
+        False = 0,
+        /// True (`1`).
+        True = 1,
+    }
+}
+
+impl From<bool> for NullableBoolean {
+    fn from(value: bool) -> Self {
+        if value {
+            NullableBoolean::True
+        } else {
+            NullableBoolean::False
+        }
+    }
+}
+
+impl NullableBoolean {
+    /// The boolean, or `None` for [`NullableBoolean::Null`] and unknown values.
+    pub const fn as_bool(self) -> Option<bool> {
+        match self {
+            NullableBoolean::True => Some(true),
+            NullableBoolean::False => Some(false),
+            NullableBoolean::Null | NullableBoolean::Unknown(_) => None,
+        }
+    }
+}
+
+/// A point in time as Kaltura sends it: whole seconds since the unix epoch (`createdAt`,
+/// `startDate`, …). Serializes as the integer; deserializes from a number or a numeric
+/// string.
+///
+/// In requests, Kaltura reads values below ten years (315 360 000) as relative to the
+/// server's "now" (`-3600` is an hour ago); this type keeps whatever is given.
+///
+/// ```
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+/// use kaltura_client::types::UnixTime;
+///
+/// let t = UnixTime::from_secs(1_700_000_000);
+/// assert_eq!(serde_json::to_string(&t).unwrap(), "1700000000");
+/// let system = t.to_system_time().unwrap();
+/// assert_eq!(system, UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+/// assert_eq!(UnixTime::from(system), t);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixTime(i64);
+
+impl UnixTime {
+    /// The given number of seconds since the epoch.
+    pub const fn from_secs(secs: i64) -> Self {
+        UnixTime(secs)
+    }
+
+    /// Seconds since the epoch.
+    pub const fn as_secs(self) -> i64 {
+        self.0
+    }
+
+    /// The current time of this machine (whole seconds).
+    pub fn now() -> Self {
+        Self::from(std::time::SystemTime::now())
+    }
+
+    /// As a [`SystemTime`](std::time::SystemTime); `None` if the platform cannot represent it.
+    pub fn to_system_time(self) -> Option<std::time::SystemTime> {
+        let offset = std::time::Duration::from_secs(self.0.unsigned_abs());
+        if self.0 >= 0 {
+            std::time::UNIX_EPOCH.checked_add(offset)
+        } else {
+            std::time::UNIX_EPOCH.checked_sub(offset)
+        }
+    }
+}
+
+impl From<i64> for UnixTime {
+    fn from(secs: i64) -> Self {
+        UnixTime(secs)
+    }
+}
+
+impl From<UnixTime> for i64 {
+    fn from(t: UnixTime) -> i64 {
+        t.0
+    }
+}
+
+impl From<std::time::SystemTime> for UnixTime {
+    /// Whole seconds, rounded towards the epoch; saturates far outside `i64` seconds.
+    fn from(t: std::time::SystemTime) -> Self {
+        let saturate = |secs: u64| i64::try_from(secs).unwrap_or(i64::MAX);
+        match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(after) => UnixTime(saturate(after.as_secs())),
+            Err(before) => UnixTime(-saturate(before.duration().as_secs())),
+        }
+    }
+}
+
+impl std::fmt::Display for UnixTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl Serialize for UnixTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for UnixTime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::ids::int_or_string(d).map(UnixTime)
+    }
+}
+
 /// A page of a `list` action (`Kaltura…ListResponse`): the objects of this page and the
 /// number of objects matching the filter on all pages.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -407,9 +529,33 @@ pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(
 
 #[cfg(test)]
 #[allow(unreachable_pub)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::error::Result;
+
+    #[test]
+    fn unix_time_round_trips_through_json_and_system_time() {
+        let t: UnixTime = serde_json::from_str("\"1700000000\"").unwrap();
+        assert_eq!(t, UnixTime::from_secs(1_700_000_000));
+        assert_eq!(serde_json::to_string(&t).unwrap(), "1700000000");
+        let before = UnixTime::from_secs(-90);
+        assert_eq!(UnixTime::from(before.to_system_time().unwrap()), before);
+        assert_eq!(t.to_string(), "1700000000");
+        let none: Option<UnixTime> = serde_json::from_str("null").unwrap();
+        assert_eq!(none, None);
+    }
+
+    #[test]
+    fn nullable_boolean_is_an_integer_on_the_wire() {
+        let wire = |b: NullableBoolean| serde_json::to_string(&b).unwrap();
+        assert_eq!(wire(true.into()), "1");
+        assert_eq!(wire(false.into()), "0");
+        assert_eq!(wire(NullableBoolean::Null), "-1");
+        let back: NullableBoolean = serde_json::from_str("\"1\"").unwrap();
+        assert_eq!(back.as_bool(), Some(true));
+        assert_eq!(NullableBoolean::Null.as_bool(), None);
+    }
 
     int_enum! {
         /// Test enum.

@@ -102,6 +102,10 @@ string_enum! {
         /// Number of plays.
         Plays = "plays",
         /// Number of views.
+        ///
+        /// Newer servers only: not in the official client's `KalturaESearchEntryFieldName`;
+        /// a server that lacks it answers `INVALID_ENUM_VALUE`
+        /// ([`ErrorCode::InvalidEnumValue`](crate::ErrorCode::InvalidEnumValue)).
         Views = "views",
         /// Last play (unix seconds).
         LastPlayedAt = "last_played_at",

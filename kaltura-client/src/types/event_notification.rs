@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::common::{KeyValue, int_enum, setters, string_enum};
+use super::common::{KeyValue, UnixTime, int_enum, setters, string_enum};
 use crate::ids::{EventNotificationTemplateId, PartnerId};
 
 /// `objectType` of an HTTP notification template.
@@ -260,11 +260,11 @@ pub struct HttpNotificationTemplate {
     #[serde(default)]
     pub status: Option<EventNotificationTemplateStatus>,
     /// Creation time (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub created_at: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<UnixTime>,
     /// Last update (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub updated_at: Option<i64>,
+    #[serde(default)]
+    pub updated_at: Option<UnixTime>,
     /// Whether it may be dispatched manually.
     #[serde(default, deserialize_with = "super::common::opt_bool")]
     pub manual_dispatch_enabled: Option<bool>,
@@ -558,10 +558,29 @@ pub struct EventNotificationTemplateFilter {
     pub status_in: Option<Vec<EventNotificationTemplateStatus>>,
     /// Created at or after (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_at_greater_than_or_equal: Option<i64>,
-    /// Sort order, e.g. `-createdAt`.
+    pub created_at_greater_than_or_equal: Option<UnixTime>,
+    /// Sort order.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_by: Option<String>,
+    pub order_by: Option<EventNotificationTemplateOrderBy>,
+}
+
+string_enum! {
+    /// Sort order of event notification template lists
+    /// (`KalturaEventNotificationTemplateOrderBy`).
+    pub enum EventNotificationTemplateOrderBy {
+        /// Oldest first.
+        CreatedAtAsc = "+createdAt",
+        /// Newest first.
+        CreatedAtDesc = "-createdAt",
+        /// By id, ascending.
+        IdAsc = "+id",
+        /// By id, descending.
+        IdDesc = "-id",
+        /// Least recently updated first.
+        UpdatedAtAsc = "+updatedAt",
+        /// Most recently updated first.
+        UpdatedAtDesc = "-updatedAt",
+    }
 }
 
 impl EventNotificationTemplateFilter {
@@ -579,8 +598,8 @@ setters!(EventNotificationTemplateFilter {
     type_equal: EventNotificationTemplateType,
     status_equal: EventNotificationTemplateStatus,
     status_in: [EventNotificationTemplateStatus],
-    created_at_greater_than_or_equal: i64,
-    order_by: String,
+    created_at_greater_than_or_equal: UnixTime,
+    order_by: EventNotificationTemplateOrderBy,
 });
 
 fn opt_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::common::{int_enum, setters, string_enum};
+use super::common::{UnixTime, int_enum, setters, string_enum};
 use crate::ids::{CategoryId, EntryId, PartnerId, UserId};
 
 string_enum! {
@@ -213,11 +213,11 @@ pub struct MediaEntry {
     #[serde(default)]
     pub source_type: Option<SourceType>,
     /// Creation time (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub created_at: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<UnixTime>,
     /// Last update (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub updated_at: Option<i64>,
+    #[serde(default)]
+    pub updated_at: Option<UnixTime>,
     /// Thumbnail URL (`…/p/{pid}/sp/{pid}00/thumbnail/entry_id/{id}/version/{v}`).
     #[serde(default, deserialize_with = "super::de::opt_string")]
     pub thumbnail_url: Option<String>,
@@ -240,8 +240,8 @@ pub struct MediaEntry {
     #[serde(default, deserialize_with = "super::de::opt_int")]
     pub views: Option<i64>,
     /// Last play (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub last_played_at: Option<i64>,
+    #[serde(default)]
+    pub last_played_at: Option<UnixTime>,
     /// Width in pixels.
     #[serde(default, deserialize_with = "super::de::opt_int")]
     pub width: Option<i64>,
@@ -261,11 +261,11 @@ pub struct MediaEntry {
     #[serde(default, deserialize_with = "super::de::opt_int")]
     pub votes: Option<i64>,
     /// Scheduling window start (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub start_date: Option<i64>,
+    #[serde(default)]
+    pub start_date: Option<UnixTime>,
     /// Scheduling window end (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub end_date: Option<i64>,
+    #[serde(default)]
+    pub end_date: Option<UnixTime>,
     /// Content version.
     #[serde(default, deserialize_with = "super::de::opt_int")]
     pub version: Option<i64>,
@@ -357,13 +357,13 @@ macro_rules! entry_filter {
             pub type_equal: Option<EntryType>,
             /// Created at or after (unix seconds; values up to ten years are relative to now).
             #[serde(skip_serializing_if = "Option::is_none")]
-            pub created_at_greater_than_or_equal: Option<i64>,
+            pub created_at_greater_than_or_equal: Option<UnixTime>,
             /// Created at or before (unix seconds).
             #[serde(skip_serializing_if = "Option::is_none")]
-            pub created_at_less_than_or_equal: Option<i64>,
+            pub created_at_less_than_or_equal: Option<UnixTime>,
             /// Updated at or after (unix seconds).
             #[serde(skip_serializing_if = "Option::is_none")]
-            pub updated_at_greater_than_or_equal: Option<i64>,
+            pub updated_at_greater_than_or_equal: Option<UnixTime>,
             /// Free-text search over name, description and tags.
             #[serde(skip_serializing_if = "Option::is_none")]
             pub free_text: Option<String>,
@@ -401,9 +401,9 @@ macro_rules! entry_filter {
             status_in: [EntryStatus],
             status_not_in: [EntryStatus],
             type_equal: EntryType,
-            created_at_greater_than_or_equal: i64,
-            created_at_less_than_or_equal: i64,
-            updated_at_greater_than_or_equal: i64,
+            created_at_greater_than_or_equal: UnixTime,
+            created_at_less_than_or_equal: UnixTime,
+            updated_at_greater_than_or_equal: UnixTime,
             free_text: String,
             order_by: EntryOrderBy,
             $($setters)*
@@ -476,10 +476,10 @@ pub struct MediaEntryInput {
     pub partner_data: Option<String>,
     /// Scheduling window start (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_date: Option<i64>,
+    pub start_date: Option<UnixTime>,
     /// Scheduling window end (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_date: Option<i64>,
+    pub end_date: Option<UnixTime>,
     /// Media type (required by `media.add`, ignored by `update`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media_type: Option<MediaType>,
@@ -498,21 +498,33 @@ impl MediaEntryInput {
     }
 }
 
-setters!(MediaEntryInput {
-    name: String,
-    description: String,
-    tags: String,
-    admin_tags: String,
-    categories: String,
-    categories_ids: [CategoryId],
-    reference_id: String,
-    user_id: UserId,
-    partner_data: String,
-    start_date: i64,
-    end_date: i64,
-    media_type: MediaType,
-    access_control_id: i64,
-    conversion_profile_id: i64,
+/// The fields of [`MediaEntryInput`] that its setters and the builders of the add and update
+/// requests share, declared once: `media_entry_input_fields!(callback!(head) { extra fields })` calls
+/// `callback!(head { shared fields, extra fields })`.
+macro_rules! media_entry_input_fields {
+    ($callback:ident ! ($($head:tt)*) { $($extra:tt)* }) => {
+        $callback!($($head)* {
+            name: String,
+            description: String,
+            tags: String,
+            admin_tags: String,
+            categories: String,
+            categories_ids: [$crate::ids::CategoryId],
+            reference_id: String,
+            user_id: $crate::ids::UserId,
+            partner_data: String,
+            start_date: $crate::types::UnixTime,
+            end_date: $crate::types::UnixTime,
+            access_control_id: i64,
+            conversion_profile_id: i64,
+            $($extra)*
+        });
+    };
+}
+pub(crate) use media_entry_input_fields;
+
+media_entry_input_fields!(setters!(MediaEntryInput) {
+    media_type: crate::types::media::MediaType,
 });
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ pub mod user;
 pub mod virtual_event;
 
 pub use app_token::AppTokenHashType;
-pub use common::{KeyValue, ListResponse, Pager};
+pub use common::{KeyValue, ListResponse, NullableBoolean, Pager, UnixTime};
 pub use media::{
     BaseEntry, BaseEntryFilter, EntryOrderBy, EntryStatus, EntryType, MediaEntry, MediaEntryFilter,
     MediaEntryInput, MediaType, ModerationStatus, SourceType,

@@ -12,7 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::common::{int_enum, setters, string_enum};
+use super::common::{UnixTime, int_enum, setters, string_enum};
 use crate::ids::{CategoryId, EntryId, PartnerId, ScheduleEventId, ScheduleResourceId, UserId};
 
 /// The tag that makes a location resource a Kaltura Meetings room.
@@ -132,11 +132,11 @@ pub struct ScheduleResource {
     #[serde(default, deserialize_with = "super::de::opt_string")]
     pub tags: Option<String>,
     /// Creation time (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub created_at: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<UnixTime>,
     /// Last update (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub updated_at: Option<i64>,
+    #[serde(default)]
+    pub updated_at: Option<UnixTime>,
     /// The Kaltura class, e.g. `KalturaLocationScheduleResource`.
     #[serde(default, deserialize_with = "super::de::opt_string")]
     pub object_type: Option<String>,
@@ -175,13 +175,24 @@ impl ScheduleResourceInput {
     }
 }
 
-setters!(ScheduleResourceInput {
-    name: String,
-    system_name: String,
-    description: String,
-    tags: String,
-    parent_id: ScheduleResourceId,
-});
+/// The fields of [`ScheduleResourceInput`] that its setters and the builders of the add and update
+/// requests share, declared once: `schedule_resource_input_fields!(callback!(head) { extra fields })` calls
+/// `callback!(head { shared fields, extra fields })`.
+macro_rules! schedule_resource_input_fields {
+    ($callback:ident ! ($($head:tt)*) { $($extra:tt)* }) => {
+        $callback!($($head)* {
+            name: String,
+            system_name: String,
+            description: String,
+            tags: String,
+            parent_id: $crate::ids::ScheduleResourceId,
+            $($extra)*
+        });
+    };
+}
+pub(crate) use schedule_resource_input_fields;
+
+schedule_resource_input_fields!(setters!(ScheduleResourceInput) {});
 
 /// Filter of `scheduleResource.list` (`KalturaScheduleResourceFilter`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -215,9 +226,23 @@ pub struct ScheduleResourceFilter {
     /// Has all of these comma-separated tags.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags_multi_like_and: Option<String>,
-    /// Sort order, e.g. `-createdAt`.
+    /// Sort order.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order_by: Option<String>,
+    pub order_by: Option<ScheduleResourceOrderBy>,
+}
+
+string_enum! {
+    /// Sort order of schedule resource lists (`KalturaScheduleResourceOrderBy`).
+    pub enum ScheduleResourceOrderBy {
+        /// Oldest first.
+        CreatedAtAsc = "+createdAt",
+        /// Newest first.
+        CreatedAtDesc = "-createdAt",
+        /// Least recently updated first.
+        UpdatedAtAsc = "+updatedAt",
+        /// Most recently updated first.
+        UpdatedAtDesc = "-updatedAt",
+    }
 }
 
 impl ScheduleResourceFilter {
@@ -236,7 +261,7 @@ setters!(ScheduleResourceFilter {
     tags_like: String,
     tags_multi_like_or: String,
     tags_multi_like_and: String,
-    order_by: String,
+    order_by: ScheduleResourceOrderBy,
 });
 
 /// A schedule event (`KalturaScheduleEvent` and subclasses such as
@@ -263,11 +288,11 @@ pub struct ScheduleEvent {
     #[serde(default)]
     pub status: Option<ScheduleEventStatus>,
     /// Start (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub start_date: Option<i64>,
+    #[serde(default)]
+    pub start_date: Option<UnixTime>,
     /// End (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub end_date: Option<i64>,
+    #[serde(default)]
+    pub end_date: Option<UnixTime>,
     /// Duration in seconds.
     #[serde(default, deserialize_with = "super::de::opt_int")]
     pub duration: Option<i64>,
@@ -314,11 +339,11 @@ pub struct ScheduleEvent {
     #[serde(default, deserialize_with = "super::de::opt_string")]
     pub category_ids: Option<String>,
     /// Creation time (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub created_at: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<UnixTime>,
     /// Last update (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub updated_at: Option<i64>,
+    #[serde(default)]
+    pub updated_at: Option<UnixTime>,
     /// The Kaltura class, e.g. `KalturaRecordScheduleEvent`.
     #[serde(default, deserialize_with = "super::de::opt_string")]
     pub object_type: Option<String>,
@@ -341,10 +366,10 @@ pub struct ScheduleEventInput {
     pub description: Option<String>,
     /// Start (unix seconds; required by `add`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_date: Option<i64>,
+    pub start_date: Option<UnixTime>,
     /// End (unix seconds; required by `add`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_date: Option<i64>,
+    pub end_date: Option<UnixTime>,
     /// Duration in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
@@ -402,25 +427,37 @@ impl ScheduleEventInput {
     }
 }
 
-setters!(ScheduleEventInput {
+/// The fields of [`ScheduleEventInput`] that its setters and the builders of the add and update
+/// requests share, declared once: `schedule_event_input_fields!(callback!(head) { extra fields })` calls
+/// `callback!(head { shared fields, extra fields })`.
+macro_rules! schedule_event_input_fields {
+    ($callback:ident ! ($($head:tt)*) { $($extra:tt)* }) => {
+        $callback!($($head)* {
+            description: String,
+            duration: i64,
+            tags: String,
+            owner_id: $crate::ids::UserId,
+            organizer: String,
+            reference_id: String,
+            classification_type: $crate::types::schedule::ClassificationType,
+            location: String,
+            priority: i64,
+            contact: String,
+            comment: String,
+            $($extra)*
+        });
+    };
+}
+pub(crate) use schedule_event_input_fields;
+
+schedule_event_input_fields!(setters!(ScheduleEventInput) {
     summary: String,
-    description: String,
-    start_date: i64,
-    end_date: i64,
-    duration: i64,
-    recurrence_type: RecurrenceType,
-    tags: String,
-    owner_id: UserId,
-    organizer: String,
-    reference_id: String,
-    classification_type: ClassificationType,
-    location: String,
-    priority: i64,
-    template_entry_id: EntryId,
-    entry_ids: [EntryId],
-    category_ids: [CategoryId],
-    contact: String,
-    comment: String,
+    start_date: crate::types::UnixTime,
+    end_date: crate::types::UnixTime,
+    recurrence_type: crate::types::schedule::RecurrenceType,
+    template_entry_id: crate::ids::EntryId,
+    entry_ids: [crate::ids::EntryId],
+    category_ids: [crate::ids::CategoryId],
 });
 
 /// Filter of `scheduleEvent.list` (`KalturaScheduleEventFilter`).
@@ -451,16 +488,16 @@ pub struct ScheduleEventFilter {
     pub status_in: Option<Vec<ScheduleEventStatus>>,
     /// Starting at or after (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_date_greater_than_or_equal: Option<i64>,
+    pub start_date_greater_than_or_equal: Option<UnixTime>,
     /// Starting at or before (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_date_less_than_or_equal: Option<i64>,
+    pub start_date_less_than_or_equal: Option<UnixTime>,
     /// Ending at or after (unix seconds): with this set to now, upcoming and running events.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_date_greater_than_or_equal: Option<i64>,
+    pub end_date_greater_than_or_equal: Option<UnixTime>,
     /// Ending at or before (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_date_less_than_or_equal: Option<i64>,
+    pub end_date_less_than_or_equal: Option<UnixTime>,
     /// With this reference id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_id_equal: Option<String>,
@@ -503,10 +540,10 @@ setters!(ScheduleEventFilter {
     parent_id_equal: ScheduleEventId,
     status_equal: ScheduleEventStatus,
     status_in: [ScheduleEventStatus],
-    start_date_greater_than_or_equal: i64,
-    start_date_less_than_or_equal: i64,
-    end_date_greater_than_or_equal: i64,
-    end_date_less_than_or_equal: i64,
+    start_date_greater_than_or_equal: UnixTime,
+    start_date_less_than_or_equal: UnixTime,
+    end_date_greater_than_or_equal: UnixTime,
+    end_date_less_than_or_equal: UnixTime,
     reference_id_equal: String,
     owner_id_equal: UserId,
     recurrence_type_equal: RecurrenceType,
@@ -531,11 +568,11 @@ pub struct ScheduleEventResource {
     #[serde(default)]
     pub partner_id: Option<PartnerId>,
     /// Creation time (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub created_at: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<UnixTime>,
     /// Last update (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub updated_at: Option<i64>,
+    #[serde(default)]
+    pub updated_at: Option<UnixTime>,
 }
 
 /// Filter of `scheduleEventResource.list` (`KalturaScheduleEventResourceFilter`).
@@ -849,7 +886,7 @@ mod tests {
         .unwrap();
         assert_eq!(e.id, ScheduleEventId::new(55));
         assert_eq!(e.status, Some(ScheduleEventStatus::Active));
-        assert_eq!(e.start_date, Some(1_700_000_000));
+        assert_eq!(e.start_date, Some(1_700_000_000.into()));
         assert_eq!(e.recurrence_type, Some(RecurrenceType::None));
     }
 }

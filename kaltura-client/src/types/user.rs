@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::common::{int_enum, setters, string_enum};
+use super::common::{NullableBoolean, UnixTime, int_enum, setters, string_enum};
 use crate::ids::{PartnerId, UserId};
 
 int_enum! {
@@ -110,11 +110,11 @@ pub struct User {
     #[serde(default, deserialize_with = "super::common::opt_bool")]
     pub is_account_owner: Option<bool>,
     /// Creation time (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub created_at: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<UnixTime>,
     /// Last update (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub updated_at: Option<i64>,
+    #[serde(default)]
+    pub updated_at: Option<UnixTime>,
     /// Last login (unix seconds).
     #[serde(default, deserialize_with = "super::de::opt_int")]
     pub last_login_time: Option<i64>,
@@ -189,21 +189,33 @@ impl UserInput {
     }
 }
 
-setters!(UserInput {
-    id: UserId,
-    user_type: UserType,
-    screen_name: String,
-    full_name: String,
-    first_name: String,
-    last_name: String,
-    email: String,
-    thumbnail_url: String,
-    description: String,
-    tags: String,
-    partner_data: String,
-    status: UserStatus,
-    is_admin: bool,
-    role_ids: String,
+/// The fields of [`UserInput`] that its setters and the builders of the add and update
+/// requests share, declared once: `user_input_fields!(callback!(head) { extra fields })` calls
+/// `callback!(head { shared fields, extra fields })`.
+macro_rules! user_input_fields {
+    ($callback:ident ! ($($head:tt)*) { $($extra:tt)* }) => {
+        $callback!($($head)* {
+            screen_name: String,
+            full_name: String,
+            first_name: String,
+            last_name: String,
+            email: String,
+            thumbnail_url: String,
+            description: String,
+            tags: String,
+            partner_data: String,
+            status: $crate::types::user::UserStatus,
+            is_admin: bool,
+            role_ids: String,
+            $($extra)*
+        });
+    };
+}
+pub(crate) use user_input_fields;
+
+user_input_fields!(setters!(UserInput) {
+    id: crate::ids::UserId,
+    user_type: crate::types::user::UserType,
     external_id: String,
 });
 
@@ -254,12 +266,13 @@ pub struct UserFilter {
     /// Of this kind.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub type_equal: Option<UserType>,
-    /// Admins (or not).
+    /// Admins (or not); a `KalturaNullableBoolean` on the wire (`1`/`0`), set it from a
+    /// `bool`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_admin_equal: Option<bool>,
+    pub is_admin_equal: Option<NullableBoolean>,
     /// Created at or after (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_at_greater_than_or_equal: Option<i64>,
+    pub created_at_greater_than_or_equal: Option<UnixTime>,
     /// Sort order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<UserOrderBy>,
@@ -285,7 +298,7 @@ setters!(UserFilter {
     status_equal: UserStatus,
     status_in: [UserStatus],
     type_equal: UserType,
-    is_admin_equal: bool,
-    created_at_greater_than_or_equal: i64,
+    is_admin_equal: NullableBoolean,
+    created_at_greater_than_or_equal: UnixTime,
     order_by: UserOrderBy,
 });

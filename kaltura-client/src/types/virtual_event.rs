@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::common::{int_enum, setters, string_enum};
+use super::common::{UnixTime, int_enum, setters, string_enum};
 use crate::ids::{PartnerId, ScheduleEventId, VirtualEventId};
 
 int_enum! {
@@ -28,8 +28,14 @@ string_enum! {
         /// Most recently updated first.
         UpdatedAtDesc = "-updatedAt",
         /// Earliest deletion due date first.
+        ///
+        /// Newer servers only: not in the official client's `KalturaVirtualEventOrderBy`; a
+        /// server that lacks it answers `INVALID_ENUM_VALUE`
+        /// ([`ErrorCode::InvalidEnumValue`](crate::ErrorCode::InvalidEnumValue)).
         DeletionDueDateAsc = "+deletionDueDate",
         /// Latest deletion due date first.
+        ///
+        /// Newer servers only, like [`Self::DeletionDueDateAsc`].
         DeletionDueDateDesc = "-deletionDueDate",
     }
 }
@@ -72,14 +78,14 @@ pub struct VirtualEvent {
     #[serde(default)]
     pub main_event_schedule_event_id: Option<ScheduleEventId>,
     /// Creation time (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub created_at: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<UnixTime>,
     /// Last update (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub updated_at: Option<i64>,
+    #[serde(default)]
+    pub updated_at: Option<UnixTime>,
     /// When the event is deleted (unix seconds).
-    #[serde(default, deserialize_with = "super::de::opt_int")]
-    pub deletion_due_date: Option<i64>,
+    #[serde(default)]
+    pub deletion_due_date: Option<UnixTime>,
     /// The registration form, as a JSON string.
     #[serde(default, deserialize_with = "super::de::opt_string")]
     pub registration_form_schema: Option<String>,
@@ -126,7 +132,7 @@ pub struct VirtualEventInput {
     pub main_event_schedule_event_id: Option<ScheduleEventId>,
     /// When to delete the event (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub deletion_due_date: Option<i64>,
+    pub deletion_due_date: Option<UnixTime>,
     /// The registration form, as a JSON string (Kaltura validates it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_form_schema: Option<String>,
@@ -142,18 +148,30 @@ impl VirtualEventInput {
     }
 }
 
-setters!(VirtualEventInput {
+/// The fields of [`VirtualEventInput`] that its setters and the builders of the add and update
+/// requests share, declared once: `virtual_event_input_fields!(callback!(head) { extra fields })` calls
+/// `callback!(head { shared fields, extra fields })`.
+macro_rules! virtual_event_input_fields {
+    ($callback:ident ! ($($head:tt)*) { $($extra:tt)* }) => {
+        $callback!($($head)* {
+            description: String,
+            tags: String,
+            attendees_group_ids: String,
+            admins_group_ids: String,
+            registration_schedule_event_id: $crate::ids::ScheduleEventId,
+            agenda_schedule_event_id: $crate::ids::ScheduleEventId,
+            main_event_schedule_event_id: $crate::ids::ScheduleEventId,
+            deletion_due_date: $crate::types::UnixTime,
+            registration_form_schema: String,
+            event_url: String,
+            $($extra)*
+        });
+    };
+}
+pub(crate) use virtual_event_input_fields;
+
+virtual_event_input_fields!(setters!(VirtualEventInput) {
     name: String,
-    description: String,
-    tags: String,
-    attendees_group_ids: String,
-    admins_group_ids: String,
-    registration_schedule_event_id: ScheduleEventId,
-    agenda_schedule_event_id: ScheduleEventId,
-    main_event_schedule_event_id: ScheduleEventId,
-    deletion_due_date: i64,
-    registration_form_schema: String,
-    event_url: String,
 });
 
 /// Filter of `virtualEvent.list` (`KalturaVirtualEventFilter`).
@@ -175,10 +193,10 @@ pub struct VirtualEventFilter {
     pub status_equal: Option<VirtualEventStatus>,
     /// Created at or after (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_at_greater_than_or_equal: Option<i64>,
+    pub created_at_greater_than_or_equal: Option<UnixTime>,
     /// Created at or before (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_at_less_than_or_equal: Option<i64>,
+    pub created_at_less_than_or_equal: Option<UnixTime>,
     /// Sort order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<VirtualEventOrderBy>,
@@ -195,7 +213,7 @@ setters!(VirtualEventFilter {
     id_equal: VirtualEventId,
     id_in: [VirtualEventId],
     status_equal: VirtualEventStatus,
-    created_at_greater_than_or_equal: i64,
-    created_at_less_than_or_equal: i64,
+    created_at_greater_than_or_equal: UnixTime,
+    created_at_less_than_or_equal: UnixTime,
     order_by: VirtualEventOrderBy,
 });

@@ -55,8 +55,8 @@ async fn api_exception_with_http_200_is_an_api_error() {
         Some(&kaltura_client::ErrorCode::EntryIdNotFound)
     );
     assert_eq!(
-        (api.service.as_str(), api.action.as_str(), api.item),
-        ("media", "get", None)
+        (api.service(), api.action(), api.item()),
+        (Some("media"), Some("get"), None)
     );
     assert_eq!(
         err.to_string(),
@@ -84,8 +84,8 @@ async fn a_failed_multirequest_item_says_which_item_and_call() {
 
     let api = err.as_api().unwrap();
     assert_eq!(
-        (api.service.as_str(), api.action.as_str(), api.item),
-        ("media", "get", Some(3))
+        (api.service(), api.action(), api.item()),
+        (Some("media"), Some("get"), Some(3))
     );
     assert_eq!(
         err.to_string(),
@@ -341,4 +341,62 @@ async fn configuration_errors_are_reported_by_build() {
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("partner id"), "{err}");
+}
+
+/// A real KS as `session.start` would return it, v2 and v1.
+fn fresh_kses() -> Vec<String> {
+    use kaltura_client::ks::{KsBuilder, KsVersion};
+    use kaltura_client::{PartnerId, SessionType};
+    let secret = secrecy::SecretString::from(crate::client_support::SECRET);
+    [KsVersion::V2, KsVersion::V1]
+        .into_iter()
+        .map(|version| {
+            KsBuilder::new(PartnerId::new(crate::client_support::PARTNER))
+                .session_type(SessionType::User)
+                .user_id("discord_42")
+                .version(version)
+                .sign(&secret)
+                .unwrap()
+                .expose_secret()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_fresh_ks_in_a_bad_session_start_body_is_never_kept() {
+    for ks in fresh_kses() {
+        let server =
+            server_answering(json(json!({"objectType": "KalturaSomething", "ks": ks}))).await;
+        let err = crate::client_support::admin_client(&server)
+            .session()
+            .start()
+            .user_id("discord_42")
+            .send()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains(&ks), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn a_fresh_ks_in_any_body_snippet_is_redacted() {
+    for ks in fresh_kses() {
+        let bodies = [
+            ResponseTemplate::new(500).set_body_string(format!("oops ks={ks}")),
+            ResponseTemplate::new(200)
+                .insert_header("Content-Type", "text/html")
+                .set_body_string(format!("<html>{ks}</html>")),
+            json(json!({"objectType": "KalturaMediaEntry", "id": {"bad": 1}, "ks": ks})),
+        ];
+        for body in bodies {
+            let server = server_answering(body).await;
+            let err = no_retry(&server).media().get("0_abc").await.unwrap_err();
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains(&ks), "{shown}");
+            assert!(!shown.contains("djJ8MTIz"), "{shown}");
+        }
+    }
 }

@@ -211,7 +211,7 @@ async fn meetings_flow_room_event_link_and_join_url() {
         Some("KalturaLocationScheduleResource")
     );
     assert_eq!(event.id, ScheduleEventId::new(55));
-    assert_eq!(event.end_date, Some(1_900_003_600));
+    assert_eq!(event.end_date, Some(1_900_003_600.into()));
     assert_eq!(
         RoomSettings::from_tags(event.tags.as_deref().unwrap()).class_mode,
         Some(ClassMode::VirtualClassroom)

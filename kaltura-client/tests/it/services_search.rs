@@ -180,7 +180,10 @@ async fn fake_esearch_pages_through_demo_data() {
         .await
         .unwrap();
     assert_eq!(all.len() as i64, first.total_count);
-    let created: Vec<i64> = all.iter().map(|r| r.object.created_at.unwrap()).collect();
+    let created: Vec<i64> = all
+        .iter()
+        .map(|r| r.object.created_at.unwrap().as_secs())
+        .collect();
     let mut sorted = created.clone();
     sorted.sort_unstable();
     assert_eq!(created, sorted, "order kept across pages");
@@ -241,6 +244,7 @@ fn user_request_snapshots() {
             .screen_name_like("Ad")
             .email_like("@example.org")
             .status_equal(UserStatus::Active)
+            .is_admin_equal(true)
             .order_by(UserOrderBy::CreatedAtDesc),
     );
     list.pager = Some(Pager::new(100));
@@ -269,7 +273,7 @@ async fn user_get_round_trip_with_unknown_status() {
     assert_eq!(user.status, Some(UserStatus::Unknown(9)));
     assert_eq!(user.user_type, Some(UserType::User));
     assert_eq!(user.login_enabled, Some(true));
-    assert_eq!(user.created_at, Some(1_700_000_000));
+    assert_eq!(user.created_at, Some(1_700_000_000.into()));
     assert_eq!(user.extra["allowedPartnerIds"], "12345");
     assert_eq!(bodies(&server).await[0]["userId"], "discord_42");
 }

@@ -144,7 +144,7 @@ async fn start_list_join_end_round_trip(store: SqlStore) {
     assert_eq!(event.description.as_deref(), Some("Agenda: everything"));
     assert_eq!(
         (event.start_date, event.end_date),
-        (Some(NOW), Some(NOW + 2700))
+        (Some(NOW.into()), Some((NOW + 2700).into()))
     );
     assert_eq!(
         event.tags.as_deref(),
