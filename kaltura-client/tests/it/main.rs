@@ -3,6 +3,7 @@ mod app_token;
 mod client_support;
 mod errors;
 mod fake;
+mod fake_access;
 mod fake_limits;
 mod fake_support;
 mod ks;
