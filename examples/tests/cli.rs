@@ -1,3 +1,4 @@
 //! Tests of the example binaries, run as real processes (one module per binary).
 
+mod fake_cli;
 mod ks_cli;
