@@ -7,6 +7,7 @@ mod fake_access;
 mod fake_limits;
 mod fake_support;
 mod ks;
+mod ks_fuzz;
 mod multirequest;
 mod retry;
 mod services;
