@@ -563,16 +563,7 @@ async fn multirequest_back_references_and_inline_errors() {
         "5": {"service": "media", "action": "update", "entryId": "{3:result:id}",
               "mediaEntry": {"description": "owned by {1:result:userId}"}}
     });
-    let v: Value = api
-        .http
-        .post(format!("{}/api_v3/service/multirequest", api.fake.url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = api.multirequest(&body).await;
     let items = v.as_array().expect("array");
     assert_eq!(items.len(), 6);
     assert_eq!(items[0]["objectType"], "KalturaSessionInfo");
