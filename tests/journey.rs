@@ -1,6 +1,7 @@
 //! A bot author's journey through both crates: configuration with a secret placeholder, a
 //! `kaltura_client::Client` built from it against the fake Kaltura server, an SQLite store,
-//! identity mapping, a meeting with a join link Kaltura accepts, and a video share card.
+//! identity mapping, a meeting with a join link whose KS the fake (enforcing the `eventId`
+//! privilege) accepts for that event and refuses for another, and a video share card.
 
 use std::sync::Arc;
 
@@ -136,6 +137,8 @@ async fn configure_map_meet_and_share() {
         decoded.privileges.get("eventId").and_then(|p| p.value()),
         Some(meeting.event_id.to_string().as_str())
     );
+    // The fake enforces the `eventId` privilege like Kaltura's USER-session scoping: the
+    // link's KS reads THAT event and is refused any other one.
     let as_member = client.with_ks(Ks::new(ks));
     assert_eq!(
         as_member
@@ -146,6 +149,38 @@ async fn configure_map_meet_and_share() {
             .id,
         meeting.event_id
     );
+    let other = client
+        .call_raw(
+            "schedule_scheduleevent",
+            "add",
+            serde_json::json!({"scheduleEvent": {"objectType": "KalturaRecordScheduleEvent", "summary": "Someone else's class", "startDate": 1_700_000_000, "endDate": 1_700_003_600, "recurrenceType": 0}}),
+        )
+        .await
+        .unwrap();
+    let other_id = other["id"].as_i64().expect("event id");
+    assert_ne!(other_id.to_string(), meeting.event_id.to_string());
+    let refused = as_member
+        .call_raw(
+            "schedule_scheduleevent",
+            "get",
+            serde_json::json!({"scheduleEventId": other_id}),
+        )
+        .await
+        .expect_err("the join KS must not read another event");
+    assert_eq!(
+        refused.api_code(),
+        Some(&kaltura_client::ErrorCode::ScheduleEventIdNotFound)
+    );
+    // ...while the admin session reads it.
+    let seen = client
+        .call_raw(
+            "schedule_scheduleevent",
+            "get",
+            serde_json::json!({"scheduleEventId": other_id}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen["id"], other_id);
 
     // A share card for a demo video.
     let videos = VideoService::new(store.clone());

@@ -1,4 +1,5 @@
 //! Tests of the example binaries, run as real processes (one module per binary).
 
 mod config_cli;
+mod fake_cli;
 mod ks_cli;

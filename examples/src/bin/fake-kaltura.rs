@@ -5,10 +5,11 @@
 //! fake-kaltura --listen 127.0.0.1:8765 --partner-id 12345 --admin-secret s3cr3t --seed-demo-data
 //! ```
 //!
-//! It prints its URL, partner id and secrets on start (that is its job: it is a dev tool and
-//! the secrets are fake) and stops on Ctrl-C.
-#![allow(clippy::print_stdout)]
+//! It prints its URL, partner id and secrets on stdout on start (that is its job: it is a
+//! dev tool and the secrets are fake), logs to stderr, and stops on Ctrl-C. A closed or full
+//! stdout is logged and the server keeps serving.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 
 use clap::Parser;
@@ -43,6 +44,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -65,16 +67,26 @@ async fn main() -> std::io::Result<()> {
     }
     let fake = builder.start().await?;
 
-    println!("fake-kaltura listening on {}", fake.url());
-    println!("  service url:  {}", fake.url());
-    println!("  partner id:   {}", fake.partner_id());
-    println!("  admin secret: {}", fake.admin_secret().expose_secret());
-    println!("  user secret:  {}", fake.user_secret().expose_secret());
-    println!("  demo entries: {}", fake.entry_count());
-    println!("press Ctrl-C to stop");
+    let banner = format!(
+        "fake-kaltura listening on {url}\n  service url:  {url}\n  partner id:   {pid}\n  admin secret: {admin}\n  user secret:  {user}\n  demo entries: {entries}\npress Ctrl-C to stop\n",
+        url = fake.url(),
+        pid = fake.partner_id(),
+        admin = fake.admin_secret().expose_secret(),
+        user = fake.user_secret().expose_secret(),
+        entries = fake.entry_count(),
+    );
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        tracing::warn!(error = %e, "cannot write to stdout; serving anyway");
+    }
+    drop(stdout);
+    tracing::info!(url = %fake.url(), "fake-kaltura ready");
 
     tokio::signal::ctrl_c().await?;
-    println!("stopping");
+    tracing::info!("stopping");
     fake.shutdown().await;
     Ok(())
 }

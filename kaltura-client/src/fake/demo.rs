@@ -137,11 +137,16 @@ pub(crate) fn seed(store: &mut Store, pid: i64, base_url: &str) {
     }
 
     for n in 0..DEMO_ENTRY_COUNT {
-        let (name, description, tags, cat) = TOPICS[n % TOPICS.len()];
-        let part = PARTS[n / TOPICS.len() % PARTS.len()];
+        // The tables are non-empty constants: `get` never misses.
+        let (Some(&(name, description, tags, cat)), Some(&part), Some(&(owner, ..))) = (
+            TOPICS.get(n % TOPICS.len()),
+            PARTS.get(n / TOPICS.len() % PARTS.len()),
+            USERS.get(n % USERS.len()),
+        ) else {
+            continue;
+        };
         let id = store.next_string_id();
         let created = BASE_TIME + n as i64 * 86_400;
-        let owner = USERS[n % USERS.len()].0;
         let mut e = media::new_entry(pid, base_url, &id, created, owner);
         let duration = 30 + (n as i64 * 97) % 3_000;
         let media_type = match n % 12 {

@@ -96,6 +96,8 @@ errors! {
     max_objects_reached(kind, max) = "MAX_OBJECTS_REACHED;OBJECT_TYPE,MAX_NUM;Max number of \"@MAX_NUM@\" @OBJECT_TYPE@ objects was reached";
     /// The catalog's byte limit was reached (fake-only code).
     store_size_limit_reached(max) = "STORE_SIZE_LIMIT_REACHED;MAX_BYTES;The catalog is full (limit @MAX_BYTES@ bytes)";
+    /// `setrole` names a role the partner does not have.
+    unknown_role_id() = "UNKNOWN_ROLE_ID;;Unknown role id";
     /// Unknown event notification template.
     event_notification_template_not_found(id) = "EVENT_NOTIFICATION_TEMPLATE_NOT_FOUND;ID;Event notification template id [@ID@] not found";
 }

@@ -30,6 +30,9 @@
 
 mod demo;
 mod errors;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod fuzz;
 mod limits;
 mod multirequest;
 mod params;

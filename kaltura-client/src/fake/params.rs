@@ -140,20 +140,19 @@ pub(crate) fn path_pairs(path: &str) -> Vec<(String, String)> {
 
 /// Percent-decodes a path segment (invalid escapes are kept verbatim, bad UTF-8 is replaced).
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex_val(bytes[i + 1]), hex_val(bytes[i + 2]))
+    let mut out = Vec::with_capacity(s.len());
+    let mut rest = s.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%'
+            && let [h, l, after @ ..] = tail
+            && let (Some(h), Some(l)) = (hex_val(*h), hex_val(*l))
         {
             out.push(h * 16 + l);
-            i += 3;
+            rest = after;
             continue;
         }
-        out.push(bytes[i]);
-        i += 1;
+        out.push(b);
+        rest = tail;
     }
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -179,14 +178,18 @@ fn multipart_json_field<'a>(ct_lower: &str, ct_orig: &str, body: &'a [u8]) -> Op
     let delim = format!("--{boundary}");
     let delim = delim.as_bytes();
     let mut pos = 0;
-    while let Some(start) = find(&body[pos..], delim) {
+    while let Some(start) = body.get(pos..).and_then(|b| find(b, delim)) {
         let part_start = pos + start + delim.len();
-        let next = find(&body[part_start..], delim).map(|n| part_start + n)?;
-        let part = &body[part_start..next];
+        let next = body
+            .get(part_start..)
+            .and_then(|b| find(b, delim))
+            .map(|n| part_start + n)?;
+        let part = body.get(part_start..next)?;
         let header_end = find(part, b"\r\n\r\n")?;
-        let headers = String::from_utf8_lossy(&part[..header_end]).to_ascii_lowercase();
+        let (head, content) = part.split_at_checked(header_end)?;
+        let headers = String::from_utf8_lossy(head).to_ascii_lowercase();
         if headers.contains("name=\"json\"") {
-            let content = &part[header_end + 4..];
+            let content = content.get(4..)?;
             return Some(content.strip_suffix(b"\r\n").unwrap_or(content));
         }
         pos = next;
@@ -276,6 +279,7 @@ pub(crate) fn object(v: Option<&Value>) -> Option<&Map<String, Value>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use serde_json::json;

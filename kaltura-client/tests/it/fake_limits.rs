@@ -28,16 +28,7 @@ async fn chained_back_references_get_an_error_not_an_abort() {
         body.to_string().len() < 5_000,
         "the attack is a small request"
     );
-    let results: Value = api
-        .http
-        .post(format!("{}/api_v3/service/multirequest", api.fake.url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let results: Value = api.multirequest(&body).await;
     let results = results.as_array().expect("one result per call");
     assert_eq!(results.len(), 22);
     // Call i (0-based) names 100 · 2^i bytes, all of it expanded from back-references
@@ -90,16 +81,7 @@ async fn whole_value_references_count_their_size() {
     for n in 2..=50 {
         body[n.to_string()] = json!({"service": "system", "action": "ping", "copy": "{1:result}"});
     }
-    let results: Value = api
-        .http
-        .post(format!("{}/api_v3/service/multirequest", api.fake.url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let results: Value = api.multirequest(&body).await;
     let results = results.as_array().unwrap();
     assert_eq!(results[0]["objectType"], "KalturaMediaListResponse");
     assert!(

@@ -63,6 +63,19 @@ impl Api {
         self.call(service, action, params).await
     }
 
+    /// POSTs a JSON multirequest body (add `"format": 1` for JSON) and parses the answer.
+    pub(crate) async fn multirequest(&self, body: &Value) -> Value {
+        self.http
+            .post(format!("{}/api_v3/service/multirequest", self.fake.url()))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("JSON response")
+    }
+
     pub(crate) async fn raw(&self, req: reqwest::RequestBuilder) -> (u16, String) {
         let resp = req.send().await.expect("request sent");
         let status = resp.status().as_u16();

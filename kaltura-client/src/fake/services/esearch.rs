@@ -311,11 +311,15 @@ fn text_match(text: &str, term: &str, item_type: i64) -> Option<String> {
     let chars: Vec<char> = text.chars().collect();
     match item_type {
         1 => (t == n).then(|| format!("<em>{text}</em>")),
-        3 => t.starts_with(&n).then(|| {
-            let head: String = chars[..n.len()].iter().collect();
-            let tail: String = chars[n.len()..].iter().collect();
-            format!("<em>{head}</em>{tail}")
-        }),
+        3 => {
+            if !t.starts_with(&n) {
+                return None;
+            }
+            let (head, tail) = chars.split_at_checked(n.len())?;
+            let head: String = head.iter().collect();
+            let tail: String = tail.iter().collect();
+            Some(format!("<em>{head}</em>{tail}"))
+        }
         _ => {
             let words: Vec<Vec<char>> = term.split_whitespace().map(fold_chars).collect();
             let mut marks = vec![false; chars.len()];
@@ -325,7 +329,9 @@ fn text_match(text: &str, term: &str, item_type: i64) -> Option<String> {
                     return None;
                 }
                 for p in positions {
-                    marks[p..p + w.len()].iter_mut().for_each(|m| *m = true);
+                    if let Some(span) = marks.get_mut(p..p + w.len()) {
+                        span.iter_mut().for_each(|m| *m = true);
+                    }
                 }
             }
             Some(highlight(&chars, &marks))
@@ -337,8 +343,10 @@ fn find_all(hay: &[char], needle: &[char]) -> Vec<usize> {
     if needle.is_empty() || needle.len() > hay.len() {
         return Vec::new();
     }
-    (0..=hay.len() - needle.len())
-        .filter(|&i| hay[i..i + needle.len()] == *needle)
+    hay.windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .map(|(i, _)| i)
         .collect()
 }
 

@@ -7,6 +7,8 @@
 //! `KalturaHttpNotificationTemplate` round-trip), except read-only ones (`id`, `partnerId`,
 //! `status`, `createdAt`, `updatedAt`); known integer properties are coerced from strings.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -175,11 +177,92 @@ fn id_of(p: &Params, name: &str, spec: &Spec) -> Result<i64, ApiError> {
         .map_err(|_| (spec.not_found)(&raw))
 }
 
+/// What the session may see of the schedule and virtual-event tables: `None` sets are
+/// unrestricted. The rules are documented in [`super::session`].
+struct Visibility {
+    events: Option<BTreeSet<i64>>,
+    resources: Option<BTreeSet<i64>>,
+    /// The scoped `(eventId, resourceId)` for event-resource links.
+    links: Option<(Option<i64>, Option<i64>)>,
+    virtual_events: Option<Option<i64>>,
+}
+
+impl Visibility {
+    fn of(ctx: &Ctx<'_>) -> Visibility {
+        let session = ctx.session.as_ref();
+        let scope = |name: &str| session.and_then(|s| s.scope(name));
+        let virtual_events = scope("virtualeventid").map(|s| s.0);
+        let (event, resource) = (scope("eventId"), scope("resourceId"));
+        if event.is_none() && resource.is_none() {
+            return Visibility {
+                events: None,
+                resources: None,
+                links: None,
+                virtual_events,
+            };
+        }
+        let (event, resource) = (event.and_then(|s| s.0), resource.and_then(|s| s.0));
+        let empty = BTreeMap::new();
+        let links = ctx
+            .store
+            .tables
+            .get(EVENT_RESOURCE.table)
+            .unwrap_or(&empty)
+            .values()
+            .map(|l| (prop_int(l, "eventId"), prop_int(l, "resourceId")));
+        let mut events: BTreeSet<i64> = event.into_iter().collect();
+        let mut resources: BTreeSet<i64> = resource.into_iter().collect();
+        for (e, r) in links {
+            if let Some(e) = e
+                && resource.is_some()
+                && r == resource
+            {
+                events.insert(e);
+            }
+            if let Some(r) = r
+                && event.is_some()
+                && e == event
+            {
+                resources.insert(r);
+            }
+        }
+        Visibility {
+            events: Some(events),
+            resources: Some(resources),
+            links: Some((event, resource)),
+            virtual_events,
+        }
+    }
+
+    fn allows(&self, spec: &Spec, o: &Object) -> bool {
+        let id = prop_int(o, "id");
+        let in_set = |set: &Option<BTreeSet<i64>>| {
+            set.as_ref()
+                .is_none_or(|s| id.is_some_and(|id| s.contains(&id)))
+        };
+        match spec.table {
+            t if t == EVENT.table => in_set(&self.events),
+            t if t == RESOURCE.table => in_set(&self.resources),
+            t if t == EVENT_RESOURCE.table => self.links.is_none_or(|(e, r)| {
+                (e.is_some() && prop_int(o, "eventId") == e)
+                    || (r.is_some() && prop_int(o, "resourceId") == r)
+            }),
+            t if t == VIRTUAL_EVENT.table => {
+                self.virtual_events.is_none_or(|v| v.is_some() && v == id)
+            }
+            _ => true,
+        }
+    }
+}
+
 fn get(ctx: &mut Ctx<'_>, p: &Params, spec: &Spec) -> Result<Value, ApiError> {
     let id = id_of(p, spec.id_param, spec)?;
+    let visibility = Visibility::of(ctx);
     ctx.store
-        .table(spec.table)
-        .get(&id)
+        .tables
+        .get(spec.table)
+        .and_then(|t| t.get(&id))
+        .filter(|o| visibility.allows(spec, o))
         .map(|o| Value::Object(o.clone()))
         .ok_or_else(|| (spec.not_found)(&id.to_string()))
 }
@@ -225,10 +308,15 @@ fn list(ctx: &mut Ctx<'_>, p: &Params, spec: &Spec, list_type: &str) -> Result<V
         l.as_deref()
             .is_none_or(|l| csv(l).contains(&v.unwrap_or_default().to_string().as_str()))
     };
+    let visibility = Visibility::of(ctx);
+    let empty = BTreeMap::new();
     let matching: Vec<Value> = ctx
         .store
-        .table(spec.table)
+        .tables
+        .get(spec.table)
+        .unwrap_or(&empty)
         .values()
+        .filter(|o| visibility.allows(spec, o))
         .filter(|o| id_equal.is_none_or(|v| prop_int(o, "id") == Some(v)))
         .filter(|o| in_csv(&id_in, prop_int(o, "id")))
         .filter(|o| status_equal.is_none_or(|v| prop_int(o, "status") == Some(v)))

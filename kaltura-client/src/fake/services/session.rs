@@ -8,6 +8,27 @@
 //! | well-formed KS of another partner id | `-2` | `INVALID_PARTNER` |
 //! | `valid_until <= now` (server clock) | `-5` | `EXPIRED` |
 //! | ended with `session.end` | `-6` | `LOGOUT` |
+//!
+//! # What USER sessions may see
+//!
+//! The fake enforces the KS privileges this workspace relies on, as Kaltura and KAF read them:
+//!
+//! * `eventId:<id>` / `resourceId:<id>` (the Kaltura Meetings join KS) scope a USER session
+//!   to that schedule event / resource and what is linked to it: `scheduleEvent.get` of any
+//!   other event answers `SCHEDULE_EVENT_ID_NOT_FOUND` (out-of-scope objects are invisible,
+//!   as Kaltura's partner/entitlement filters make them), `scheduleResource.get` likewise
+//!   `SCHEDULE_RESOURCE_ID_NOT_FOUND`, and the `list` actions of events, resources and
+//!   event-resource links only return what is in scope. With both privileges, either grants.
+//! * `virtualeventid:<id>` scopes `virtualEvent.get`/`list` the same way.
+//! * `setrole:<role>` is validated when a session is created (`session.start`,
+//!   `appToken.startSession`): an unknown role answers `UNKNOWN_ROLE_ID`, as
+//!   `ks::validatePrivileges` does. The fake knows the roles in [`KNOWN_ROLES`]; it does not
+//!   narrow what the role may call.
+//!
+//! Not enforced (not modelled): `sview`/`download` (playback is not served, so there is no
+//! access-control profile to satisfy), `limitentry`, `privacycontext`, `actionslimit`, IP and
+//! URI restrictions. USER sessions without a scoping privilege read every schedule object
+//! of the partner, as they do on Kaltura.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -20,7 +41,10 @@ use crate::fake::errors;
 use crate::fake::params::{self, Params};
 use crate::fake::store::Store;
 use crate::fake::{Shared, expose};
-use crate::ks::{self, KsBuilder, Privileges, SessionType, ct_eq};
+use crate::ks::{self, KsBuilder, Privilege, Privileges, SessionType, ct_eq};
+
+/// Roles a `setrole` privilege may name on the fake partner (Kaltura system role names).
+pub(crate) const KNOWN_ROLES: &[&str] = &["PLAYBACK_BASE_ROLE", "WIDGET_SESSION_ROLE"];
 
 /// A verified session.
 #[derive(Debug, Clone)]
@@ -29,14 +53,29 @@ pub(crate) struct Session {
     pub(crate) session_type: SessionType,
     pub(crate) user_id: String,
     pub(crate) valid_until: i64,
-    pub(crate) privileges: String,
+    pub(crate) privileges: Privileges,
 }
 
 impl Session {
     pub(crate) fn is_admin(&self) -> bool {
         self.session_type.is_admin()
     }
+
+    /// The value of a privilege that limits a USER session (`None` for ADMIN sessions,
+    /// which privileges never limit here, and when absent). A value that is not an id
+    /// matches nothing.
+    pub(crate) fn scope(&self, name: &str) -> Option<Scope> {
+        if self.is_admin() {
+            return None;
+        }
+        let p = self.privileges.get(name)?;
+        Some(Scope(p.value().and_then(|v| v.trim().parse::<i64>().ok())))
+    }
 }
+
+/// The one id a scoping privilege allows (`None`: a malformed value, allowing nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Scope(pub(crate) Option<i64>);
 
 /// Verifies a KS like the server: signature, partner, expiry, logout.
 pub(crate) fn authenticate(
@@ -69,7 +108,7 @@ pub(crate) fn authenticate(
         session_type: decoded.session_type,
         user_id: decoded.user_id,
         valid_until: decoded.valid_until,
-        privileges: decoded.privileges.to_string(),
+        privileges: decoded.privileges,
     })
 }
 
@@ -83,6 +122,11 @@ pub(crate) fn sign(
 ) -> Result<String, ApiError> {
     let privileges =
         Privileges::from_str(privileges).map_err(|_| errors::invalid_field_value("privileges"))?;
+    if let Some(role) = privileges.get("setrole").map(Privilege::value)
+        && !role.is_some_and(|r| KNOWN_ROLES.contains(&r))
+    {
+        return Err(errors::unknown_role_id());
+    }
     let builder = KsBuilder::new(shared.partner_id)
         .session_type(session_type)
         .user_id(user_id)
@@ -170,7 +214,7 @@ pub(crate) fn session_info(ctx: &Ctx<'_>, s: &Session) -> Value {
         "partnerId": ctx.pid(),
         "userId": s.user_id,
         "expiry": s.valid_until,
-        "privileges": s.privileges,
+        "privileges": s.privileges.to_string(),
         "objectType": "KalturaSessionInfo"
     })
 }
