@@ -451,7 +451,7 @@ impl IdentityService {
     /// ```no_run
     /// # use kaltura_discord::identity::{DiscordMember, IdentityService};
     /// # use kaltura_discord::config::GuildConfig;
-    /// # async fn run(identity: IdentityService, config: GuildConfig) -> kaltura_discord::Result<()> {
+    /// # async fn run(identity: IdentityService, config: GuildConfig) -> Result<(), Box<dyn std::error::Error>> {
     /// let guild = "613425648685547541".parse()?;
     /// let member = DiscordMember {
     ///     user: "80351110224678912".parse()?,

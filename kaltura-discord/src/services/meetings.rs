@@ -365,6 +365,26 @@ impl MeetingService {
     /// are deleted again (best effort). An audit-log failure after the meeting exists is
     /// logged and does not undo it.
     ///
+    /// ```no_run
+    /// # use kaltura_discord::context::GuildContext;
+    /// # use kaltura_discord::meetings::{MeetingService, StartMeeting};
+    /// # use kaltura_discord::config::MeetingType;
+    /// # use kaltura_discord::rbac::Subject;
+    /// # async fn run(meetings: MeetingService, ctx: GuildContext<'_>, host: Subject) -> kaltura_discord::Result<()> {
+    /// let meeting = meetings
+    ///     .start(
+    ///         &ctx,
+    ///         &host,
+    ///         StartMeeting::new("Office hours")
+    ///             .kind(MeetingType::VirtualClassroom)
+    ///             .duration_minutes(60),
+    ///     )
+    ///     .await?;
+    /// println!("meeting {} starts at {}", meeting.event_id, meeting.starts_at);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::FeatureDisabled`], [`Error::Denied`], [`Error::InvalidInput`] (title,

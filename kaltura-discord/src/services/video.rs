@@ -325,6 +325,19 @@ impl VideoService {
     ///
     /// Needs [`Permission::SearchMedia`] and `features.search`.
     ///
+    /// ```no_run
+    /// # use kaltura_discord::context::GuildContext;
+    /// # use kaltura_discord::rbac::Subject;
+    /// # use kaltura_discord::video::VideoService;
+    /// # async fn run(video: VideoService, ctx: GuildContext<'_>, member: Subject) -> kaltura_discord::Result<()> {
+    /// let page = video.search(&ctx, &member, "onboarding", 1).await?;
+    /// for hit in &page.hits {
+    ///     println!("{} — {}", hit.entry_id, hit.title);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidInput`] (query or page), [`Error::FeatureDisabled`],
