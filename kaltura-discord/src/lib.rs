@@ -19,7 +19,8 @@
 //! * [`auth`]: short-lived JWTs for the gateway, algorithm pinned, keys rotated by `kid`;
 //! * [`store`]: identity links, guild overrides, meetings and the audit log on SQLite (embedded
 //!   default) or PostgreSQL (several replicas);
-//! * [`identity`]: which Kaltura user a Discord member acts as, with auto-provisioning;
+//! * [`text`]: the one place member-typed text is validated;
+//! * [`services`] (re-exported at the root): [`identity`]: which Kaltura user a Discord member acts as, with auto-provisioning;
 //! * the library services every front end uses, called with a [`context::GuildContext`]:
 //!   Kaltura Meetings ([`meetings`]: start, list, join links, end) and video ([`video`]:
 //!   search, details, share cards, restricted playback).
@@ -29,12 +30,13 @@ pub mod auth;
 pub mod config;
 pub mod context;
 pub mod error;
-pub mod identity;
 pub mod ids;
-pub mod meetings;
 pub mod rbac;
+pub mod services;
 pub mod store;
-pub mod video;
+pub mod text;
+
+pub use services::{identity, meetings, video};
 
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{ChannelId, DiscordUserId, GuildId, InvalidSnowflake, RoleId};

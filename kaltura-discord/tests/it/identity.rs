@@ -3,15 +3,16 @@
 use std::sync::Arc;
 
 use kaltura_client::clock::ManualClock;
-use kaltura_client::fake::FakeKaltura;
+use kaltura_client::fake::{Failure, FakeKaltura};
+use kaltura_client::retry::RetryPolicy;
 use kaltura_client::{Client, UserId};
 use kaltura_discord::config::{
     ConfigResolver, ConfigSources, GuildConfig, IdentityConfig, IdentityStrategy, LinkScopeKind,
 };
-use kaltura_discord::error::LinkRefusal;
+use kaltura_discord::error::{LinkRefusal, SetupError};
 use kaltura_discord::identity::{
-    DiscordMember, IdentityService, IdentitySource, KalturaUsers, LinkProof, NewKalturaUser,
-    VerifiedEmail,
+    AddOutcome, DiscordMember, IdentityService, IdentitySource, KalturaUsers, LinkProof,
+    NewKalturaUser, VerifiedEmail,
 };
 use kaltura_discord::rbac::{DiscordPermissions, Permission, Subject};
 use kaltura_discord::store::{AuditAction, AuditLog, IdentityStore, LinkScope, SqlStore};
@@ -516,7 +517,177 @@ async fn partner_scoped_links_follow_the_member_across_guilds(store: SqlStore) {
     assert!(matches!(err, Error::NotLinked { .. }), "{err:?}");
 }
 
+/// Kaltura as it looks when another process adds the user between our `user.get` and our
+/// `user.add`: the user seems absent, then `user.add` answers `DUPLICATE_USER_BY_ID`.
+/// Wraps the real client (a test helper for a race, not a mock of the service).
+struct RacingUsers {
+    client: Client,
+    partner: bool,
+}
+
+#[async_trait::async_trait]
+impl KalturaUsers for RacingUsers {
+    fn partner_id(&self) -> Option<kaltura_client::PartnerId> {
+        self.partner
+            .then(|| KalturaUsers::partner_id(&self.client))
+            .flatten()
+    }
+    async fn user_exists(&self, _: &UserId) -> kaltura_discord::Result<bool> {
+        Ok(false)
+    }
+    async fn user_email(&self, id: &UserId) -> kaltura_discord::Result<Option<String>> {
+        self.client.user_email(id).await
+    }
+    async fn add_user(&self, user: &NewKalturaUser) -> kaltura_discord::Result<AddOutcome> {
+        self.client.add_user(user).await
+    }
+}
+
+/// Issue 8 §7, identity: `auto_provision = false`, the concurrent `user.add`, a partner
+/// scope without partner id, the email sent to `user.add`, and Kaltura failures that are
+/// not "no such user".
+async fn provisioning_edges(store: SqlStore) {
+    let fake = FakeKaltura::start().await;
+    let client = Client::builder()
+        .service_url(fake.url())
+        .partner_id(fake.partner_id())
+        .admin_secret(fake.admin_secret().clone())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let svc = service(&store, client.clone());
+
+    // auto_provision = false: the id is derived, nothing is created or audited.
+    let mut no_provision = config(IdentityStrategy::PrefixedId);
+    no_provision.auto_provision = false;
+    let r = svc
+        .resolve(guild(), &no_provision, &member(11))
+        .await
+        .unwrap();
+    assert_eq!(r.kaltura_user, UserId::new("discord_11"));
+    assert!(!r.provisioned);
+    assert!(
+        !client
+            .user_exists(&UserId::new("discord_11"))
+            .await
+            .unwrap()
+    );
+
+    // The email is sent to user.add, with the screen name.
+    let with_email = DiscordMember {
+        email: Some("ada@example.com".into()),
+        display_name: "Ada\u{7} Lovelace".into(),
+        ..member(12)
+    };
+    let r = svc
+        .resolve(guild(), &config(IdentityStrategy::PrefixedId), &with_email)
+        .await
+        .unwrap();
+    assert!(r.provisioned);
+    let user = client.user().get("discord_12").await.unwrap();
+    assert_eq!(user.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(user.screen_name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(
+        client
+            .user_email(&UserId::new("discord_12"))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("ada@example.com")
+    );
+    assert!(matches!(
+        client.user_email(&UserId::new("nobody")).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    // A concurrent user.add: DUPLICATE_USER_BY_ID is "already existed", not an error, and
+    // the member is not reported as provisioned (nor audited) twice.
+    assert_eq!(
+        client
+            .add_user(&NewKalturaUser {
+                id: UserId::new("discord_12"),
+                screen_name: "again".into(),
+                email: None,
+            })
+            .await
+            .unwrap(),
+        AddOutcome::AlreadyExisted
+    );
+    let racing = IdentityService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(RacingUsers {
+            client: client.clone(),
+            partner: true,
+        }),
+    );
+    let r = racing
+        .resolve(guild(), &config(IdentityStrategy::PrefixedId), &with_email)
+        .await
+        .unwrap();
+    assert_eq!(r.kaltura_user, UserId::new("discord_12"));
+    assert!(!r.provisioned);
+    let provisioned = store
+        .recent(guild(), 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == AuditAction::UserProvisioned)
+        .count();
+    assert_eq!(provisioned, 1);
+
+    // Partner scope without a partner id is a setup error, before any Kaltura call.
+    let no_partner = IdentityService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(RacingUsers {
+            client: client.clone(),
+            partner: false,
+        }),
+    );
+    let mut partner_scoped = config(IdentityStrategy::PrefixedId);
+    partner_scoped.link_scope = LinkScopeKind::Partner;
+    let err = no_partner
+        .resolve(guild(), &partner_scoped, &member(13))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Setup(SetupError::PartnerScopeWithoutPartnerId)),
+        "{err:?}"
+    );
+
+    // A Kaltura failure is an error, not "no such user" (which would provision blindly).
+    fake.fail_next(1, Failure::Status(500));
+    let err = client
+        .user_exists(&UserId::new("discord_12"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Kaltura(_)), "{err:?}");
+    fake.fail_next(1, Failure::Status(500));
+    let err = svc
+        .resolve(guild(), &config(IdentityStrategy::PrefixedId), &member(14))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Kaltura(_)), "{err:?}");
+    fake.fail_next(1, Failure::Status(500));
+    let err = client
+        .add_user(&NewKalturaUser {
+            id: UserId::new("discord_15"),
+            screen_name: "x".into(),
+            email: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Kaltura(_)), "{err:?}");
+    fake.fail_next(1, Failure::Status(500));
+    assert!(matches!(
+        client.user_email(&UserId::new("discord_12")).await,
+        Err(Error::Kaltura(_))
+    ));
+}
+
 both_backends!(
+    provisioning_edges,
     members_cannot_take_over_other_kaltura_users,
     verified_emails_prove_links_in_email_guilds,
     partner_scoped_links_follow_the_member_across_guilds,
@@ -532,7 +703,6 @@ trait UsersExistHelper {
 
 impl UsersExistHelper for Client {
     async fn users_exist_helper(&self, id: &str) -> bool {
-        use kaltura_discord::identity::AddOutcome;
         let outcome = self
             .add_user(&NewKalturaUser {
                 id: UserId::new(id),

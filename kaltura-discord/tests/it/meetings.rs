@@ -3,24 +3,31 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kaltura_client::fake::{FakeClock, FakeKaltura};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use kaltura_client::fake::{Failure, FakeClock, FakeKaltura};
 use kaltura_client::ks::SessionType;
 use kaltura_client::meetings_join::MeetingRole;
+use kaltura_client::retry::RetryPolicy;
 use kaltura_client::types::schedule::{
-    ScheduleEventResourceFilter, ScheduleEventStatus, ScheduleResourceFilter,
+    ScheduleEventFilter, ScheduleEventResourceFilter, ScheduleEventStatus, ScheduleResourceFilter,
 };
-use kaltura_client::{Client, ScheduleEventId};
+use kaltura_client::{Client, ScheduleEventId, ScheduleResourceId};
 use kaltura_discord::config::{
     ConfigResolver, ConfigSources, GuildConfig, IdentityStrategy, MeetingType,
 };
 use kaltura_discord::context::{GuildContext, KalturaAccount};
 use kaltura_discord::error::ConflictReason;
+use kaltura_discord::error::{StoreError, StoreErrorKind};
 use kaltura_discord::identity::{DiscordMember, IdentityService};
 use kaltura_discord::meetings::{MeetingMember, MeetingService, StartMeeting};
 use kaltura_discord::rbac::{
     DenyRule, DenySubject, DiscordPermissions, Permission, PermissionSet, Role, Subject,
 };
-use kaltura_discord::store::{AuditAction, AuditLog, MeetingStatus, SqlStore};
+use kaltura_discord::store::{
+    AuditAction, AuditEntry, AuditLog, MeetingRecord, MeetingStatus, MeetingStore, NewAuditEntry,
+    SqlStore,
+};
 use kaltura_discord::{DiscordUserId, Error, GuildId, RoleId};
 
 /// A fixed "now" for the service clock (2027-01-15).
@@ -756,7 +763,256 @@ async fn meetings_cancelled_in_kaltura_itself_drop_out_of_the_list(store: SqlSto
     assert_eq!(fallback.list(&ctx, &viewer()).await.unwrap().len(), 2);
 }
 
+/// A client that does not retry, so each injected failure hits exactly one call.
+fn account_without_retries(fake: &FakeKaltura) -> KalturaAccount {
+    let client = Client::builder()
+        .service_url(fake.url())
+        .partner_id(fake.partner_id())
+        .admin_secret(fake.admin_secret().clone())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    KalturaAccount::new(client, fake.admin_secret()).unwrap()
+}
+
+/// Lets the next `pass` requests through, then fails one with HTTP 500.
+fn fail_after(fake: &FakeKaltura, pass: usize) {
+    fake.fail_next(pass, Failure::Latency(Duration::ZERO));
+    fake.fail_next(1, Failure::Status(500));
+}
+
+/// The guild's rooms and active events that Kaltura still has.
+async fn kaltura_objects_of(account: &KalturaAccount, guild: GuildId) -> (usize, usize) {
+    let tag = kaltura_discord::meetings::guild_tag(guild);
+    let rooms = account
+        .client()
+        .schedule_resource()
+        .list()
+        .filter(ScheduleResourceFilter::new().tags_like(tag.clone()))
+        .send()
+        .await
+        .unwrap();
+    let events = account
+        .client()
+        .schedule_event()
+        .list()
+        .filter(
+            ScheduleEventFilter::new()
+                .tags_like(tag)
+                .status_equal(ScheduleEventStatus::Active),
+        )
+        .send()
+        .await
+        .unwrap();
+    (rooms.objects.len(), events.objects.len())
+}
+
+/// An audit log that fails on demand and otherwise writes to the real store: a test helper
+/// standing in for a broken audit backend, not a mock of the service.
+struct FlakyAudit {
+    inner: SqlStore,
+    failing: AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl AuditLog for FlakyAudit {
+    async fn append(&self, entry: NewAuditEntry) -> kaltura_discord::Result<AuditEntry> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::without_source(
+                "appending to the audit log",
+                StoreErrorKind::Unavailable,
+            )
+            .into());
+        }
+        self.inner.append(entry).await
+    }
+    async fn recent(&self, guild: GuildId, limit: u32) -> kaltura_discord::Result<Vec<AuditEntry>> {
+        self.inner.recent(guild, limit).await
+    }
+}
+
+/// Issue 8 §7: a Kaltura failure after the room was created leaves no room, no active event
+/// and no stored meeting behind.
+async fn failed_starts_clean_up_kaltura_and_store(store: SqlStore) {
+    let fake = FakeKaltura::start().await;
+    let account = account_without_retries(&fake);
+    let clock = FakeClock::fixed(NOW);
+    let svc = service(&store, &clock);
+    let config = config(guild_a()).await;
+    let ctx = GuildContext::new(guild_a(), &config, &account);
+    // Warm up the client's admin session so that only service calls are counted below.
+    assert_eq!(kaltura_objects_of(&account, guild_a()).await, (0, 0));
+
+    // 1. scheduleResource.add passes, scheduleEvent.add fails.
+    fail_after(&fake, 1);
+    let err = svc
+        .start(&ctx, &admin(), StartMeeting::new("Doomed"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Kaltura(_)), "{err:?}");
+    assert_eq!(kaltura_objects_of(&account, guild_a()).await, (0, 0));
+
+    // 2. room and event made, scheduleEventResource.add fails.
+    fail_after(&fake, 2);
+    let err = svc
+        .start(&ctx, &admin(), StartMeeting::new("Doomed too"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Kaltura(_)), "{err:?}");
+    assert_eq!(kaltura_objects_of(&account, guild_a()).await, (0, 0));
+
+    assert!(
+        store
+            .list_open_meetings(guild_a(), fake.partner_id(), NOW)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .recent(guild_a(), 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.action != AuditAction::MeetingStarted)
+    );
+    // And the service still works afterwards.
+    svc.start(&ctx, &admin(), StartMeeting::new("Fine"))
+        .await
+        .unwrap();
+    assert_eq!(kaltura_objects_of(&account, guild_a()).await, (1, 1));
+}
+
+/// Ending a meeting whose event Kaltura no longer has still ends it; a Kaltura failure
+/// leaves it open.
+async fn ending_survives_a_missing_event_and_reports_failures(store: SqlStore) {
+    let fake = FakeKaltura::start().await;
+    let account = account_without_retries(&fake);
+    let clock = FakeClock::fixed(NOW);
+    let svc = service(&store, &clock);
+    let config = config(guild_a()).await;
+    let ctx = GuildContext::new(guild_a(), &config, &account);
+    let gone = svc
+        .start(&ctx, &admin(), StartMeeting::new("Deleted in KMC"))
+        .await
+        .unwrap();
+    account
+        .client()
+        .schedule_event()
+        .delete(gone.event_id)
+        .await
+        .unwrap();
+    let ended = svc.end(&ctx, &admin(), gone.event_id).await.unwrap();
+    assert_eq!(ended.status, MeetingStatus::Ended);
+    assert_eq!(ended.ended_at, Some(NOW));
+    assert_eq!(
+        svc.get(&ctx, &admin(), gone.event_id).await.unwrap().status,
+        MeetingStatus::Ended
+    );
+
+    let open = svc
+        .start(&ctx, &admin(), StartMeeting::new("Stays open"))
+        .await
+        .unwrap();
+    fake.fail_next(1, Failure::Status(500));
+    let err = svc.end(&ctx, &admin(), open.event_id).await.unwrap_err();
+    assert!(matches!(err, Error::Kaltura(_)), "{err:?}");
+    assert_eq!(
+        svc.get(&ctx, &admin(), open.event_id).await.unwrap().status,
+        MeetingStatus::Scheduled
+    );
+}
+
+/// An audit-log failure after the meeting exists neither fails nor undoes it.
+async fn audit_failures_do_not_undo_meetings(store: SqlStore) {
+    let fake = FakeKaltura::start().await;
+    let account = account(&fake);
+    let audit = Arc::new(FlakyAudit {
+        inner: store.clone(),
+        failing: AtomicBool::new(true),
+    });
+    let svc = MeetingService::new(Arc::new(store.clone()), audit.clone())
+        .with_clock(Arc::new(FakeClock::fixed(NOW)));
+    let config = config(guild_a()).await;
+    let ctx = GuildContext::new(guild_a(), &config, &account);
+    let meeting = svc
+        .start(&ctx, &admin(), StartMeeting::new("Unaudited"))
+        .await
+        .unwrap();
+    assert_eq!(
+        svc.list(&ctx, &viewer()).await.unwrap(),
+        vec![meeting.clone()]
+    );
+    assert_eq!(kaltura_objects_of(&account, guild_a()).await, (1, 1));
+    let ended = svc.end(&ctx, &admin(), meeting.event_id).await.unwrap();
+    assert_eq!(ended.status, MeetingStatus::Ended);
+    assert!(store.recent(guild_a(), 10).await.unwrap().is_empty());
+    // Once the audit log works again, entries are written.
+    audit.failing.store(false, Ordering::SeqCst);
+    svc.start(&ctx, &admin(), StartMeeting::new("Audited"))
+        .await
+        .unwrap();
+    let log = store.recent(guild_a(), 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].action, AuditAction::MeetingStarted);
+}
+
+/// The Kaltura check of `list` asks for at most 500 events per `scheduleEvent.list` call:
+/// 501 open meetings take exactly two calls. The fake has no request log, so the calls are
+/// counted with its failure queue: two pass-throughs, then a failure that must be left for
+/// the next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kaltura_check_of_list_goes_in_chunks_of_500() {
+    let t = crate::support::sqlite().await;
+    let store = t.store.clone();
+    let fake = FakeKaltura::start().await;
+    let account = account_without_retries(&fake);
+    let clock = FakeClock::fixed(NOW);
+    let svc = service(&store, &clock);
+    let config = config(guild_a()).await;
+    let ctx = GuildContext::new(guild_a(), &config, &account);
+    let real = svc
+        .start(&ctx, &admin(), StartMeeting::new("Real"))
+        .await
+        .unwrap();
+    for i in 0..500 {
+        let record = MeetingRecord {
+            event_id: ScheduleEventId::new(900_000_000 + i),
+            resource_id: ScheduleResourceId::new(900_000_000 + i),
+            title: format!("Only in the store {i}"),
+            starts_at: NOW + 60 + i,
+            ends_at: NOW + 3600 + i,
+            ..real.clone()
+        };
+        store.insert_meeting(&record).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .list_open_meetings(guild_a(), fake.partner_id(), NOW)
+            .await
+            .unwrap()
+            .len(),
+        501
+    );
+    fail_after(&fake, 2);
+    let listed = svc.list(&ctx, &viewer()).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|m| m.event_id).collect::<Vec<_>>(),
+        vec![real.event_id],
+        "both chunks were answered, so the events Kaltura lacks drop out"
+    );
+    let probe = account.client().schedule_event().get(real.event_id).await;
+    assert!(
+        probe.is_err(),
+        "the third queued answer (a failure) was left for the next request: exactly 2 calls"
+    );
+    t.cleanup().await;
+}
+
 both_backends!(
+    failed_starts_clean_up_kaltura_and_store,
+    ending_survives_a_missing_event_and_reports_failures,
+    audit_failures_do_not_undo_meetings,
     meetings_cancelled_in_kaltura_itself_drop_out_of_the_list,
     meeting_store_scopes_by_guild_and_partner,
     start_list_join_end_round_trip,

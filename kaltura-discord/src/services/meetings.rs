@@ -64,6 +64,7 @@ use crate::rbac::{Permission, Subject, authorize};
 use crate::store::{
     AuditAction, AuditLog, MeetingRecord, MeetingStatus, MeetingStore, NewAuditEntry,
 };
+use crate::text::{MultiLine, SingleLine};
 use crate::{Error, Result};
 
 /// Shortest meeting, in minutes.
@@ -193,57 +194,47 @@ struct MeetingPlan {
     ends_at: i64,
 }
 
+/// The rule for meeting titles.
+const TITLE: SingleLine = SingleLine {
+    field: "title",
+    noun: "a meeting title",
+    max_chars: MAX_TITLE_CHARS,
+    empty: "a meeting needs a title",
+};
+
+/// The rule for meeting descriptions.
+const DESCRIPTION: MultiLine = MultiLine {
+    field: "description",
+    noun: "a meeting description",
+    max_chars: MAX_DESCRIPTION_CHARS,
+};
+
 /// Checks a meeting title: trimmed, 1..=[`MAX_TITLE_CHARS`] characters, no control
 /// characters. Returns the trimmed title.
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] (field `title`) for a blank, too long or control-character title.
 pub fn validate_title(raw: &str) -> Result<String> {
-    let title = raw.trim();
-    if title.is_empty() {
-        return Err(Error::invalid_input("title", "a meeting needs a title"));
-    }
-    let len = title.chars().count();
-    if len > MAX_TITLE_CHARS {
-        return Err(Error::invalid_input(
-            "title",
-            format!("a meeting title may be at most {MAX_TITLE_CHARS} characters long, got {len}"),
-        ));
-    }
-    if title.chars().any(char::is_control) {
-        return Err(Error::invalid_input(
-            "title",
-            "a meeting title may not contain control characters (line breaks, tabs …)",
-        ));
-    }
-    Ok(title.to_owned())
+    TITLE.check(raw)
 }
 
 /// Checks a meeting description: at most [`MAX_DESCRIPTION_CHARS`] characters; line breaks
 /// and tabs are allowed, other control characters are not. Blank becomes `None`.
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] (field `description`) for a too long description or one with
+/// control characters other than line breaks and tabs.
 pub fn validate_description(raw: Option<&str>) -> Result<Option<String>> {
-    let Some(description) = raw.map(str::trim).filter(|d| !d.is_empty()) else {
-        return Ok(None);
-    };
-    let len = description.chars().count();
-    if len > MAX_DESCRIPTION_CHARS {
-        return Err(Error::invalid_input(
-            "description",
-            format!(
-                "a meeting description may be at most {MAX_DESCRIPTION_CHARS} characters long, got {len}"
-            ),
-        ));
-    }
-    if description
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
-    {
-        return Err(Error::invalid_input(
-            "description",
-            "a meeting description may not contain control characters",
-        ));
-    }
-    Ok(Some(description.to_owned()))
+    DESCRIPTION.check(raw)
 }
 
 /// Checks a meeting length: [`MIN_DURATION_MINUTES`]..=[`MAX_DURATION_MINUTES`].
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] (field `duration_minutes`) outside that range.
 pub fn validate_duration(minutes: u32) -> Result<u32> {
     if (MIN_DURATION_MINUTES..=MAX_DURATION_MINUTES).contains(&minutes) {
         Ok(minutes)
@@ -373,6 +364,26 @@ impl MeetingService {
     /// Needs [`Permission::StartMeeting`]. If a Kaltura step fails, the objects made so far
     /// are deleted again (best effort). An audit-log failure after the meeting exists is
     /// logged and does not undo it.
+    ///
+    /// ```no_run
+    /// # use kaltura_discord::context::GuildContext;
+    /// # use kaltura_discord::meetings::{MeetingService, StartMeeting};
+    /// # use kaltura_discord::config::MeetingType;
+    /// # use kaltura_discord::rbac::Subject;
+    /// # async fn run(meetings: MeetingService, ctx: GuildContext<'_>, host: Subject) -> kaltura_discord::Result<()> {
+    /// let meeting = meetings
+    ///     .start(
+    ///         &ctx,
+    ///         &host,
+    ///         StartMeeting::new("Office hours")
+    ///             .kind(MeetingType::VirtualClassroom)
+    ///             .duration_minutes(60),
+    ///     )
+    ///     .await?;
+    /// println!("meeting {} starts at {}", meeting.event_id, meeting.starts_at);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///

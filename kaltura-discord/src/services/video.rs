@@ -52,6 +52,7 @@ use crate::error::Resource;
 use crate::identity::validate_kaltura_user_id;
 use crate::rbac::{Permission, Subject};
 use crate::store::{AuditAction, AuditLog, NewAuditEntry};
+use crate::text::SingleLine;
 use crate::{Error, Result};
 
 /// Longest search text, in characters (after trimming).
@@ -75,6 +76,10 @@ pub const THUMBNAIL_SIZE: (u32, u32) = (640, 360);
 
 /// Checks an entry id: 1 to [`MAX_ENTRY_ID_CHARS`] characters of `A-Z a-z 0-9 _` after
 /// trimming surrounding whitespace.
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] (field `entry_id`) for anything else.
 pub fn validate_entry_id(raw: &str) -> Result<EntryId> {
     let id = raw.trim();
     if id.is_empty() || id.len() > MAX_ENTRY_ID_CHARS {
@@ -92,45 +97,25 @@ pub fn validate_entry_id(raw: &str) -> Result<EntryId> {
     Ok(EntryId::new(id))
 }
 
+/// The rule for search texts.
+const QUERY: SingleLine = SingleLine {
+    field: "query",
+    noun: "a search text",
+    max_chars: MAX_QUERY_CHARS,
+    empty: "search for at least one character",
+};
+
 /// Checks a search text: trimmed, 1 to [`MAX_QUERY_CHARS`] characters, no control
 /// characters. Returns the trimmed text.
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] (field `query`) for a blank, too long or control-character text.
 pub fn validate_query(raw: &str) -> Result<String> {
-    let query = raw.trim();
-    if query.is_empty() {
-        return Err(Error::invalid_input(
-            "query",
-            "search for at least one character",
-        ));
-    }
-    let len = query.chars().count();
-    if len > MAX_QUERY_CHARS {
-        return Err(Error::invalid_input(
-            "query",
-            format!("a search text may be at most {MAX_QUERY_CHARS} characters long, got {len}"),
-        ));
-    }
-    if query.chars().any(char::is_control) {
-        return Err(Error::invalid_input(
-            "query",
-            "a search text may not contain control characters",
-        ));
-    }
-    Ok(query.to_owned())
+    QUERY.check(raw)
 }
 
-/// Shortens `text` to at most `max` characters, ending with `…` when cut.
-pub fn truncate_chars(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    if max == 0 {
-        return String::new();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.truncate(out.trim_end().len());
-    out.push('…');
-    out
-}
+pub use crate::text::truncate_chars;
 
 /// A human name of an entry status, for messages.
 pub fn status_name(status: &EntryStatus) -> &'static str {
@@ -339,6 +324,19 @@ impl VideoService {
     /// ranked by relevance. `page` starts at 1 and goes up to [`MAX_SEARCH_PAGE`].
     ///
     /// Needs [`Permission::SearchMedia`] and `features.search`.
+    ///
+    /// ```no_run
+    /// # use kaltura_discord::context::GuildContext;
+    /// # use kaltura_discord::rbac::Subject;
+    /// # use kaltura_discord::video::VideoService;
+    /// # async fn run(video: VideoService, ctx: GuildContext<'_>, member: Subject) -> kaltura_discord::Result<()> {
+    /// let page = video.search(&ctx, &member, "onboarding", 1).await?;
+    /// for hit in &page.hits {
+    ///     println!("{} — {}", hit.entry_id, hit.title);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///

@@ -355,17 +355,7 @@ impl std::fmt::Debug for IdentityService {
 
 /// Screen names: Discord display names without control characters, at most 100 characters.
 fn screen_name(display_name: &str, fallback: &UserId) -> String {
-    let cleaned: String = display_name
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(100)
-        .collect();
-    let cleaned = cleaned.trim();
-    if cleaned.is_empty() {
-        fallback.to_string()
-    } else {
-        cleaned.to_owned()
-    }
+    crate::text::display_name(display_name, 100).unwrap_or_else(|| fallback.to_string())
 }
 
 fn refused(kaltura_user: &UserId, reason: LinkRefusal) -> Error {
@@ -461,7 +451,7 @@ impl IdentityService {
     /// ```no_run
     /// # use kaltura_discord::identity::{DiscordMember, IdentityService};
     /// # use kaltura_discord::config::GuildConfig;
-    /// # async fn run(identity: IdentityService, config: GuildConfig) -> kaltura_discord::Result<()> {
+    /// # async fn run(identity: IdentityService, config: GuildConfig) -> Result<(), Box<dyn std::error::Error>> {
     /// let guild = "613425648685547541".parse()?;
     /// let member = DiscordMember {
     ///     user: "80351110224678912".parse()?,
