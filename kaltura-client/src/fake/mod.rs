@@ -24,9 +24,6 @@
 //! built like the real ones but answer `404`; thumbnail URLs answer an SVG placeholder),
 //! entitlements, response profiles, and `format` values other than 1 and 2 (served as XML).
 
-// The fake's action handlers answer with a `KalturaAPIException` value (`ApiError`), which
-// is as large as the error it models; its error path is not a hot path.
-#![allow(clippy::result_large_err)]
 
 mod demo;
 mod errors;
