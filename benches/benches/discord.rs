@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kaltura_discord::GuildId;
-use kaltura_discord::config::{ConfigResolver, ConfigSources};
+use kaltura_discord::config::{ConfigResolver, ConfigSources, Layer, Layered};
 use kaltura_discord::rbac::{
     DenyRule, DenySubject, DiscordPermissions, GuildPolicy, Permission, PermissionSet, Role,
     Subject, authorize,
@@ -40,6 +40,77 @@ fn config(c: &mut Criterion) {
                 .map(|c| c.config().locale.len())
         })
     });
+}
+
+/// A guild override with `n` user grants (`rbac.users`, 2 keys each), the shape that made the old merge
+/// quadratic (issue 8 §4: 10k keys took 3 s, 40k about a minute).
+fn user_grants(n: u64) -> serde_json::Map<String, serde_json::Value> {
+    let users: serde_json::Map<String, serde_json::Value> = (0..n)
+        .map(|i| {
+            (
+                (100_000_000_000_000_000 + i).to_string(),
+                serde_json::json!({"role": "moderator"}),
+            )
+        })
+        .collect();
+    let mut rbac = serde_json::Map::new();
+    rbac.insert("users".into(), serde_json::Value::Object(users));
+    let mut doc = serde_json::Map::new();
+    doc.insert("rbac".into(), serde_json::Value::Object(rbac));
+    doc
+}
+
+fn config_merge(c: &mut Criterion) {
+    let defaults: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(kaltura_discord::config::DEFAULT_CONFIG_JSON)
+            .unwrap_or_else(|e| panic!("defaults: {e}"));
+    let mut base = Layered::new();
+    base.merge(defaults, &Layer::Defaults);
+    let mut group = c.benchmark_group("config_merge");
+    group.sample_size(10);
+    for n in [10_000u64, 40_000, 100_000] {
+        let overlay = user_grants(n);
+        let layer = Layer::GuildFile("config/guilds/1.json".into());
+        group.bench_function(format!("{n}_keys"), |b| {
+            b.iter_batched(
+                || (base.clone(), overlay.clone()),
+                |(mut l, o)| {
+                    l.merge(o, &layer);
+                    l.leaf_count()
+                },
+                criterion::BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+
+    // The whole resolution of a guild file with n grants: read, merge, deserialize, validate.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    let dir = std::env::temp_dir().join(format!("kd-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let mut group = c.benchmark_group("config_resolve_guild_file");
+    group.sample_size(10);
+    for n in [10_000u64, 40_000, 100_000] {
+        let text = serde_json::to_string(&user_grants(n)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("1.json"), text).unwrap_or_else(|e| panic!("{e}"));
+        let resolver = ConfigResolver::load(&ConfigSources {
+            guild_dir: Some(dir.clone()),
+            ..ConfigSources::defaults_only()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let guild = GuildId::new(1).unwrap_or_else(|| panic!("guild id"));
+        group.bench_function(format!("{n}_keys"), |b| {
+            b.iter(|| {
+                runtime
+                    .block_on(resolver.resolve_uncached(black_box(guild)))
+                    .map(|c| c.config().rbac.users.len())
+            })
+        });
+    }
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn rbac(c: &mut Criterion) {
@@ -88,5 +159,5 @@ fn rbac(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, config, rbac);
+criterion_group!(benches, config, config_merge, rbac);
 criterion_main!(benches);

@@ -131,9 +131,18 @@ impl ResolvedGuildConfig {
 
     /// Every key under `prefix` (every key when empty) with its value and layer, in key order.
     ///
-    /// Values are read from the typed configuration, so anything secret-typed is redacted.
+    /// Values are read from the typed configuration (so anything secret-typed would be
+    /// redacted); a key the typed form leaves out (an empty list skipped when serializing)
+    /// shows the merged value, which for guild settings holds no secret: guild layers cannot
+    /// use placeholders.
     pub fn explain(&self, prefix: &str) -> Vec<Explanation> {
-        explain(&self.layered, &serde_json::to_value(&self.config), prefix)
+        let raw = Value::Object(self.layered.value().clone());
+        explain(
+            &self.layered,
+            &serde_json::to_value(&self.config),
+            Some(&raw),
+            prefix,
+        )
     }
 }
 
@@ -165,13 +174,20 @@ impl ResolvedProcessConfig {
     /// configuration, whose secrets serialize as `**redacted**` and whose database URL hides
     /// its credentials: redaction follows the types, not the key names.
     pub fn explain(&self, prefix: &str) -> Vec<Explanation> {
-        explain(&self.layered, &serde_json::to_value(&self.config), prefix)
+        explain(
+            &self.layered,
+            &serde_json::to_value(&self.config),
+            None,
+            prefix,
+        )
     }
 }
 
+/// The rows of `explain`: values from `typed`, else from `fallback` when given.
 fn explain(
     layered: &Layered,
     typed: &Result<Value, serde_json::Error>,
+    fallback: Option<&Value>,
     prefix: &str,
 ) -> Vec<Explanation> {
     let under = format!("{prefix}.");
@@ -186,6 +202,7 @@ fn explain(
                 .as_ref()
                 .ok()
                 .and_then(|root| value_at(root, path))
+                .or_else(|| fallback.and_then(|raw| value_at(raw, path)))
                 .cloned()
                 .unwrap_or(Value::Null);
             Some(Explanation {
@@ -1543,7 +1560,7 @@ mod tests {
         let d = Dir::new();
         d.write(
             "guilds/1.json",
-            r#"{"rbac": {"roles": {"42": "moderator"}}, "notifications": {"templates": {"a.b": "hi"}}}"#,
+            r#"{"rbac": {"roles": {"42": "moderator"}, "users": {"43": {"permissions": []}}}, "notifications": {"templates": {"a.b": "hi"}}}"#,
         );
         let r = ConfigResolver::load(&sources_with(&d, "{}", &[])).unwrap();
         let c = r.guild(guild(1)).await.unwrap();
@@ -1556,6 +1573,10 @@ mod tests {
         assert_eq!(t.len(), 1, "{t:?}");
         assert_eq!(t[0].key, "notifications.templates.a.b");
         assert_eq!(t[0].value, json!("hi"));
+        // Left out of the typed form (an empty set is not serialized): the merged value.
+        let p = c.explain("rbac.users.43.permissions");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].value, json!([]));
     }
 
     #[test]
