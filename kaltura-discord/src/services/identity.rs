@@ -780,6 +780,63 @@ mod tests {
     }
 
     #[test]
+    fn proofs_and_emails_expose_what_they_hold() {
+        let login = KalturaLoginProof::new(user(7), UserId::new("t"), 42);
+        assert_eq!(login.discord_user(), user(7));
+        assert_eq!(login.kaltura_user(), &UserId::new("t"));
+        assert_eq!(login.verified_at(), 42);
+        let email = VerifiedEmail::from_discord(user(8), " a@b.c ", true).unwrap();
+        assert_eq!((email.user(), email.email()), (user(8), "a@b.c"));
+        assert_eq!(
+            LinkProof::VerifiedEmail(email).kind(),
+            LinkProofKind::VerifiedEmail
+        );
+        assert_eq!(
+            LinkProof::AssignedBy(Subject::new(user(1))).kind(),
+            LinkProofKind::AssignedBy
+        );
+        for bad in ["", "  ", &"e".repeat(MAX_KALTURA_USER_ID_LEN + 1)] {
+            assert!(
+                matches!(
+                    VerifiedEmail::from_discord(user(8), bad, true),
+                    Err(Error::InvalidInput { field: "email", .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(
+            VerifiedEmail::from_discord(user(8), &"e".repeat(MAX_KALTURA_USER_ID_LEN), true)
+                .is_ok()
+        );
+        assert!(matches!(
+            VerifiedEmail::from_discord(user(8), "a@b.c", false),
+            Err(Error::InvalidInput { field: "email", .. })
+        ));
+    }
+
+    #[test]
+    fn blank_emails_are_no_email() {
+        let config = IdentityConfig {
+            strategy: IdentityStrategy::Email,
+            link_scope: LinkScopeKind::Guild,
+            user_id_prefix: "discord_".into(),
+            auto_provision: true,
+        };
+        let member = DiscordMember {
+            user: user(5),
+            display_name: "x".into(),
+            email: Some("   ".into()),
+        };
+        assert!(matches!(
+            IdentityService::strategy_user_id(&config, &member),
+            Err(Error::NotLinked {
+                reason: NotLinkedReason::NoEmail,
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn derived_ids_name_their_member() {
         let id = |s: &str| UserId::new(s);
         assert_eq!(
@@ -819,6 +876,7 @@ mod tests {
         ] {
             assert!(validate_kaltura_user_id(bad).is_err(), "{bad:?}");
         }
+        assert!(validate_kaltura_user_id(&"x".repeat(MAX_KALTURA_USER_ID_LEN)).is_ok());
     }
 
     #[test]
