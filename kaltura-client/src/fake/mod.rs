@@ -24,7 +24,6 @@
 //! built like the real ones but answer `404`; thumbnail URLs answer an SVG placeholder),
 //! entitlements, response profiles, and `format` values other than 1 and 2 (served as XML).
 
-
 mod demo;
 mod errors;
 #[cfg(test)]

@@ -290,5 +290,9 @@ async fn a_failed_renewal_keeps_using_the_ks_while_it_is_still_valid() {
     // Past its expiry the old KS is not used: the renewal error is returned.
     clock.advance(60);
     let err = client.current_ks().await.unwrap_err();
-    assert_eq!(err.api_code().map(|c| c.as_str()), Some("APP_TOKEN_ID_NOT_FOUND"), "{err:?}");
+    assert_eq!(
+        err.api_code().map(|c| c.as_str()),
+        Some("APP_TOKEN_ID_NOT_FOUND"),
+        "{err:?}"
+    );
 }

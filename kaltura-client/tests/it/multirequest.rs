@@ -283,7 +283,11 @@ async fn a_multirequest_with_only_some_items_expired_is_not_sent_again() {
 
     assert_eq!(response.get(&add).unwrap()["id"], "0_new");
     let err = response.get(&count).unwrap_err();
-    assert_eq!(err.api_code(), Some(&kaltura_client::ErrorCode::InvalidKs), "{err:?}");
+    assert_eq!(
+        err.api_code(),
+        Some(&kaltura_client::ErrorCode::InvalidKs),
+        "{err:?}"
+    );
     // The refused KS was dropped: the next call signs a new one.
     let mut next = client.multirequest();
     next.add_raw("media", "count", Value::Null);

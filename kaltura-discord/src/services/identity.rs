@@ -33,37 +33,16 @@ use crate::store::{AuditAction, AuditLog, IdentityLink, IdentityStore, LinkScope
 use crate::{Error, Result};
 
 /// Longest Kaltura user id (`kuser::PUSER_ID_REGEXP`).
-pub const MAX_KALTURA_USER_ID_LEN: usize = 320;
+pub const MAX_KALTURA_USER_ID_LEN: usize = UserId::MAX_LEN;
 
-/// Checks a Kaltura user id against Kaltura's rule
-/// ``^[A-Za-z0-9,!#$%&'*+?^_`{|}~.@-]{1,320}$``.
+/// Parses a Kaltura user id with [`UserId::parse`] (Kaltura's rule
+/// ``^[A-Za-z0-9,!#$%&'*+?^_`{|}~.@-]{1,320}$``), as an input error of this crate.
 ///
 /// # Errors
 ///
 /// [`Error::InvalidInput`] (field `kaltura_user`) for an empty, too long or ill-formed id.
-pub fn validate_kaltura_user_id(raw: &str) -> Result<UserId> {
-    const EXTRA: &[u8] = b",!#$%&'*+?^_`{|}~.@-";
-    if raw.is_empty() || raw.len() > MAX_KALTURA_USER_ID_LEN {
-        return Err(Error::invalid_input(
-            "kaltura_user",
-            format!(
-                "a Kaltura user id must be 1 to {MAX_KALTURA_USER_ID_LEN} characters long, got {}",
-                raw.len()
-            ),
-        ));
-    }
-    if let Some(bad) = raw
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || (c.is_ascii() && EXTRA.contains(&(*c as u8)))))
-    {
-        return Err(Error::invalid_input(
-            "kaltura_user",
-            format!(
-                "a Kaltura user id may only contain letters, digits and ,!#$%&'*+?^_`{{|}}~.@- ; {bad:?} is not allowed"
-            ),
-        ));
-    }
-    Ok(UserId::new(raw))
+pub(crate) fn validate_kaltura_user_id(raw: &str) -> Result<UserId> {
+    UserId::parse(raw).map_err(|e| Error::invalid_input("kaltura_user", e.to_string()))
 }
 
 /// The Discord member being mapped, as the host bot knows them.

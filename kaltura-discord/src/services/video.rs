@@ -62,7 +62,7 @@ pub const SEARCH_PAGE_SIZE: u32 = 10;
 /// Highest search page that may be asked for.
 pub const MAX_SEARCH_PAGE: u32 = 100;
 /// Longest entry id accepted, in characters.
-pub const MAX_ENTRY_ID_CHARS: usize = 64;
+pub const MAX_ENTRY_ID_CHARS: usize = EntryId::MAX_LEN;
 /// Longest title on a card, in characters (Discord's embed title limit).
 pub const MAX_CARD_TITLE_CHARS: usize = 256;
 /// Longest description on a card, in characters (fits an embed description or field).
@@ -74,27 +74,14 @@ pub const RESTRICTED_PLAYBACK_TTL: Duration = Duration::from_secs(3600);
 /// Size of card thumbnails, in pixels.
 pub const THUMBNAIL_SIZE: (u32, u32) = (640, 360);
 
-/// Checks an entry id: 1 to [`MAX_ENTRY_ID_CHARS`] characters of `A-Z a-z 0-9 _` after
-/// trimming surrounding whitespace.
+/// Parses an entry id with [`EntryId::parse`] (1 to [`MAX_ENTRY_ID_CHARS`] characters of
+/// `A-Z a-z 0-9 _` after trimming surrounding whitespace), as an input error of this crate.
 ///
 /// # Errors
 ///
 /// [`Error::InvalidInput`] (field `entry_id`) for anything else.
-pub fn validate_entry_id(raw: &str) -> Result<EntryId> {
-    let id = raw.trim();
-    if id.is_empty() || id.len() > MAX_ENTRY_ID_CHARS {
-        return Err(Error::invalid_input(
-            "entry_id",
-            format!("an entry id is 1 to {MAX_ENTRY_ID_CHARS} characters long, like 0_abcd1234"),
-        ));
-    }
-    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(Error::invalid_input(
-            "entry_id",
-            "an entry id may only contain letters, digits and _, like 0_abcd1234",
-        ));
-    }
-    Ok(EntryId::new(id))
+pub(crate) fn validate_entry_id(raw: &str) -> Result<EntryId> {
+    EntryId::parse(raw).map_err(|e| Error::invalid_input("entry_id", e.to_string()))
 }
 
 /// The rule for search texts.
