@@ -55,15 +55,7 @@ impl ConfigSources {
     }
 }
 
-/// Guild overrides kept in a store (changed through bot commands).
-#[async_trait::async_trait]
-pub trait GuildOverrideStore: Send + Sync {
-    /// The guild's partial configuration, or `None` when it has none.
-    async fn guild_override(
-        &self,
-        guild: GuildId,
-    ) -> Result<Option<Map<String, Value>>, crate::Error>;
-}
+pub use crate::store::GuildOverrideStore;
 
 /// A value and the layer that set it.
 #[derive(Debug, Clone, PartialEq)]
@@ -634,11 +626,32 @@ mod tests {
 
     #[async_trait::async_trait]
     impl GuildOverrideStore for MemStore {
-        async fn guild_override(
+        async fn get_override(
             &self,
             guild: GuildId,
-        ) -> Result<Option<Map<String, Value>>, crate::Error> {
-            Ok(self.0.lock().unwrap().get(&guild).cloned())
+        ) -> Result<Option<crate::store::StoredOverride>, crate::Error> {
+            let document = self.0.lock().unwrap().get(&guild).cloned();
+            Ok(document.map(|document| crate::store::StoredOverride {
+                document,
+                version: 1,
+                updated_at: 0,
+                updated_by: None,
+            }))
+        }
+        async fn update_override(
+            &self,
+            _: GuildId,
+            _: crate::DiscordUserId,
+            _: crate::store::OverrideEdit<'_>,
+        ) -> Result<crate::store::StoredOverride, crate::Error> {
+            unreachable!("the resolver only reads overrides")
+        }
+        async fn delete_override(
+            &self,
+            _: GuildId,
+            _: crate::DiscordUserId,
+        ) -> Result<bool, crate::Error> {
+            unreachable!("the resolver only reads overrides")
         }
     }
 
