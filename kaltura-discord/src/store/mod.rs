@@ -102,8 +102,17 @@ pub struct IdentityLink {
 pub trait IdentityStore: Send + Sync {
     /// Creates or replaces the member's link in its scope. A Kaltura user can be linked to one
     /// member per scope only: linking it to a second member is [`crate::Error::Conflict`].
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Conflict`] when the Kaltura user is
+    /// linked to another member of the scope.
     async fn link(&self, link: &IdentityLink) -> Result<()>;
     /// Removes the member's link; `false` if there was none. The audit entry goes to `guild`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails.
     async fn unlink(
         &self,
         scope: LinkScope,
@@ -112,18 +121,33 @@ pub trait IdentityStore: Send + Sync {
         actor: DiscordUserId,
     ) -> Result<bool>;
     /// The member's link.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when the stored link cannot
+    /// be read back.
     async fn find_by_discord(
         &self,
         scope: LinkScope,
         discord_user: DiscordUserId,
     ) -> Result<Option<IdentityLink>>;
     /// The member linked to a Kaltura user.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when the stored link cannot
+    /// be read back.
     async fn find_by_kaltura(
         &self,
         scope: LinkScope,
         kaltura_user: &UserId,
     ) -> Result<Option<IdentityLink>>;
     /// Every link of a scope, by Discord user id.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when a stored link cannot be
+    /// read back.
     async fn list_links(&self, scope: LinkScope) -> Result<Vec<IdentityLink>>;
 }
 
@@ -297,8 +321,18 @@ pub struct MeetingRecord {
 pub trait MeetingStore: Send + Sync {
     /// Records a new meeting. A Kaltura event can be recorded once only (per partner):
     /// recording it again is [`crate::Error::Conflict`].
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Conflict`] when the event is recorded
+    /// already.
     async fn insert_meeting(&self, meeting: &MeetingRecord) -> Result<()>;
     /// The guild's meeting with this event id, if the guild has one.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when the stored meeting cannot
+    /// be read back.
     async fn find_meeting(
         &self,
         guild: GuildId,
@@ -307,6 +341,11 @@ pub trait MeetingStore: Send + Sync {
     ) -> Result<Option<MeetingRecord>>;
     /// The guild's meetings that are not ended and end after `now` (unix seconds), soonest
     /// start first (ties by event id).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when a stored meeting
+    /// cannot be read back.
     async fn list_open_meetings(
         &self,
         guild: GuildId,
@@ -315,6 +354,10 @@ pub trait MeetingStore: Send + Sync {
     ) -> Result<Vec<MeetingRecord>>;
     /// Marks the guild's meeting ended if it is still [`MeetingStatus::Scheduled`]; `false`
     /// if there is no such meeting or it was already ended.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails.
     async fn mark_meeting_ended(
         &self,
         guild: GuildId,
@@ -412,7 +455,16 @@ pub struct NewAuditEntry {
 #[async_trait]
 pub trait AuditLog: Send + Sync {
     /// Appends an entry and returns it with its id and time.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails.
     async fn append(&self, entry: NewAuditEntry) -> Result<AuditEntry>;
     /// The newest `limit` entries of a guild, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when a stored entry
+    /// cannot be read back.
     async fn recent(&self, guild: GuildId, limit: u32) -> Result<Vec<AuditEntry>>;
 }
