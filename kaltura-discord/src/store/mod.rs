@@ -105,8 +105,8 @@ pub trait IdentityStore: Send + Sync {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Conflict`] when the Kaltura user is
-    /// linked to another member of the scope.
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Conflict`] when the Kaltura
+    /// user is linked to another member of the scope.
     async fn link(&self, link: &IdentityLink) -> Result<()>;
     /// Removes the member's link; `false` if there was none. The audit entry goes to `guild`.
     ///
@@ -124,8 +124,8 @@ pub trait IdentityStore: Send + Sync {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when the stored link cannot
-    /// be read back.
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when the stored
+    /// link cannot be read back.
     async fn find_by_discord(
         &self,
         scope: LinkScope,
@@ -135,8 +135,8 @@ pub trait IdentityStore: Send + Sync {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when the stored link cannot
-    /// be read back.
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when the stored
+    /// link cannot be read back.
     async fn find_by_kaltura(
         &self,
         scope: LinkScope,
@@ -146,8 +146,8 @@ pub trait IdentityStore: Send + Sync {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when a stored link cannot be
-    /// read back.
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when a stored link
+    /// cannot be read back.
     async fn list_links(&self, scope: LinkScope) -> Result<Vec<IdentityLink>>;
 }
 
@@ -324,15 +324,15 @@ pub trait MeetingStore: Send + Sync {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Conflict`] when the event is recorded
-    /// already.
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Conflict`] when the event is
+    /// recorded already.
     async fn insert_meeting(&self, meeting: &MeetingRecord) -> Result<()>;
     /// The guild's meeting with this event id, if the guild has one.
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when the stored meeting cannot
-    /// be read back.
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when the stored
+    /// meeting cannot be read back.
     async fn find_meeting(
         &self,
         guild: GuildId,
@@ -344,8 +344,8 @@ pub trait MeetingStore: Send + Sync {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when a stored meeting
-    /// cannot be read back.
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when a stored
+    /// meeting cannot be read back.
     async fn list_open_meetings(
         &self,
         guild: GuildId,
@@ -464,7 +464,7 @@ pub trait AuditLog: Send + Sync {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when a stored entry
-    /// cannot be read back.
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when a stored
+    /// entry cannot be read back.
     async fn recent(&self, guild: GuildId, limit: u32) -> Result<Vec<AuditEntry>>;
 }
