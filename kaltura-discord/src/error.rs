@@ -144,6 +144,7 @@ pub enum Error {
     },
 
     /// A token was not issued or not accepted.
+    #[cfg(feature = "jwt")]
     #[error("authentication failed: {0}")]
     Auth(#[from] crate::auth::AuthError),
 }
@@ -488,6 +489,7 @@ impl Error {
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::NotReady { .. } => ErrorKind::NotReady,
             Error::FeatureDisabled { .. } => ErrorKind::FeatureDisabled,
+            #[cfg(feature = "jwt")]
             Error::Auth(_) => ErrorKind::Unauthenticated,
         }
     }

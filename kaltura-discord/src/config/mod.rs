@@ -32,6 +32,7 @@ mod layers;
 mod model;
 mod resolver;
 pub mod schema;
+#[cfg(feature = "watch")]
 mod watch;
 
 use std::fmt;
@@ -55,6 +56,7 @@ pub use resolver::{
     ConfigResolver, ConfigSources, DEFAULT_CACHE_TTL, DEFAULT_CONFIG_JSON, ENV_PREFIX, Explanation,
     GuildOverrideStore, ResolvedGuildConfig, ResolvedProcessConfig,
 };
+#[cfg(feature = "watch")]
 pub use watch::{ConfigChange, ConfigWatcher};
 
 use crate::ids::GuildId;

@@ -82,19 +82,7 @@ impl ConfigSources {
     }
 }
 
-/// Guild overrides kept in a store (changed through bot commands).
-#[async_trait::async_trait]
-pub trait GuildOverrideStore: Send + Sync {
-    /// The guild's partial configuration, or `None` when it has none.
-    ///
-    /// # Errors
-    ///
-    /// The store could not be read.
-    async fn guild_override(
-        &self,
-        guild: GuildId,
-    ) -> Result<Option<Map<String, Value>>, crate::Error>;
-}
+pub use crate::store::GuildOverrideStore;
 
 /// A value and the layer that set it.
 #[derive(Debug, Clone, PartialEq)]
@@ -980,11 +968,32 @@ mod tests {
 
     #[async_trait::async_trait]
     impl GuildOverrideStore for MemStore {
-        async fn guild_override(
+        async fn get_override(
             &self,
             guild: GuildId,
-        ) -> Result<Option<Map<String, Value>>, crate::Error> {
-            Ok(self.0.lock().unwrap().get(&guild).cloned())
+        ) -> Result<Option<crate::store::StoredOverride>, crate::Error> {
+            let document = self.0.lock().unwrap().get(&guild).cloned();
+            Ok(document.map(|document| crate::store::StoredOverride {
+                document,
+                version: 1,
+                updated_at: 0,
+                updated_by: None,
+            }))
+        }
+        async fn update_override(
+            &self,
+            _: GuildId,
+            _: crate::DiscordUserId,
+            _: crate::store::OverrideEdit<'_>,
+        ) -> Result<crate::store::StoredOverride, crate::Error> {
+            unreachable!("the resolver only reads overrides")
+        }
+        async fn delete_override(
+            &self,
+            _: GuildId,
+            _: crate::DiscordUserId,
+        ) -> Result<bool, crate::Error> {
+            unreachable!("the resolver only reads overrides")
         }
     }
 
@@ -1623,16 +1632,31 @@ mod tests {
 
     #[async_trait::async_trait]
     impl GuildOverrideStore for FailingStore {
-        async fn guild_override(
+        async fn get_override(
             &self,
             _guild: GuildId,
-        ) -> Result<Option<Map<String, Value>>, crate::Error> {
+        ) -> Result<Option<crate::store::StoredOverride>, crate::Error> {
             Err(crate::Error::Config(ConfigError {
                 guild: None,
                 key: String::new(),
                 message: "store down".into(),
                 layer: None,
             }))
+        }
+        async fn update_override(
+            &self,
+            _: GuildId,
+            _: crate::DiscordUserId,
+            _: crate::store::OverrideEdit<'_>,
+        ) -> Result<crate::store::StoredOverride, crate::Error> {
+            unreachable!("the resolver only reads overrides")
+        }
+        async fn delete_override(
+            &self,
+            _: GuildId,
+            _: crate::DiscordUserId,
+        ) -> Result<bool, crate::Error> {
+            unreachable!("the resolver only reads overrides")
         }
     }
 

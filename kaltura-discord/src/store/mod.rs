@@ -1,14 +1,22 @@
 //! Storage: identity links, guild configuration overrides, meetings and the audit log.
 //!
-//! Each concern is a trait ([`IdentityStore`], [`GuildSettingsStore`], [`MeetingStore`],
-//! [`AuditLog`]) so a host bot can bring its own storage. [`SqlStore`] implements all of them on SQLite — the
-//! embedded default, one file under the data directory, created with migrations on start and
-//! run in WAL mode — and on PostgreSQL, for several stateless replicas. Both run the same SQL
-//! and pass the same tests.
+//! Each concern is a trait ([`IdentityStore`], [`GuildOverrideStore`], [`MeetingStore`],
+//! [`AuditLog`]) so a host bot can bring its own storage. Two implementations come with the
+//! crate:
 //!
-//! Writes that read before they write (changing one configuration key) run in one transaction
-//! together with their audit entry, so concurrent writers do not lose each other's updates.
+//! * [`MemoryStore`] (always built): everything in memory, gone when the process ends. A
+//!   real implementation with the same rules as the SQL one (link conflicts, override
+//!   versions, edits applied atomically with their audit entry), for small bots and tests.
+//! * `SqlStore` (features `sqlite`, the default, and `postgres`): SQLite — the embedded
+//!   default, one file under the data directory, created with migrations on start and run in
+//!   WAL mode — and PostgreSQL, for several stateless replicas. Both run the same SQL.
+//!
+//! All three pass the same test suite. Writes that read before they write (changing one
+//! configuration key) run in one transaction together with their audit entry, so concurrent
+//! writers do not lose each other's updates.
 
+mod memory;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 
 use std::fmt;
@@ -18,7 +26,12 @@ use kaltura_client::{PartnerId, ScheduleEventId, ScheduleResourceId, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use sql::{MAX_OVERRIDE_BYTES, SqlStore};
+pub use memory::{MAX_MEMORY_AUDIT_ENTRIES, MemoryStore};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::SqlStore;
+
+/// Largest guild override document a store accepts, in bytes of JSON.
+pub const MAX_OVERRIDE_BYTES: usize = 64 * 1024;
 
 use crate::Result;
 use crate::config::MeetingType;
@@ -89,8 +102,17 @@ pub struct IdentityLink {
 pub trait IdentityStore: Send + Sync {
     /// Creates or replaces the member's link in its scope. A Kaltura user can be linked to one
     /// member per scope only: linking it to a second member is [`crate::Error::Conflict`].
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Conflict`] when the Kaltura
+    /// user is linked to another member of the scope.
     async fn link(&self, link: &IdentityLink) -> Result<()>;
     /// Removes the member's link; `false` if there was none. The audit entry goes to `guild`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails.
     async fn unlink(
         &self,
         scope: LinkScope,
@@ -99,18 +121,33 @@ pub trait IdentityStore: Send + Sync {
         actor: DiscordUserId,
     ) -> Result<bool>;
     /// The member's link.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when the stored
+    /// link cannot be read back.
     async fn find_by_discord(
         &self,
         scope: LinkScope,
         discord_user: DiscordUserId,
     ) -> Result<Option<IdentityLink>>;
     /// The member linked to a Kaltura user.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when the stored
+    /// link cannot be read back.
     async fn find_by_kaltura(
         &self,
         scope: LinkScope,
         kaltura_user: &UserId,
     ) -> Result<Option<IdentityLink>>;
     /// Every link of a scope, by Discord user id.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when a stored link
+    /// cannot be read back.
     async fn list_links(&self, scope: LinkScope) -> Result<Vec<IdentityLink>>;
 }
 
@@ -131,21 +168,80 @@ pub struct StoredOverride {
 /// refuse the change (for example because the result does not validate).
 pub type OverrideEdit<'a> = &'a (dyn Fn(&mut Map<String, Value>) -> Result<()> + Send + Sync);
 
-/// Guild configuration overrides changed through bot commands.
+/// Guild configuration overrides changed through bot commands: the one store trait for them,
+/// used by the commands that change them and by [`crate::config::ConfigResolver`] (through
+/// [`GuildOverrideStore::guild_override`]) when it resolves a guild's configuration.
 #[async_trait]
-pub trait GuildSettingsStore: Send + Sync {
+pub trait GuildOverrideStore: Send + Sync {
     /// The guild's override, if it has one.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails, [`crate::Error::Corrupt`] when the
+    /// stored document cannot be read back.
     async fn get_override(&self, guild: GuildId) -> Result<Option<StoredOverride>>;
+
     /// Reads the override (empty if none), applies `edit` and writes the result with an audit
-    /// entry, all in one transaction. Returns the new version.
+    /// entry, all in one transaction. Returns the new override with its version.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `edit` returns (nothing is written then), [`crate::Error::InvalidInput`] when
+    /// the result is larger than [`MAX_OVERRIDE_BYTES`], and the errors of
+    /// [`GuildOverrideStore::get_override`].
     async fn update_override(
         &self,
         guild: GuildId,
         actor: DiscordUserId,
         edit: OverrideEdit<'_>,
     ) -> Result<StoredOverride>;
-    /// Deletes the override; `false` if there was none.
+
+    /// Deletes the override (with an audit entry); `false` if there was none.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails.
     async fn delete_override(&self, guild: GuildId, actor: DiscordUserId) -> Result<bool>;
+
+    /// The guild's override document as a configuration layer: `None` when it has none or
+    /// it is empty. The configuration resolver reads overrides through this method.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`GuildOverrideStore::get_override`].
+    async fn guild_override(&self, guild: GuildId) -> Result<Option<Map<String, Value>>> {
+        Ok(self
+            .get_override(guild)
+            .await?
+            .map(|o| o.document)
+            .filter(|d| !d.is_empty()))
+    }
+}
+
+/// Checks an edited override document against [`MAX_OVERRIDE_BYTES`] and returns its JSON
+/// text; shared by the stores so that they refuse the same documents with the same words.
+pub(crate) fn override_text(guild: GuildId, document: &Map<String, Value>) -> Result<String> {
+    let text = serde_json::to_string(document)
+        .map_err(|e| crate::Error::invalid_input("override", format!("guild {guild}: {e}")))?;
+    if text.len() > MAX_OVERRIDE_BYTES {
+        return Err(crate::Error::invalid_input(
+            "override",
+            format!(
+                "guild {guild}: the configuration override would be {} bytes, more than the {MAX_OVERRIDE_BYTES} allowed",
+                text.len()
+            ),
+        ));
+    }
+    Ok(text)
+}
+
+/// The audit detail of a configuration change.
+pub(crate) fn config_change_detail(
+    before: Map<String, Value>,
+    after: &Map<String, Value>,
+    version: i64,
+) -> Value {
+    serde_json::json!({"before": Value::Object(before), "after": Value::Object(after.clone()), "version": version})
 }
 
 /// Where a meeting recorded by [`MeetingStore`] stands.
@@ -225,8 +321,18 @@ pub struct MeetingRecord {
 pub trait MeetingStore: Send + Sync {
     /// Records a new meeting. A Kaltura event can be recorded once only (per partner):
     /// recording it again is [`crate::Error::Conflict`].
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Conflict`] when the event is
+    /// recorded already.
     async fn insert_meeting(&self, meeting: &MeetingRecord) -> Result<()>;
     /// The guild's meeting with this event id, if the guild has one.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when the stored
+    /// meeting cannot be read back.
     async fn find_meeting(
         &self,
         guild: GuildId,
@@ -235,6 +341,11 @@ pub trait MeetingStore: Send + Sync {
     ) -> Result<Option<MeetingRecord>>;
     /// The guild's meetings that are not ended and end after `now` (unix seconds), soonest
     /// start first (ties by event id).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when a stored
+    /// meeting cannot be read back.
     async fn list_open_meetings(
         &self,
         guild: GuildId,
@@ -243,6 +354,10 @@ pub trait MeetingStore: Send + Sync {
     ) -> Result<Vec<MeetingRecord>>;
     /// Marks the guild's meeting ended if it is still [`MeetingStatus::Scheduled`]; `false`
     /// if there is no such meeting or it was already ended.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails.
     async fn mark_meeting_ended(
         &self,
         guild: GuildId,
@@ -340,7 +455,16 @@ pub struct NewAuditEntry {
 #[async_trait]
 pub trait AuditLog: Send + Sync {
     /// Appends an entry and returns it with its id and time.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails.
     async fn append(&self, entry: NewAuditEntry) -> Result<AuditEntry>;
     /// The newest `limit` entries of a guild, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when a stored
+    /// entry cannot be read back.
     async fn recent(&self, guild: GuildId, limit: u32) -> Result<Vec<AuditEntry>>;
 }

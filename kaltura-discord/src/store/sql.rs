@@ -1,25 +1,30 @@
-//! [`SqlStore`]: the SQLite and PostgreSQL implementation of the store traits.
+//! `SqlStore`: the SQLite and PostgreSQL implementation of the store traits.
 //!
 //! The same SQL runs on both databases (positional `$n` parameters in order, `ON CONFLICT`
-//! upserts, `RETURNING`); the few differences (auto-increment ids, row locks) are spelled out
-//! per backend. Discord ids are stored as text, times as unix seconds.
+//! upserts, `RETURNING`); the few differences (auto-increment ids, row locks, how a write
+//! transaction starts) are spelled out per [`Backend`]. Discord ids are stored as text, times
+//! as unix seconds. Every query names its columns; each table has one column list and one
+//! function that maps a row to its record.
 
-use std::path::Path;
-use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use kaltura_client::clock::{Clock, SystemClock};
 use kaltura_client::{PartnerId, ScheduleEventId, ScheduleResourceId, UserId};
 use serde_json::{Map, Value};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+#[cfg(feature = "postgres")]
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection, Executor, Row};
+use sqlx::{ConnectOptions, Executor, Row};
 
 use super::{
-    AuditAction, AuditEntry, AuditLog, GuildSettingsStore, IdentityLink, IdentityStore, LinkScope,
+    AuditAction, AuditEntry, AuditLog, GuildOverrideStore, IdentityLink, IdentityStore, LinkScope,
     MeetingRecord, MeetingStatus, MeetingStore, NewAuditEntry, OverrideEdit, StoredOverride,
+    config_change_detail, override_text,
 };
 use crate::config::MeetingType;
 use crate::error::{ConflictReason, Resource, SetupError, StoreError, StoreErrorKind};
@@ -27,25 +32,11 @@ use crate::ids::{DiscordUserId, GuildId};
 use crate::{Error, Result};
 
 /// Schema migrations, applied in order. The SQL runs on both backends; the one difference,
-/// the auto-increment id column, is written `{AUTO_ID}` and filled in by [`backend_sql`].
+/// the auto-increment id column, is written `{AUTO_ID}` and filled in by [`Backend::sql`].
 const MIGRATIONS: &[(i64, &str)] = &[(1, INITIAL_V1), (2, MEETINGS_V2)];
 
-/// The auto-increment id column on SQLite.
-const SQLITE_AUTO_ID: &str = "id INTEGER PRIMARY KEY AUTOINCREMENT";
-/// The auto-increment id column on PostgreSQL.
-const POSTGRES_AUTO_ID: &str = "id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY";
-
-/// A migration's SQL for one backend.
-fn backend_sql(sql: &str, postgres: bool) -> String {
-    sql.replace(
-        "{AUTO_ID}",
-        if postgres {
-            POSTGRES_AUTO_ID
-        } else {
-            SQLITE_AUTO_ID
-        },
-    )
-}
+/// The table that records which migrations ran.
+const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS kd_schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";
 
 /// Migration 1: identity links, guild overrides and the audit log.
 const INITIAL_V1: &str = r#"
@@ -99,30 +90,83 @@ CREATE TABLE meetings (
 CREATE INDEX meetings_guild_open ON meetings (guild_id, partner_id, status, ends_at);
 "#;
 
-/// Largest override document accepted, in bytes of JSON.
-pub const MAX_OVERRIDE_BYTES: usize = 64 * 1024;
+/// The URL schemes this build can open.
+const SUPPORTED_URLS: &str = if cfg!(all(feature = "sqlite", feature = "postgres")) {
+    "sqlite://… or postgres://…"
+} else if cfg!(feature = "sqlite") {
+    "sqlite://… (this build has no `postgres` feature)"
+} else {
+    "postgres://… (this build has no `sqlite` feature)"
+};
+
+/// Which database a [`SqlStore`] talks to, and the SQL that differs between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    #[cfg(feature = "sqlite")]
+    Sqlite,
+    #[cfg(feature = "postgres")]
+    Postgres,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => "sqlite",
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// A migration's SQL for this backend.
+    fn sql(self, migration: &str) -> String {
+        let auto_id = match self {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => "id INTEGER PRIMARY KEY AUTOINCREMENT",
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => "id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        };
+        migration.replace("{AUTO_ID}", auto_id)
+    }
+
+    /// What a read-then-write `SELECT` appends to lock the row it reads. SQLite needs
+    /// nothing: its write transactions start `IMMEDIATE`, holding the database's write lock.
+    fn row_lock(self) -> &'static str {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => "",
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+}
 
 #[derive(Clone)]
 enum Pool {
+    #[cfg(feature = "sqlite")]
     Sqlite(SqlitePool),
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
 }
 
-/// Identity links, guild overrides and the audit log in SQLite or PostgreSQL.
+/// Identity links, guild overrides, meetings and the audit log in SQLite (feature `sqlite`,
+/// the default) or PostgreSQL (feature `postgres`).
+///
+/// Opening a store applies the schema migrations; several processes may open the same
+/// database at once (SQLite: the migration runs in an `IMMEDIATE` transaction; PostgreSQL:
+/// under an advisory lock), and each migration runs once.
 #[derive(Clone)]
 pub struct SqlStore {
     pool: Pool,
-    /// SQLite allows one writer at a time; taking this lock before a read-then-write
-    /// transaction avoids `SQLITE_BUSY` upgrades inside one process.
-    sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// SQLite allows one writer at a time; taking this lock before a write transaction
+    /// keeps this process's writers from queueing on SQLite's busy timeout.
+    sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for SqlStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self.pool {
-            Pool::Sqlite(_) => "SqlStore(sqlite)",
-            Pool::Postgres(_) => "SqlStore(postgres)",
-        })
+        write!(f, "SqlStore({})", self.backend())
     }
 }
 
@@ -146,7 +190,13 @@ fn db_err(operation: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
     }
 }
 
+/// Whether a failed statement broke a unique constraint.
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
 /// The text of a PostgreSQL URL parse error without the URL (which may hold a password).
+#[cfg(feature = "postgres")]
 fn redact_sqlx_url_error(e: &sqlx::Error) -> &'static str {
     match e {
         sqlx::Error::Configuration(_) => "malformed URL or unknown option",
@@ -154,44 +204,97 @@ fn redact_sqlx_url_error(e: &sqlx::Error) -> &'static str {
     }
 }
 
-fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// Runs the same code for either pool; `$p` is bound to the concrete pool.
 macro_rules! on_pool {
     ($self:expr, $p:ident => $body:expr) => {
         match &$self.pool {
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite($p) => $body,
+            #[cfg(feature = "postgres")]
             Pool::Postgres($p) => $body,
         }
     };
 }
 
+/// Starting a write transaction: SQLite takes the write lock up front (`BEGIN IMMEDIATE`),
+/// so a transaction that reads first never fails to upgrade its lock when another process
+/// writes; PostgreSQL uses row locks (`FOR UPDATE`) and advisory locks instead.
+trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(
+        &self,
+        operation: &'static str,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>>> + Send;
+}
+
+#[cfg(feature = "sqlite")]
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(
+        &self,
+        operation: &'static str,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err(operation))
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(
+        &self,
+        operation: &'static str,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.begin().await.map_err(db_err(operation))
+    }
+}
+
 impl SqlStore {
+    fn new(pool: Pool) -> Self {
+        SqlStore {
+            pool,
+            sqlite_writer: Arc::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
     /// Connects by URL: `sqlite://path/to/file.db` (created if missing) or `postgres://…`.
+    ///
+    /// # Errors
+    ///
+    /// [`SetupError::UnsupportedDatabaseUrl`] for any other scheme, or for a backend this
+    /// build does not include (features `sqlite` and `postgres`); otherwise the errors of
+    /// `SqlStore::sqlite` and `SqlStore::postgres`.
     pub async fn connect(url: &str) -> Result<Self> {
         if let Some(path) = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
         {
-            Self::sqlite(Path::new(path)).await
+            #[cfg(feature = "sqlite")]
+            return Self::sqlite(std::path::Path::new(path)).await;
+            #[cfg(not(feature = "sqlite"))]
+            let _ = path;
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::postgres(url, None).await
-        } else {
-            Err(Error::Setup(SetupError::UnsupportedDatabaseUrl {
-                url: crate::config::redact_url_public(url),
-                supported: "sqlite://… or postgres://…",
-            }))
+            #[cfg(feature = "postgres")]
+            return Self::postgres(url, None).await;
         }
+        Err(Error::Setup(SetupError::UnsupportedDatabaseUrl {
+            url: crate::config::redact_url_public(url),
+            supported: SUPPORTED_URLS,
+        }))
     }
 
     /// Opens (creating it and its folder if needed) an SQLite database file in WAL mode and
     /// applies the migrations.
-    pub async fn sqlite(path: &Path) -> Result<Self> {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the folder cannot be created, [`Error::Store`] when the database
+    /// cannot be opened or migrated.
+    #[cfg(feature = "sqlite")]
+    pub async fn sqlite(path: &std::path::Path) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io {
                 operation: "create the data folder",
@@ -205,24 +308,31 @@ impl SqlStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(std::time::Duration::from_secs(10))
             .disable_statement_logging();
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await
             .map_err(db_err("opening the SQLite database"))?;
-        let store = SqlStore {
-            pool: Pool::Sqlite(pool),
-            sqlite_writer: Default::default(),
-        };
+        let store = SqlStore::new(Pool::Sqlite(pool));
         store.migrate().await?;
         Ok(store)
     }
 
     /// Connects to PostgreSQL and applies the migrations. With `schema`, everything lives in
     /// that schema (created if missing) — one per test, or per deployment sharing a database.
+    ///
+    /// # Errors
+    ///
+    /// [`SetupError::InvalidDatabaseUrl`] for a URL that does not parse (the message never
+    /// contains the URL), [`SetupError::InvalidSchemaName`] for a schema name other than
+    /// 1–63 lowercase letters, digits and `_`, [`Error::Store`] when the server cannot be
+    /// reached or the migrations fail.
+    #[cfg(feature = "postgres")]
     pub async fn postgres(url: &str, schema: Option<&str>) -> Result<Self> {
+        use sqlx::Connection as _;
+        use std::str::FromStr as _;
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| {
                 Error::Setup(SetupError::InvalidDatabaseUrl {
@@ -263,19 +373,29 @@ impl SqlStore {
             .connect_with(options)
             .await
             .map_err(db_err("connecting to PostgreSQL"))?;
-        let store = SqlStore {
-            pool: Pool::Postgres(pool),
-            sqlite_writer: Default::default(),
-        };
+        let store = SqlStore::new(Pool::Postgres(pool));
         store.migrate().await?;
         Ok(store)
     }
 
+    /// Uses `clock` for the times the store records itself (audit entries, override
+    /// changes, migrations); the default is the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    fn kind(&self) -> Backend {
         match self.pool {
-            Pool::Sqlite(_) => "sqlite",
-            Pool::Postgres(_) => "postgres",
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(_) => Backend::Postgres,
         }
     }
 
@@ -284,32 +404,39 @@ impl SqlStore {
         on_pool!(self, p => p.close().await)
     }
 
+    /// Applies the migrations this database lacks, in one write transaction: SQLite's
+    /// `BEGIN IMMEDIATE` or PostgreSQL's advisory lock makes processes that start together
+    /// take turns, and the second finds the migrations recorded by the first.
     async fn migrate(&self) -> Result<()> {
         let _guard = self.sqlite_writer.lock().await;
-        let create = "CREATE TABLE IF NOT EXISTS kd_schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";
-        let is_pg = matches!(self.pool, Pool::Postgres(_));
+        let backend = self.kind();
+        let now = self.clock.now_unix();
         on_pool!(self, p => {
-            let mut tx = p.begin().await.map_err(db_err("starting the migration"))?;
-            if is_pg {
-                // Replicas starting together take turns.
-                sqlx::query("SELECT pg_advisory_xact_lock(727274)").execute(&mut *tx).await.map_err(db_err("locking for migration"))?;
+            let mut tx = p.begin_write("starting the migration").await?;
+            #[cfg(feature = "postgres")]
+            if backend == Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock(727274)")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err("locking for migration"))?;
             }
-            sqlx::query(create).execute(&mut *tx).await.map_err(db_err("creating the migrations table"))?;
-            let applied: Option<i64> = sqlx::query("SELECT MAX(version) AS v FROM kd_schema_migrations")
+            sqlx::query(CREATE_MIGRATIONS_TABLE)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err("creating the migrations table"))?;
+            let applied: i64 = sqlx::query("SELECT MAX(version) AS v FROM kd_schema_migrations")
                 .fetch_one(&mut *tx)
                 .await
                 .and_then(|row| row.try_get::<Option<i64>, _>("v"))
-                .map_err(db_err("reading the schema version"))?;
-            let applied = applied.unwrap_or(0);
-            for (version, sql) in MIGRATIONS {
-                if *version <= applied {
-                    continue;
-                }
-                let sql = backend_sql(sql, is_pg);
-                tx.execute(sql.as_str()).await.map_err(db_err("applying a migration"))?;
+                .map_err(db_err("reading the schema version"))?
+                .unwrap_or(0);
+            for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
+                tx.execute(backend.sql(sql).as_str())
+                    .await
+                    .map_err(db_err("applying a migration"))?;
                 sqlx::query("INSERT INTO kd_schema_migrations (version, applied_at) VALUES ($1, $2)")
                     .bind(*version)
-                    .bind(now_unix())
+                    .bind(now)
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err("recording a migration"))?;
@@ -320,96 +447,187 @@ impl SqlStore {
     }
 }
 
-fn parse_id<T: FromStr<Err = crate::ids::InvalidSnowflake>>(
+/// Typed column reads of a row of either backend; decoding failures are store errors for
+/// `operation`.
+trait RowExt {
+    fn text(&self, column: &'static str, operation: &'static str) -> Result<String>;
+    fn opt_text(&self, column: &'static str, operation: &'static str) -> Result<Option<String>>;
+    fn int(&self, column: &'static str, operation: &'static str) -> Result<i64>;
+    fn opt_int(&self, column: &'static str, operation: &'static str) -> Result<Option<i64>>;
+}
+
+macro_rules! impl_row_ext {
+    ($row:ty) => {
+        impl RowExt for $row {
+            fn text(&self, column: &'static str, operation: &'static str) -> Result<String> {
+                self.try_get(column).map_err(db_err(operation))
+            }
+            fn opt_text(
+                &self,
+                column: &'static str,
+                operation: &'static str,
+            ) -> Result<Option<String>> {
+                self.try_get(column).map_err(db_err(operation))
+            }
+            fn int(&self, column: &'static str, operation: &'static str) -> Result<i64> {
+                self.try_get(column).map_err(db_err(operation))
+            }
+            fn opt_int(
+                &self,
+                column: &'static str,
+                operation: &'static str,
+            ) -> Result<Option<i64>> {
+                self.try_get(column).map_err(db_err(operation))
+            }
+        }
+    };
+}
+
+#[cfg(feature = "sqlite")]
+impl_row_ext!(SqliteRow);
+#[cfg(feature = "postgres")]
+impl_row_ext!(PgRow);
+
+/// Parses a stored snowflake; a bad one is [`Error::Corrupt`] naming the column.
+fn parse_id<T: std::str::FromStr<Err = crate::ids::InvalidSnowflake>>(
     resource: Resource,
     field: &'static str,
-    raw: String,
+    raw: &str,
 ) -> Result<T> {
-    raw.parse()
-        .map_err(|e: crate::ids::InvalidSnowflake| Error::corrupt(resource, field, e.to_string()))
+    // The reason names the kind of id, never the stored value.
+    raw.parse().map_err(|e: crate::ids::InvalidSnowflake| {
+        Error::corrupt(resource, field, format!("is not a Discord {} id", e.kind()))
+    })
 }
 
-macro_rules! link_from_row {
-    ($row:expr) => {{
-        let row = $row;
-        let text = |col: &str| {
-            row.try_get::<String, _>(col)
-                .map_err(db_err("reading an identity link"))
-        };
-        let scope = text("scope")?;
-        IdentityLink {
-            scope: LinkScope::parse_key(&scope).ok_or_else(|| {
-                Error::corrupt(
-                    Resource::IdentityLink,
-                    "scope",
-                    "is not `guild:<id>` or `partner:<id>`",
-                )
-            })?,
-            guild: parse_id(Resource::IdentityLink, "guild_id", text("guild_id")?)?,
-            discord_user: parse_id(
-                Resource::IdentityLink,
-                "discord_user_id",
-                text("discord_user_id")?,
-            )?,
-            kaltura_user: UserId::new(text("kaltura_user_id")?),
-            linked_at: row
-                .try_get::<i64, _>("linked_at")
-                .map_err(db_err("reading an identity link"))?,
-            linked_by: parse_id(Resource::IdentityLink, "linked_by", text("linked_by")?)?,
-        }
-    }};
+/// Parses an optional stored snowflake.
+fn parse_opt_id<T: std::str::FromStr<Err = crate::ids::InvalidSnowflake>>(
+    resource: Resource,
+    field: &'static str,
+    raw: Option<String>,
+) -> Result<Option<T>> {
+    raw.map(|raw| parse_id(resource, field, &raw)).transpose()
 }
 
-macro_rules! audit_from_row {
-    ($row:expr) => {{
-        let row = $row;
-        let get = |col: &str| {
-            row.try_get::<String, _>(col)
-                .map_err(db_err("reading the audit log"))
-        };
-        AuditEntry {
-            id: row
-                .try_get::<i64, _>("id")
-                .map_err(db_err("reading the audit log"))?,
-            guild: parse_id(Resource::AuditEntry, "guild_id", get("guild_id")?)?,
-            actor: match row
-                .try_get::<Option<String>, _>("actor")
-                .map_err(db_err("reading the audit log"))?
-            {
-                Some(a) => Some(parse_id(Resource::AuditEntry, "actor", a)?),
-                None => None,
-            },
-            action: AuditAction::parse(&get("action")?),
-            detail: serde_json::from_str(&get("detail")?).unwrap_or(Value::Null),
-            at: row
-                .try_get::<i64, _>("at")
-                .map_err(db_err("reading the audit log"))?,
-        }
-    }};
+/// The columns of `identity_links`, in the order [`link_from_row`] reads them.
+macro_rules! link_columns {
+    () => {
+        "scope, guild_id, discord_user_id, kaltura_user_id, linked_at, linked_by"
+    };
 }
 
-const AUDIT_INSERT: &str = "INSERT INTO audit_log (guild_id, actor, action, detail, at) VALUES ($1, $2, $3, $4, $5) RETURNING id";
+fn link_from_row(row: &impl RowExt) -> Result<IdentityLink> {
+    const OP: &str = "reading an identity link";
+    const R: Resource = Resource::IdentityLink;
+    let scope = row.text("scope", OP)?;
+    Ok(IdentityLink {
+        scope: LinkScope::parse_key(&scope)
+            .ok_or_else(|| Error::corrupt(R, "scope", "is not `guild:<id>` or `partner:<id>`"))?,
+        guild: parse_id(R, "guild_id", &row.text("guild_id", OP)?)?,
+        discord_user: parse_id(R, "discord_user_id", &row.text("discord_user_id", OP)?)?,
+        kaltura_user: UserId::new(row.text("kaltura_user_id", OP)?),
+        linked_at: row.int("linked_at", OP)?,
+        linked_by: parse_id(R, "linked_by", &row.text("linked_by", OP)?)?,
+    })
+}
 
+/// The columns of `guild_overrides` that [`override_from_row`] reads.
+macro_rules! override_columns {
+    () => {
+        "document, version, updated_at, updated_by"
+    };
+}
+
+fn override_from_row(row: &impl RowExt) -> Result<StoredOverride> {
+    const OP: &str = "reading a guild override";
+    const R: Resource = Resource::GuildOverride;
+    let document = match serde_json::from_str::<Value>(&row.text("document", OP)?) {
+        Ok(Value::Object(m)) => m,
+        _ => return Err(Error::corrupt(R, "document", "is not a JSON object")),
+    };
+    Ok(StoredOverride {
+        document,
+        version: row.int("version", OP)?,
+        updated_at: row.int("updated_at", OP)?,
+        updated_by: parse_opt_id(R, "updated_by", row.opt_text("updated_by", OP)?)?,
+    })
+}
+
+/// The columns of `audit_log`, in the order [`audit_from_row`] reads them.
+macro_rules! audit_columns {
+    () => {
+        "id, guild_id, actor, action, detail, at"
+    };
+}
+
+fn audit_from_row(row: &impl RowExt) -> Result<AuditEntry> {
+    const OP: &str = "reading the audit log";
+    const R: Resource = Resource::AuditEntry;
+    Ok(AuditEntry {
+        id: row.int("id", OP)?,
+        guild: parse_id(R, "guild_id", &row.text("guild_id", OP)?)?,
+        actor: parse_opt_id(R, "actor", row.opt_text("actor", OP)?)?,
+        action: AuditAction::parse(&row.text("action", OP)?),
+        detail: serde_json::from_str(&row.text("detail", OP)?)
+            .map_err(|_| Error::corrupt(R, "detail", "is not JSON"))?,
+        at: row.int("at", OP)?,
+    })
+}
+
+/// The columns of `meetings`, in the order [`meeting_from_row`] reads them and
+/// `insert_meeting` binds them.
+macro_rules! meeting_columns {
+    () => {
+        "guild_id, partner_id, event_id, resource_id, title, description, kind, starts_at, ends_at, created_by, created_at, status, ended_at, ended_by"
+    };
+}
+
+fn meeting_from_row(row: &impl RowExt) -> Result<MeetingRecord> {
+    const OP: &str = "reading a meeting";
+    const R: Resource = Resource::Meeting;
+    Ok(MeetingRecord {
+        guild: parse_id(R, "guild_id", &row.text("guild_id", OP)?)?,
+        partner_id: PartnerId::new(row.int("partner_id", OP)?),
+        event_id: ScheduleEventId::new(row.int("event_id", OP)?),
+        resource_id: ScheduleResourceId::new(row.int("resource_id", OP)?),
+        title: row.text("title", OP)?,
+        description: row.opt_text("description", OP)?,
+        kind: MeetingType::parse(&row.text("kind", OP)?)
+            .ok_or_else(|| Error::corrupt(R, "kind", "is not a known meeting type"))?,
+        starts_at: row.int("starts_at", OP)?,
+        ends_at: row.int("ends_at", OP)?,
+        created_by: parse_id(R, "created_by", &row.text("created_by", OP)?)?,
+        created_at: row.int("created_at", OP)?,
+        status: MeetingStatus::parse(&row.text("status", OP)?)
+            .ok_or_else(|| Error::corrupt(R, "status", "is not a known status"))?,
+        ended_at: row.opt_int("ended_at", OP)?,
+        ended_by: parse_opt_id(R, "ended_by", row.opt_text("ended_by", OP)?)?,
+    })
+}
+
+/// Appends an audit entry through `$exec` (a pool or a transaction) at time `$at`.
 macro_rules! append_audit {
-    ($exec:expr, $entry:expr) => {{
-        let entry: &NewAuditEntry = $entry;
-        let at = now_unix();
-        let id: i64 = sqlx::query(AUDIT_INSERT)
-            .bind(entry.guild.to_string())
-            .bind(entry.actor.map(|a| a.to_string()))
-            .bind(entry.action.as_str())
-            .bind(entry.detail.to_string())
-            .bind(at)
-            .fetch_one($exec)
-            .await
-            .and_then(|row| row.try_get::<i64, _>("id"))
-            .map_err(db_err("appending to the audit log"))?;
+    ($exec:expr, $entry:expr, $at:expr) => {{
+        let entry: NewAuditEntry = $entry;
+        let at: i64 = $at;
+        let id: i64 = sqlx::query(
+            "INSERT INTO audit_log (guild_id, actor, action, detail, at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(entry.guild.to_string())
+        .bind(entry.actor.map(|a| a.to_string()))
+        .bind(entry.action.as_str())
+        .bind(entry.detail.to_string())
+        .bind(at)
+        .fetch_one($exec)
+        .await
+        .and_then(|row| row.try_get::<i64, _>("id"))
+        .map_err(db_err("appending to the audit log"))?;
         AuditEntry {
             id,
             guild: entry.guild,
             actor: entry.actor,
             action: entry.action,
-            detail: entry.detail.clone(),
+            detail: entry.detail,
             at,
         }
     }};
@@ -418,15 +636,16 @@ macro_rules! append_audit {
 #[async_trait]
 impl IdentityStore for SqlStore {
     async fn link(&self, link: &IdentityLink) -> Result<()> {
+        const OP: &str = "linking an identity";
         let _guard = self.sqlite_writer.lock().await;
+        let at = self.clock.now_unix();
         on_pool!(self, p => {
-            let mut tx = p.begin().await.map_err(db_err("linking an identity"))?;
-            let result = sqlx::query(
-                "INSERT INTO identity_links (scope, guild_id, discord_user_id, kaltura_user_id, linked_at, linked_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
+            let mut tx = p.begin_write(OP).await?;
+            let result = sqlx::query(concat!(
+                "INSERT INTO identity_links (", link_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (scope, discord_user_id) DO UPDATE SET guild_id = excluded.guild_id, \
                  kaltura_user_id = excluded.kaltura_user_id, linked_at = excluded.linked_at, linked_by = excluded.linked_by",
-            )
+            ))
             .bind(link.scope.key())
             .bind(link.guild.to_string())
             .bind(link.discord_user.to_string())
@@ -436,7 +655,7 @@ impl IdentityStore for SqlStore {
             .execute(&mut *tx)
             .await;
             match result {
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(e) if is_unique_violation(&e) => {
                     return Err(Error::conflict(
                         Resource::KalturaUser,
                         &link.kaltura_user,
@@ -444,16 +663,16 @@ impl IdentityStore for SqlStore {
                     ));
                 }
                 other => {
-                    other.map_err(db_err("linking an identity"))?;
+                    other.map_err(db_err(OP))?;
                 }
             }
-            append_audit!(&mut *tx, &NewAuditEntry {
+            append_audit!(&mut *tx, NewAuditEntry {
                 guild: link.guild,
                 actor: Some(link.linked_by),
                 action: AuditAction::IdentityLinked,
                 detail: serde_json::json!({"discord_user": link.discord_user.to_string(), "kaltura_user": link.kaltura_user.as_str()}),
-            });
-            tx.commit().await.map_err(db_err("linking an identity"))?;
+            }, at);
+            tx.commit().await.map_err(db_err(OP))?;
             Ok(())
         })
     }
@@ -465,26 +684,28 @@ impl IdentityStore for SqlStore {
         guild: GuildId,
         actor: DiscordUserId,
     ) -> Result<bool> {
+        const OP: &str = "unlinking an identity";
         let _guard = self.sqlite_writer.lock().await;
+        let at = self.clock.now_unix();
         on_pool!(self, p => {
-            let mut tx = p.begin().await.map_err(db_err("unlinking an identity"))?;
+            let mut tx = p.begin_write(OP).await?;
             let removed = sqlx::query("DELETE FROM identity_links WHERE scope = $1 AND discord_user_id = $2")
                 .bind(scope.key())
                 .bind(discord_user.to_string())
                 .execute(&mut *tx)
                 .await
-                .map_err(db_err("unlinking an identity"))?
+                .map_err(db_err(OP))?
                 .rows_affected()
                 > 0;
             if removed {
-                append_audit!(&mut *tx, &NewAuditEntry {
+                append_audit!(&mut *tx, NewAuditEntry {
                     guild,
                     actor: Some(actor),
                     action: AuditAction::IdentityUnlinked,
                     detail: serde_json::json!({"discord_user": discord_user.to_string(), "scope": scope.key()}),
-                });
+                }, at);
             }
-            tx.commit().await.map_err(db_err("unlinking an identity"))?;
+            tx.commit().await.map_err(db_err(OP))?;
             Ok(removed)
         })
     }
@@ -495,16 +716,15 @@ impl IdentityStore for SqlStore {
         discord_user: DiscordUserId,
     ) -> Result<Option<IdentityLink>> {
         on_pool!(self, p => {
-            let row = sqlx::query("SELECT * FROM identity_links WHERE scope = $1 AND discord_user_id = $2")
+            sqlx::query(concat!("SELECT ", link_columns!(), " FROM identity_links WHERE scope = $1 AND discord_user_id = $2"))
                 .bind(scope.key())
                 .bind(discord_user.to_string())
                 .fetch_optional(p)
                 .await
-                .map_err(db_err("looking up an identity link"))?;
-            match row {
-                Some(row) => Ok(Some(link_from_row!(row))),
-                None => Ok(None),
-            }
+                .map_err(db_err("looking up an identity link"))?
+                .as_ref()
+                .map(link_from_row)
+                .transpose()
         })
     }
 
@@ -514,83 +734,44 @@ impl IdentityStore for SqlStore {
         kaltura_user: &UserId,
     ) -> Result<Option<IdentityLink>> {
         on_pool!(self, p => {
-            let row = sqlx::query("SELECT * FROM identity_links WHERE scope = $1 AND kaltura_user_id = $2")
+            sqlx::query(concat!("SELECT ", link_columns!(), " FROM identity_links WHERE scope = $1 AND kaltura_user_id = $2"))
                 .bind(scope.key())
                 .bind(kaltura_user.as_str())
                 .fetch_optional(p)
                 .await
-                .map_err(db_err("looking up an identity link"))?;
-            match row {
-                Some(row) => Ok(Some(link_from_row!(row))),
-                None => Ok(None),
-            }
+                .map_err(db_err("looking up an identity link"))?
+                .as_ref()
+                .map(link_from_row)
+                .transpose()
         })
     }
 
     async fn list_links(&self, scope: LinkScope) -> Result<Vec<IdentityLink>> {
         on_pool!(self, p => {
-            let rows = sqlx::query("SELECT * FROM identity_links WHERE scope = $1 ORDER BY discord_user_id")
+            sqlx::query(concat!("SELECT ", link_columns!(), " FROM identity_links WHERE scope = $1 ORDER BY discord_user_id"))
                 .bind(scope.key())
                 .fetch_all(p)
                 .await
-                .map_err(db_err("listing identity links"))?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(link_from_row!(row));
-            }
-            Ok(out)
+                .map_err(db_err("listing identity links"))?
+                .iter()
+                .map(link_from_row)
+                .collect()
         })
     }
 }
 
-macro_rules! override_from_row {
-    ($row:expr) => {{
-        let row = $row;
-        let document: String = row
-            .try_get("document")
-            .map_err(db_err("reading a guild override"))?;
-        let document = match serde_json::from_str::<Value>(&document) {
-            Ok(Value::Object(m)) => m,
-            _ => {
-                return Err(Error::corrupt(
-                    Resource::GuildOverride,
-                    "document",
-                    "is not a JSON object",
-                ));
-            }
-        };
-        StoredOverride {
-            document,
-            version: row
-                .try_get("version")
-                .map_err(db_err("reading a guild override"))?,
-            updated_at: row
-                .try_get("updated_at")
-                .map_err(db_err("reading a guild override"))?,
-            updated_by: match row
-                .try_get::<Option<String>, _>("updated_by")
-                .map_err(db_err("reading a guild override"))?
-            {
-                Some(a) => Some(parse_id(Resource::GuildOverride, "updated_by", a)?),
-                None => None,
-            },
-        }
-    }};
-}
-
 #[async_trait]
-impl GuildSettingsStore for SqlStore {
+impl GuildOverrideStore for SqlStore {
     async fn get_override(&self, guild: GuildId) -> Result<Option<StoredOverride>> {
         on_pool!(self, p => {
-            let row = sqlx::query("SELECT document, version, updated_at, updated_by FROM guild_overrides WHERE guild_id = $1")
+            sqlx::query(concat!("SELECT ", override_columns!(), " FROM guild_overrides WHERE guild_id = $1"))
                 .bind(guild.to_string())
                 .fetch_optional(p)
                 .await
-                .map_err(db_err("reading a guild override"))?;
-            match row {
-                Some(row) => Ok(Some(override_from_row!(row))),
-                None => Ok(None),
-            }
+                .map_err(db_err("reading a guild override"))?
+                .as_ref()
+                .map(override_from_row)
+                .transpose()
         })
     }
 
@@ -600,44 +781,37 @@ impl GuildSettingsStore for SqlStore {
         actor: DiscordUserId,
         edit: OverrideEdit<'_>,
     ) -> Result<StoredOverride> {
+        const OP: &str = "updating a guild override";
         let _guard = self.sqlite_writer.lock().await;
-        let lock = match self.pool {
-            Pool::Sqlite(_) => "",
-            Pool::Postgres(_) => " FOR UPDATE",
-        };
         let select = format!(
-            "SELECT document, version, updated_at, updated_by FROM guild_overrides WHERE guild_id = $1{lock}"
+            concat!(
+                "SELECT ",
+                override_columns!(),
+                " FROM guild_overrides WHERE guild_id = $1{}"
+            ),
+            self.kind().row_lock()
         );
+        let at = self.clock.now_unix();
         on_pool!(self, p => {
-            let mut tx = p.begin().await.map_err(db_err("updating a guild override"))?;
+            let mut tx = p.begin_write(OP).await?;
             // Make sure a row exists so that concurrent first writers lock the same row.
             sqlx::query("INSERT INTO guild_overrides (guild_id, document, version, updated_at, updated_by) VALUES ($1, '{}', 0, $2, NULL) ON CONFLICT (guild_id) DO NOTHING")
                 .bind(guild.to_string())
-                .bind(now_unix())
+                .bind(at)
                 .execute(&mut *tx)
                 .await
-                .map_err(db_err("updating a guild override"))?;
+                .map_err(db_err(OP))?;
             let row = sqlx::query(&select)
                 .bind(guild.to_string())
                 .fetch_one(&mut *tx)
                 .await
-                .map_err(db_err("updating a guild override"))?;
-            let current = override_from_row!(row);
+                .map_err(db_err(OP))?;
+            let current = override_from_row(&row)?;
             let before = current.document.clone();
             let mut document = current.document;
             edit(&mut document)?;
-            let text = Value::Object(document.clone()).to_string();
-            if text.len() > MAX_OVERRIDE_BYTES {
-                return Err(Error::invalid_input(
-                    "override",
-                    format!(
-                        "guild {guild}: the configuration override would be {} bytes, more than the {MAX_OVERRIDE_BYTES} allowed",
-                        text.len()
-                    ),
-                ));
-            }
-            let version = current.version + 1;
-            let at = now_unix();
+            let text = override_text(guild, &document)?;
+            let version = current.version.saturating_add(1);
             sqlx::query("UPDATE guild_overrides SET document = $1, version = $2, updated_at = $3, updated_by = $4 WHERE guild_id = $5")
                 .bind(&text)
                 .bind(version)
@@ -646,135 +820,75 @@ impl GuildSettingsStore for SqlStore {
                 .bind(guild.to_string())
                 .execute(&mut *tx)
                 .await
-                .map_err(db_err("updating a guild override"))?;
-            append_audit!(&mut *tx, &NewAuditEntry {
+                .map_err(db_err(OP))?;
+            append_audit!(&mut *tx, NewAuditEntry {
                 guild,
                 actor: Some(actor),
                 action: AuditAction::ConfigChanged,
-                detail: serde_json::json!({"before": Value::Object(before), "after": Value::Object(document.clone()), "version": version}),
-            });
-            tx.commit().await.map_err(db_err("updating a guild override"))?;
+                detail: config_change_detail(before, &document, version),
+            }, at);
+            tx.commit().await.map_err(db_err(OP))?;
             Ok(StoredOverride { document, version, updated_at: at, updated_by: Some(actor) })
         })
     }
 
     async fn delete_override(&self, guild: GuildId, actor: DiscordUserId) -> Result<bool> {
+        const OP: &str = "deleting a guild override";
         let _guard = self.sqlite_writer.lock().await;
+        let at = self.clock.now_unix();
         on_pool!(self, p => {
-            let mut tx = p.begin().await.map_err(db_err("deleting a guild override"))?;
+            let mut tx = p.begin_write(OP).await?;
             let removed = sqlx::query("DELETE FROM guild_overrides WHERE guild_id = $1")
                 .bind(guild.to_string())
                 .execute(&mut *tx)
                 .await
-                .map_err(db_err("deleting a guild override"))?
+                .map_err(db_err(OP))?
                 .rows_affected()
                 > 0;
             if removed {
-                append_audit!(&mut *tx, &NewAuditEntry {
+                append_audit!(&mut *tx, NewAuditEntry {
                     guild,
                     actor: Some(actor),
                     action: AuditAction::ConfigReset,
                     detail: Value::Object(Map::new()),
-                });
+                }, at);
             }
-            tx.commit().await.map_err(db_err("deleting a guild override"))?;
+            tx.commit().await.map_err(db_err(OP))?;
             Ok(removed)
         })
     }
 }
 
 #[async_trait]
-impl crate::config::GuildOverrideStore for SqlStore {
-    async fn guild_override(&self, guild: GuildId) -> Result<Option<Map<String, Value>>> {
-        Ok(self
-            .get_override(guild)
-            .await?
-            .map(|o| o.document)
-            .filter(|d| !d.is_empty()))
-    }
-}
-
-#[async_trait]
 impl AuditLog for SqlStore {
     async fn append(&self, entry: NewAuditEntry) -> Result<AuditEntry> {
-        on_pool!(self, p => Ok(append_audit!(p, &entry)))
+        let at = self.clock.now_unix();
+        on_pool!(self, p => Ok(append_audit!(p, entry, at)))
     }
 
     async fn recent(&self, guild: GuildId, limit: u32) -> Result<Vec<AuditEntry>> {
         on_pool!(self, p => {
-            let rows = sqlx::query("SELECT * FROM audit_log WHERE guild_id = $1 ORDER BY id DESC LIMIT $2")
+            sqlx::query(concat!("SELECT ", audit_columns!(), " FROM audit_log WHERE guild_id = $1 ORDER BY id DESC LIMIT $2"))
                 .bind(guild.to_string())
                 .bind(i64::from(limit.min(1000)))
                 .fetch_all(p)
                 .await
-                .map_err(db_err("reading the audit log"))?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(audit_from_row!(row));
-            }
-            Ok(out)
+                .map_err(db_err("reading the audit log"))?
+                .iter()
+                .map(audit_from_row)
+                .collect()
         })
     }
 }
-
-fn parse_meeting_kind(raw: &str) -> Result<MeetingType> {
-    MeetingType::parse(raw)
-        .ok_or_else(|| Error::corrupt(Resource::Meeting, "kind", "is not a known meeting type"))
-}
-
-macro_rules! meeting_from_row {
-    ($row:expr) => {{
-        let row = $row;
-        let text = |col: &str| {
-            row.try_get::<String, _>(col)
-                .map_err(db_err("reading a meeting"))
-        };
-        let opt_text = |col: &str| {
-            row.try_get::<Option<String>, _>(col)
-                .map_err(db_err("reading a meeting"))
-        };
-        let int = |col: &str| {
-            row.try_get::<i64, _>(col)
-                .map_err(db_err("reading a meeting"))
-        };
-        let status = text("status")?;
-        MeetingRecord {
-            guild: parse_id(Resource::Meeting, "guild_id", text("guild_id")?)?,
-            partner_id: PartnerId::new(int("partner_id")?),
-            event_id: ScheduleEventId::new(int("event_id")?),
-            resource_id: ScheduleResourceId::new(int("resource_id")?),
-            title: text("title")?,
-            description: opt_text("description")?,
-            kind: parse_meeting_kind(&text("kind")?)?,
-            starts_at: int("starts_at")?,
-            ends_at: int("ends_at")?,
-            created_by: parse_id(Resource::Meeting, "created_by", text("created_by")?)?,
-            created_at: int("created_at")?,
-            status: MeetingStatus::parse(&status).ok_or_else(|| {
-                Error::corrupt(Resource::Meeting, "status", "is not a known status")
-            })?,
-            ended_at: row
-                .try_get::<Option<i64>, _>("ended_at")
-                .map_err(db_err("reading a meeting"))?,
-            ended_by: match opt_text("ended_by")? {
-                Some(a) => Some(parse_id(Resource::Meeting, "ended_by", a)?),
-                None => None,
-            },
-        }
-    }};
-}
-
-const MEETING_COLUMNS: &str = "guild_id, partner_id, event_id, resource_id, title, description, kind, starts_at, ends_at, created_by, created_at, status, ended_at, ended_by";
 
 #[async_trait]
 impl MeetingStore for SqlStore {
     async fn insert_meeting(&self, meeting: &MeetingRecord) -> Result<()> {
         let _guard = self.sqlite_writer.lock().await;
-        let sql = format!(
-            "INSERT INTO meetings ({MEETING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        );
         on_pool!(self, p => {
-            let result = sqlx::query(&sql)
+            let result = sqlx::query(concat!(
+                "INSERT INTO meetings (", meeting_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            ))
                 .bind(meeting.guild.to_string())
                 .bind(meeting.partner_id.get())
                 .bind(meeting.event_id.get())
@@ -792,7 +906,7 @@ impl MeetingStore for SqlStore {
                 .execute(p)
                 .await;
             match result {
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::conflict(
+                Err(e) if is_unique_violation(&e) => Err(Error::conflict(
                     Resource::Meeting,
                     meeting.event_id,
                     ConflictReason::AlreadyExists,
@@ -808,21 +922,19 @@ impl MeetingStore for SqlStore {
         partner_id: PartnerId,
         event_id: ScheduleEventId,
     ) -> Result<Option<MeetingRecord>> {
-        let sql = format!(
-            "SELECT {MEETING_COLUMNS} FROM meetings WHERE guild_id = $1 AND partner_id = $2 AND event_id = $3"
-        );
         on_pool!(self, p => {
-            let row = sqlx::query(&sql)
+            sqlx::query(concat!(
+                "SELECT ", meeting_columns!(), " FROM meetings WHERE guild_id = $1 AND partner_id = $2 AND event_id = $3"
+            ))
                 .bind(guild.to_string())
                 .bind(partner_id.get())
                 .bind(event_id.get())
                 .fetch_optional(p)
                 .await
-                .map_err(db_err("looking up a meeting"))?;
-            match row {
-                Some(row) => Ok(Some(meeting_from_row!(row))),
-                None => Ok(None),
-            }
+                .map_err(db_err("looking up a meeting"))?
+                .as_ref()
+                .map(meeting_from_row)
+                .transpose()
         })
     }
 
@@ -832,23 +944,20 @@ impl MeetingStore for SqlStore {
         partner_id: PartnerId,
         now: i64,
     ) -> Result<Vec<MeetingRecord>> {
-        let sql = format!(
-            "SELECT {MEETING_COLUMNS} FROM meetings WHERE guild_id = $1 AND partner_id = $2 AND status = $3 AND ends_at > $4 ORDER BY starts_at, event_id LIMIT 1000"
-        );
         on_pool!(self, p => {
-            let rows = sqlx::query(&sql)
+            sqlx::query(concat!(
+                "SELECT ", meeting_columns!(), " FROM meetings WHERE guild_id = $1 AND partner_id = $2 AND status = $3 AND ends_at > $4 ORDER BY starts_at, event_id LIMIT 1000"
+            ))
                 .bind(guild.to_string())
                 .bind(partner_id.get())
                 .bind(MeetingStatus::Scheduled.as_str())
                 .bind(now)
                 .fetch_all(p)
                 .await
-                .map_err(db_err("listing meetings"))?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(meeting_from_row!(row));
-            }
-            Ok(out)
+                .map_err(db_err("listing meetings"))?
+                .iter()
+                .map(meeting_from_row)
+                .collect()
         })
     }
 

@@ -94,10 +94,25 @@ struct FlakyStore {
 
 #[async_trait::async_trait]
 impl GuildOverrideStore for FlakyStore {
-    async fn guild_override(
+    async fn update_override(
+        &self,
+        _: GuildId,
+        _: kaltura_discord::DiscordUserId,
+        _: kaltura_discord::store::OverrideEdit<'_>,
+    ) -> Result<kaltura_discord::store::StoredOverride, kaltura_discord::Error> {
+        unreachable!("the resolver only reads overrides")
+    }
+    async fn delete_override(
+        &self,
+        _: GuildId,
+        _: kaltura_discord::DiscordUserId,
+    ) -> Result<bool, kaltura_discord::Error> {
+        unreachable!("the resolver only reads overrides")
+    }
+    async fn get_override(
         &self,
         guild: GuildId,
-    ) -> Result<Option<Map<String, Value>>, kaltura_discord::Error> {
+    ) -> Result<Option<kaltura_discord::store::StoredOverride>, kaltura_discord::Error> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(kaltura_discord::Error::Config(ConfigError {
                 guild: Some(guild),
@@ -106,7 +121,18 @@ impl GuildOverrideStore for FlakyStore {
                 layer: None,
             }));
         }
-        Ok(self.overrides.lock().expect("lock").get(&guild).cloned())
+        Ok(self
+            .overrides
+            .lock()
+            .expect("lock")
+            .get(&guild)
+            .cloned()
+            .map(|document| kaltura_discord::store::StoredOverride {
+                document,
+                version: 1,
+                updated_at: 0,
+                updated_by: None,
+            }))
     }
 }
 

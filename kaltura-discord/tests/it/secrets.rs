@@ -92,11 +92,33 @@ struct Overrides(Mutex<Map<String, Value>>);
 
 #[async_trait::async_trait]
 impl GuildOverrideStore for Overrides {
-    async fn guild_override(
+    async fn get_override(
         &self,
         _guild: GuildId,
-    ) -> Result<Option<Map<String, Value>>, kaltura_discord::Error> {
-        Ok(Some(self.0.lock().expect("lock").clone()))
+    ) -> Result<Option<kaltura_discord::store::StoredOverride>, kaltura_discord::Error> {
+        Ok(Some(self.0.lock().expect("lock").clone()).map(|document| {
+            kaltura_discord::store::StoredOverride {
+                document,
+                version: 1,
+                updated_at: 0,
+                updated_by: None,
+            }
+        }))
+    }
+    async fn update_override(
+        &self,
+        _: GuildId,
+        _: kaltura_discord::DiscordUserId,
+        _: kaltura_discord::store::OverrideEdit<'_>,
+    ) -> Result<kaltura_discord::store::StoredOverride, kaltura_discord::Error> {
+        unreachable!("the resolver only reads overrides")
+    }
+    async fn delete_override(
+        &self,
+        _: GuildId,
+        _: kaltura_discord::DiscordUserId,
+    ) -> Result<bool, kaltura_discord::Error> {
+        unreachable!("the resolver only reads overrides")
     }
 }
 

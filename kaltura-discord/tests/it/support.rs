@@ -1,24 +1,43 @@
-//! Test helpers: stores on both backends, each test in its own database or schema.
+//! Test helpers: stores on every backend, each test in its own database or schema.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use kaltura_discord::store::SqlStore;
 
 /// The environment variable holding the PostgreSQL URL for tests.
+#[cfg(feature = "postgres")]
 pub(crate) const POSTGRES_URL_VAR: &str = "KD_TEST_POSTGRES_URL";
 
+/// Whether the tests run in CI (`CI` set to anything but empty, `0` or `false`), where a
+/// PostgreSQL test may not be skipped.
+pub(crate) fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+/// Reports a PostgreSQL test that cannot run: a visible `SKIPPED` line outside CI, a failure
+/// in CI.
+pub(crate) fn skip_postgres(test: &str, why: &str) {
+    if in_ci() {
+        panic!("{test}: {why}; in CI the PostgreSQL tests may not be skipped");
+    }
+    eprintln!("SKIPPED: {test}: {why}");
+}
+
 /// A store under test and what must be cleaned up after it.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) struct TestStore {
     pub(crate) store: SqlStore,
     _dir: Option<tempfile::TempDir>,
     /// PostgreSQL URL and schema to drop after the test.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pg_schema: Option<(String, String)>,
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl TestStore {
     /// Drops the test's PostgreSQL schema (a failing test leaves it behind for inspection).
     pub(crate) async fn cleanup(self) {
         self.store.close().await;
+        #[cfg(feature = "postgres")]
         if let Some((url, schema)) = self.pg_schema {
             use sqlx::{Connection as _, Executor as _};
             if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
@@ -29,9 +48,18 @@ impl TestStore {
             }
         }
     }
+
+    /// The PostgreSQL URL and schema of the test.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn pg_schema(&self) -> Option<(&str, &str)> {
+        self.pg_schema
+            .as_ref()
+            .map(|(url, schema)| (url.as_str(), schema.as_str()))
+    }
 }
 
 /// A fresh SQLite store in its own temporary folder.
+#[cfg(feature = "sqlite")]
 pub(crate) async fn sqlite() -> TestStore {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqlStore::sqlite(&dir.path().join("data/kd.db"))
@@ -44,15 +72,14 @@ pub(crate) async fn sqlite() -> TestStore {
     }
 }
 
-/// A fresh PostgreSQL store in its own schema, or `None` when no server is configured
-/// outside CI. In CI (`CI` set) a missing server fails the test instead of skipping it.
+/// A fresh PostgreSQL store in its own schema, or `None` (with a `SKIPPED` line on stderr)
+/// when no server is configured outside CI. In CI a missing server fails the test.
+#[cfg(feature = "postgres")]
 pub(crate) async fn postgres(test: &str) -> Option<TestStore> {
+    use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let Ok(url) = std::env::var(POSTGRES_URL_VAR) else {
-        if std::env::var_os("CI").is_some() {
-            panic!("{POSTGRES_URL_VAR} must be set in CI: the PostgreSQL tests may not be skipped");
-        }
-        eprintln!("skipping PostgreSQL test {test}: {POSTGRES_URL_VAR} is not set");
+        skip_postgres(test, &format!("{POSTGRES_URL_VAR} not set"));
         return None;
     };
     let schema = format!(
@@ -75,9 +102,11 @@ pub(crate) async fn postgres(test: &str) -> Option<TestStore> {
     })
 }
 
-/// Declares one async test per backend from `async fn $name(store: SqlStore)`.
+/// Declares one async test per SQL backend from `async fn $name(store: SqlStore)`.
+#[cfg_attr(not(feature = "sqlite"), allow(unused_macros))]
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
+        #[cfg(feature = "sqlite")]
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,12 +121,55 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
+                    #[cfg(feature = "postgres")]
                     if let Some(t) = $crate::support::postgres(stringify!($name)).await {
                         super::$name(t.store.clone()).await;
                         t.cleanup().await;
                     }
+                    #[cfg(not(feature = "postgres"))]
+                    $crate::support::skip_postgres(
+                        stringify!($name),
+                        "built without the `postgres` feature",
+                    );
                 }
             )*
         }
+    };
+}
+
+/// Declares, for each `async fn $name<S: Stores>(store: S)`, a module `$name` with one test
+/// per store: `$name::memory`, `$name::sqlite` and `$name::postgres`.
+macro_rules! every_store {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn memory() {
+                    super::$name(kaltura_discord::store::MemoryStore::new()).await;
+                }
+
+                #[cfg(feature = "sqlite")]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let t = $crate::support::sqlite().await;
+                    super::$name(t.store.clone()).await;
+                    t.cleanup().await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    #[cfg(feature = "postgres")]
+                    if let Some(t) = $crate::support::postgres(stringify!($name)).await {
+                        super::$name(t.store.clone()).await;
+                        t.cleanup().await;
+                    }
+                    #[cfg(not(feature = "postgres"))]
+                    $crate::support::skip_postgres(
+                        stringify!($name),
+                        "built without the `postgres` feature",
+                    );
+                }
+            }
+        )*
     };
 }
