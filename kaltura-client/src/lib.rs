@@ -52,6 +52,11 @@
 //! # }
 //! ```
 #![deny(missing_docs)]
+// Library code outside tests may not panic on input.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;

@@ -39,11 +39,11 @@
 //! | `watch` | no | `config::ConfigWatcher` (hot reload of configuration files) | notify |
 //! | `jwt` | no | `auth` (gateway tokens), `Error::Auth` | jsonwebtoken |
 #![deny(missing_docs)]
-// Library code outside tests may not panic on input. Prepared for the lead to switch on at
-// merge, once every module is clean (store/ is; `cargo clippy -p kaltura-discord --lib
-// --all-features -- -W clippy::unwrap_used -W clippy::expect_used -W clippy::indexing_slicing`
-// lists what is left):
-// #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+// Library code outside tests may not panic on input.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 #[cfg(feature = "jwt")]
 pub mod auth;
