@@ -4,12 +4,16 @@
 #[macro_use]
 mod support;
 
+// The configuration and secret-canary tests drive hot reload, so they need `watch` (the
+// workspace test command enables it through the cross-crate tests package).
+#[cfg(feature = "watch")]
 mod config;
 // The service tests run on SqlStore; the store tests run on every store this build has.
 #[cfg(feature = "sqlite")]
 mod identity;
 #[cfg(feature = "sqlite")]
 mod meetings;
+#[cfg(feature = "watch")]
 mod secrets;
 mod store;
 #[cfg(feature = "sqlite")]
