@@ -29,7 +29,9 @@ use crate::config::{GuildConfig, IdentityConfig, IdentityStrategy, LinkScopeKind
 use crate::error::{LinkRefusal, NotLinkedReason, Resource, SetupError};
 use crate::ids::{DiscordUserId, GuildId};
 use crate::rbac::{GuildPolicy, Permission, Subject, authorize};
-use crate::store::{AuditAction, AuditLog, IdentityLink, IdentityStore, LinkScope, NewAuditEntry};
+use crate::store::{
+    AuditAction, AuditLog, AuditNote, IdentityLink, IdentityStore, LinkScope, NewAuditEntry,
+};
 use crate::{Error, Result};
 
 /// Longest Kaltura user id (`kuser::PUSER_ID_REGEXP`).
@@ -608,20 +610,9 @@ impl IdentityService {
             linked_at: self.clock.now_unix(),
             linked_by: actor.user,
         };
-        self.store.link(&link).await?;
-        self.audit
-            .append(NewAuditEntry {
-                guild,
-                actor: Some(actor.user),
-                action: AuditAction::IdentityLinked,
-                detail: serde_json::json!({
-                    "discord_user": target.to_string(),
-                    "kaltura_user": link.kaltura_user.as_str(),
-                    "scope": scope.key(),
-                    "proof": proof.as_str(),
-                }),
-            })
-            .await?;
+        let mut note = AuditNote::new();
+        note.insert("proof".into(), proof.as_str().into());
+        self.store.link(&link, &note).await?;
         Ok(link)
     }
 
@@ -645,23 +636,20 @@ impl IdentityService {
         let Some(existing) = self.store.find_by_discord(scope, target).await? else {
             return Ok(false);
         };
-        let removed = self.store.unlink(scope, target, guild, actor.user).await?;
-        if removed {
-            self.audit
-                .append(NewAuditEntry {
-                    guild,
-                    actor: Some(actor.user),
-                    action: AuditAction::IdentityUnlinked,
-                    detail: serde_json::json!({
-                        "discord_user": target.to_string(),
-                        "kaltura_user": existing.kaltura_user.as_str(),
-                        "scope": scope.key(),
-                        "authority": if actor.user == target { "self" } else { "manage_identities" },
-                    }),
-                })
-                .await?;
-        }
-        Ok(removed)
+        let mut note = AuditNote::new();
+        note.insert("kaltura_user".into(), existing.kaltura_user.as_str().into());
+        note.insert(
+            "authority".into(),
+            if actor.user == target {
+                "self"
+            } else {
+                "manage_identities"
+            }
+            .into(),
+        );
+        self.store
+            .unlink(scope, target, guild, actor.user, &note)
+            .await
     }
 }
 

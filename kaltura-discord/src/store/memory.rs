@@ -10,9 +10,9 @@ use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
 use super::{
-    AuditAction, AuditEntry, AuditLog, GuildOverrideStore, IdentityLink, IdentityStore, LinkScope,
-    MeetingRecord, MeetingStatus, MeetingStore, NewAuditEntry, OverrideEdit, StoredOverride,
-    config_change_detail, override_text,
+    AuditAction, AuditEntry, AuditLog, AuditNote, GuildOverrideStore, IdentityLink, IdentityStore,
+    LinkScope, MeetingRecord, MeetingStatus, MeetingStore, NewAuditEntry, OverrideEdit,
+    StoredOverride, config_change_detail, link_audit_detail, override_text, unlink_audit_detail,
 };
 use crate::error::{ConflictReason, Resource};
 use crate::ids::{DiscordUserId, GuildId};
@@ -120,7 +120,7 @@ impl MemoryStore {
 
 #[async_trait]
 impl IdentityStore for MemoryStore {
-    async fn link(&self, link: &IdentityLink) -> Result<()> {
+    async fn link(&self, link: &IdentityLink, note: &AuditNote) -> Result<()> {
         let mut state = self.state.lock().await;
         let scope = state.links.entry(link.scope.key()).or_default();
         let taken = scope
@@ -140,7 +140,7 @@ impl IdentityStore for MemoryStore {
                 guild: link.guild,
                 actor: Some(link.linked_by),
                 action: AuditAction::IdentityLinked,
-                detail: serde_json::json!({"discord_user": link.discord_user.to_string(), "kaltura_user": link.kaltura_user.as_str()}),
+                detail: link_audit_detail(link, note),
             },
             at,
         );
@@ -153,6 +153,7 @@ impl IdentityStore for MemoryStore {
         discord_user: DiscordUserId,
         guild: GuildId,
         actor: DiscordUserId,
+        note: &AuditNote,
     ) -> Result<bool> {
         let mut state = self.state.lock().await;
         let removed = state
@@ -167,7 +168,7 @@ impl IdentityStore for MemoryStore {
                     guild,
                     actor: Some(actor),
                     action: AuditAction::IdentityUnlinked,
-                    detail: serde_json::json!({"discord_user": discord_user.to_string(), "scope": scope.key()}),
+                    detail: unlink_audit_detail(scope, discord_user, note),
                 },
                 at,
             );

@@ -97,18 +97,47 @@ pub struct IdentityLink {
     pub linked_by: DiscordUserId,
 }
 
+/// Extra details a caller adds to the audit entry a store writes (e.g. which proof allowed
+/// an identity link). Never secrets.
+pub type AuditNote = Map<String, Value>;
+
+/// The audit detail of a link: the member, the Kaltura user, the scope, plus `note`.
+pub(crate) fn link_audit_detail(link: &IdentityLink, note: &AuditNote) -> Value {
+    let mut detail = note.clone();
+    detail.insert("discord_user".into(), link.discord_user.to_string().into());
+    detail.insert("kaltura_user".into(), link.kaltura_user.as_str().into());
+    detail.insert("scope".into(), link.scope.key().into());
+    Value::Object(detail)
+}
+
+/// The audit detail of an unlink: the member and the scope, plus `note`.
+pub(crate) fn unlink_audit_detail(
+    scope: LinkScope,
+    discord_user: DiscordUserId,
+    note: &AuditNote,
+) -> Value {
+    let mut detail = note.clone();
+    detail.insert("discord_user".into(), discord_user.to_string().into());
+    detail.insert("scope".into(), scope.key().into());
+    Value::Object(detail)
+}
+
 /// Discord member ↔ Kaltura user links, per [`LinkScope`] (a guild or a partner).
 #[async_trait]
 pub trait IdentityStore: Send + Sync {
     /// Creates or replaces the member's link in its scope. A Kaltura user can be linked to one
     /// member per scope only: linking it to a second member is [`crate::Error::Conflict`].
+    /// The link and its [`AuditAction::IdentityLinked`] entry are written together; `note`
+    /// (why the link was allowed, e.g. the proof kind; never secrets) is merged into the
+    /// entry's detail.
     ///
     /// # Errors
     ///
     /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Conflict`] when the Kaltura
     /// user is linked to another member of the scope.
-    async fn link(&self, link: &IdentityLink) -> Result<()>;
-    /// Removes the member's link; `false` if there was none. The audit entry goes to `guild`.
+    async fn link(&self, link: &IdentityLink, note: &AuditNote) -> Result<()>;
+    /// Removes the member's link; `false` if there was none. The removal and its audit entry
+    /// (in `guild`, with `note` merged into its detail) are written together.
     ///
     /// # Errors
     ///
@@ -119,6 +148,7 @@ pub trait IdentityStore: Send + Sync {
         discord_user: DiscordUserId,
         guild: GuildId,
         actor: DiscordUserId,
+        note: &AuditNote,
     ) -> Result<bool>;
     /// The member's link.
     ///

@@ -22,9 +22,9 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Executor, Row};
 
 use super::{
-    AuditAction, AuditEntry, AuditLog, GuildOverrideStore, IdentityLink, IdentityStore, LinkScope,
-    MeetingRecord, MeetingStatus, MeetingStore, NewAuditEntry, OverrideEdit, StoredOverride,
-    config_change_detail, override_text,
+    AuditAction, AuditEntry, AuditLog, AuditNote, GuildOverrideStore, IdentityLink, IdentityStore,
+    LinkScope, MeetingRecord, MeetingStatus, MeetingStore, NewAuditEntry, OverrideEdit,
+    StoredOverride, config_change_detail, link_audit_detail, override_text, unlink_audit_detail,
 };
 use crate::config::MeetingType;
 use crate::error::{ConflictReason, Resource, SetupError, StoreError, StoreErrorKind};
@@ -635,7 +635,7 @@ macro_rules! append_audit {
 
 #[async_trait]
 impl IdentityStore for SqlStore {
-    async fn link(&self, link: &IdentityLink) -> Result<()> {
+    async fn link(&self, link: &IdentityLink, note: &AuditNote) -> Result<()> {
         const OP: &str = "linking an identity";
         let _guard = self.sqlite_writer.lock().await;
         let at = self.clock.now_unix();
@@ -670,7 +670,7 @@ impl IdentityStore for SqlStore {
                 guild: link.guild,
                 actor: Some(link.linked_by),
                 action: AuditAction::IdentityLinked,
-                detail: serde_json::json!({"discord_user": link.discord_user.to_string(), "kaltura_user": link.kaltura_user.as_str()}),
+                detail: link_audit_detail(link, note),
             }, at);
             tx.commit().await.map_err(db_err(OP))?;
             Ok(())
@@ -683,6 +683,7 @@ impl IdentityStore for SqlStore {
         discord_user: DiscordUserId,
         guild: GuildId,
         actor: DiscordUserId,
+        note: &AuditNote,
     ) -> Result<bool> {
         const OP: &str = "unlinking an identity";
         let _guard = self.sqlite_writer.lock().await;
@@ -702,7 +703,7 @@ impl IdentityStore for SqlStore {
                     guild,
                     actor: Some(actor),
                     action: AuditAction::IdentityUnlinked,
-                    detail: serde_json::json!({"discord_user": discord_user.to_string(), "scope": scope.key()}),
+                    detail: unlink_audit_detail(scope, discord_user, note),
                 }, at);
             }
             tx.commit().await.map_err(db_err(OP))?;

@@ -335,6 +335,15 @@ async fn members_cannot_take_over_other_kaltura_users(store: SqlStore) {
     assert!(!svc.unlink(guild(), &policy, &me, me.user).await.unwrap());
 
     let log = store.recent(guild(), 50).await.unwrap();
+    // One entry per change, written with the change, each naming its proof or authority.
+    assert!(
+        log.iter().all(|e| match e.action {
+            AuditAction::IdentityLinked => e.detail.get("proof").is_some(),
+            AuditAction::IdentityUnlinked => e.detail.get("authority").is_some(),
+            _ => true,
+        }),
+        "{log:?}"
+    );
     let linked: Vec<_> = log
         .iter()
         .filter(|e| e.action == AuditAction::IdentityLinked && e.detail.get("proof").is_some())

@@ -53,12 +53,27 @@ fn link(g: u64, discord: u64, kaltura: &str, by: u64) -> IdentityLink {
 }
 
 async fn links_are_found_both_ways_and_scoped_per_guild<S: Stores>(store: S) {
-    store.link(&link(1, 10, "discord_10", 10)).await.unwrap();
     store
-        .link(&link(1, 11, "alice@example.com", 99))
+        .link(
+            &link(1, 10, "discord_10", 10),
+            &kaltura_discord::store::AuditNote::new(),
+        )
         .await
         .unwrap();
-    store.link(&link(2, 10, "someone_else", 10)).await.unwrap();
+    store
+        .link(
+            &link(1, 11, "alice@example.com", 99),
+            &kaltura_discord::store::AuditNote::new(),
+        )
+        .await
+        .unwrap();
+    store
+        .link(
+            &link(2, 10, "someone_else", 10),
+            &kaltura_discord::store::AuditNote::new(),
+        )
+        .await
+        .unwrap();
     assert_eq!(
         store.find_by_discord(scope(1), user(10)).await.unwrap(),
         Some(link(1, 10, "discord_10", 10))
@@ -80,8 +95,20 @@ async fn links_are_found_both_ways_and_scoped_per_guild<S: Stores>(store: S) {
 }
 
 async fn relinking_replaces_and_a_taken_kaltura_user_conflicts<S: Stores>(store: S) {
-    store.link(&link(1, 10, "k_a", 10)).await.unwrap();
-    store.link(&link(1, 10, "k_b", 10)).await.unwrap();
+    store
+        .link(
+            &link(1, 10, "k_a", 10),
+            &kaltura_discord::store::AuditNote::new(),
+        )
+        .await
+        .unwrap();
+    store
+        .link(
+            &link(1, 10, "k_b", 10),
+            &kaltura_discord::store::AuditNote::new(),
+        )
+        .await
+        .unwrap();
     assert_eq!(
         store
             .find_by_discord(scope(1), user(10))
@@ -91,7 +118,13 @@ async fn relinking_replaces_and_a_taken_kaltura_user_conflicts<S: Stores>(store:
             .kaltura_user,
         UserId::new("k_b")
     );
-    let err = store.link(&link(1, 20, "k_b", 20)).await.unwrap_err();
+    let err = store
+        .link(
+            &link(1, 20, "k_b", 20),
+            &kaltura_discord::store::AuditNote::new(),
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
     assert!(err.to_string().contains("already linked"), "{err}");
     // Nothing was changed by the refused link.
@@ -103,7 +136,13 @@ async fn relinking_replaces_and_a_taken_kaltura_user_conflicts<S: Stores>(store:
 
 async fn hostile_ids_are_stored_as_data<S: Stores>(store: S) {
     let hostile = "../../etc/passwd'; DROP TABLE identity_links; --";
-    store.link(&link(1, 10, hostile, 10)).await.unwrap();
+    store
+        .link(
+            &link(1, 10, hostile, 10),
+            &kaltura_discord::store::AuditNote::new(),
+        )
+        .await
+        .unwrap();
     assert_eq!(
         store
             .find_by_discord(scope(1), user(10))
@@ -117,16 +156,34 @@ async fn hostile_ids_are_stored_as_data<S: Stores>(store: S) {
 }
 
 async fn unlink_removes_once_and_everything_is_audited<S: Stores>(store: S) {
-    store.link(&link(1, 10, "k", 99)).await.unwrap();
+    store
+        .link(
+            &link(1, 10, "k", 99),
+            &kaltura_discord::store::AuditNote::new(),
+        )
+        .await
+        .unwrap();
     assert!(
         store
-            .unlink(scope(1), user(10), guild(1), user(99))
+            .unlink(
+                scope(1),
+                user(10),
+                guild(1),
+                user(99),
+                &kaltura_discord::store::AuditNote::new()
+            )
             .await
             .unwrap()
     );
     assert!(
         !store
-            .unlink(scope(1), user(10), guild(1), user(99))
+            .unlink(
+                scope(1),
+                user(10),
+                guild(1),
+                user(99),
+                &kaltura_discord::store::AuditNote::new()
+            )
             .await
             .unwrap()
     );
@@ -281,7 +338,10 @@ async fn partner_scoped_links_apply_in_every_guild<S: Stores>(store: S) {
     let partner = LinkScope::Partner(kaltura_client::PartnerId::new(12345));
     let mut l = link(1, 10, "shared_user", 10);
     l.scope = partner;
-    store.link(&l).await.unwrap();
+    store
+        .link(&l, &kaltura_discord::store::AuditNote::new())
+        .await
+        .unwrap();
     assert_eq!(
         store.find_by_discord(partner, user(10)).await.unwrap(),
         Some(l.clone())
@@ -297,12 +357,20 @@ async fn partner_scoped_links_apply_in_every_guild<S: Stores>(store: S) {
     let mut taken = link(2, 20, "shared_user", 20);
     taken.scope = partner;
     assert!(matches!(
-        store.link(&taken).await,
+        store
+            .link(&taken, &kaltura_discord::store::AuditNote::new())
+            .await,
         Err(Error::Conflict { .. })
     ));
     assert!(
         store
-            .unlink(partner, user(10), guild(2), user(10))
+            .unlink(
+                partner,
+                user(10),
+                guild(2),
+                user(10),
+                &kaltura_discord::store::AuditNote::new()
+            )
             .await
             .unwrap()
     );
@@ -575,7 +643,13 @@ mod sql {
     /// Rows changed outside the library read back as `Error::Corrupt` naming the field, and
     /// the message does not echo the stored value.
     pub(super) async fn corrupt_rows_name_the_field(store: &SqlStore, raw: &Raw) {
-        store.link(&link(1, 10, "k", 10)).await.unwrap();
+        store
+            .link(
+                &link(1, 10, "k", 10),
+                &kaltura_discord::store::AuditNote::new(),
+            )
+            .await
+            .unwrap();
         raw.exec("UPDATE {t}identity_links SET guild_id = 'evil<script>'")
             .await;
         let err = store.find_by_discord(scope(1), user(10)).await.unwrap_err();
@@ -693,7 +767,13 @@ mod sqlite_only {
         let path = dir.path().join("nested/dir/kd.db");
         {
             let store = SqlStore::sqlite(&path).await.unwrap();
-            store.link(&link(1, 10, "k", 10)).await.unwrap();
+            store
+                .link(
+                    &link(1, 10, "k", 10),
+                    &kaltura_discord::store::AuditNote::new(),
+                )
+                .await
+                .unwrap();
             store.close().await;
         }
         let store = SqlStore::connect(&format!("sqlite://{}", path.display()))
@@ -833,7 +913,13 @@ mod postgres_only {
         if let Some(t) = crate::support::postgres("reopen").await {
             use super::*;
             let (url, schema) = t.pg_schema().unwrap();
-            t.store.link(&link(1, 10, "k", 10)).await.unwrap();
+            t.store
+                .link(
+                    &link(1, 10, "k", 10),
+                    &kaltura_discord::store::AuditNote::new(),
+                )
+                .await
+                .unwrap();
             // The `postgres://` branch of connect, landing in the test's schema.
             let sep = if url.contains('?') { '&' } else { '?' };
             let reopened = kaltura_discord::store::SqlStore::connect(&format!(
