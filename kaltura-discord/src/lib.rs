@@ -4,11 +4,11 @@
 //! notifications — into Discord.
 //!
 //! This is the integration library that Rust bot authors add to their own bots. It talks to
-//! Kaltura through [`kaltura_client`] and keeps every Discord framework at the edge: the
-//! pieces (identity mapping, RBAC, per-guild configuration, storage, meetings and video
-//! services, the command layer, notification rendering) each sit behind a trait so a host
-//! bot can replace them, and the adapters for serenity and Discord's HTTP interactions are
-//! thin layers over plain data.
+//! Kaltura through [`kaltura_client`] and depends on no Discord framework: the pieces
+//! (identity mapping, RBAC, per-guild configuration, storage, meetings and video services)
+//! take plain data, and those with state or I/O sit behind a trait so a host bot can replace
+//! them. Errors carry an [`ErrorKind`] that front ends map to a message or an HTTP status.
+//! `docs/architecture.md` in the repository draws the crates, traits and data flows.
 //!
 //! What is here:
 //!
@@ -22,10 +22,11 @@
 //!   each, with [`store::MemoryStore`] (always built) and `SqlStore` on SQLite (embedded
 //!   default) or PostgreSQL (several replicas);
 //! * [`text`]: the one place member-typed text is validated;
-//! * [`services`] (re-exported at the root): [`identity`]: which Kaltura user a Discord member acts as, with auto-provisioning;
-//! * the library services every front end uses, called with a [`context::GuildContext`]:
-//!   Kaltura Meetings ([`meetings`]: start, list, join links, end) and video ([`video`]:
-//!   search, details, share cards, restricted playback).
+//! * [`services`], the guild-scoped services every front end uses (re-exported at the root),
+//!   called with a [`context::GuildContext`]: [`identity`] (which Kaltura user a Discord
+//!   member acts as, with auto-provisioning and proof-checked links), Kaltura Meetings
+//!   ([`meetings`]: start, list, join links, end) and video ([`video`]: search, details,
+//!   share cards, restricted playback).
 //!
 //! ## Features
 //!

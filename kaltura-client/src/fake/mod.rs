@@ -321,12 +321,6 @@ impl FakeKalturaBuilder {
         })
     }
 
-    /// Builds the router without listening anywhere, for `tower::ServiceExt::oneshot` tests.
-    /// Generated URLs use [`public_url`](Self::public_url) (default `http://127.0.0.1`).
-    pub fn into_router(self) -> axum::Router {
-        server::router(self.into_shared("http://127.0.0.1".to_owned()))
-    }
-
     /// Binds the listen address and starts serving in a background task.
     ///
     /// # Errors
@@ -435,11 +429,6 @@ impl FakeKaltura {
     /// The current time of the server's clock (unix seconds).
     pub fn now(&self) -> i64 {
         self.shared.now()
-    }
-
-    /// A router sharing this server's state, for in-process `oneshot` calls.
-    pub fn router(&self) -> axum::Router {
-        server::router(self.shared.clone())
     }
 
     /// Signs a KS for this partner with the server's clock (handy in tests).

@@ -189,8 +189,13 @@ pub fn params_from<T: Serialize + ?Sized>(
     }
 }
 
-/// A short name of a JSON value's kind, for error messages.
-pub(crate) fn json_kind(value: &Value) -> &'static str {
+/// A short name of a JSON value's kind, for error messages ("a string", "an object", …);
+/// never the value itself, which may be a secret.
+///
+/// ```
+/// assert_eq!(kaltura_client::request::json_kind(&serde_json::json!([1])), "an array");
+/// ```
+pub fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
