@@ -88,7 +88,7 @@ fn check_length(field: &'static str, noun: &str, text: &str, max_chars: usize) -
 }
 
 /// Shortens `text` to at most `max` characters, ending with `…` when cut.
-pub fn truncate_chars(text: &str, max: usize) -> String {
+pub(crate) fn truncate_chars(text: &str, max: usize) -> String {
     if text.chars().nth(max).is_none() {
         return text.to_owned();
     }

@@ -338,7 +338,7 @@ fn parse_env_value(raw: &str) -> Value {
 /// # Errors
 ///
 /// A missing variable is an error naming the key, the variable and the file (never a value).
-pub fn expand_placeholders(
+pub(crate) fn expand_placeholders(
     value: &mut Value,
     layer: &Layer,
     lookup: &dyn Fn(&str) -> Option<String>,
@@ -428,7 +428,10 @@ fn expand_str(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String
 /// # Errors
 ///
 /// The first string holding a placeholder, named by key and layer.
-pub fn reject_placeholders(value: &Map<String, Value>, layer: &Layer) -> Result<(), ConfigError> {
+pub(crate) fn reject_placeholders(
+    value: &Map<String, Value>,
+    layer: &Layer,
+) -> Result<(), ConfigError> {
     fn walk(v: &Value, path: &mut KeyPath) -> Option<String> {
         match v {
             Value::String(s) => first_placeholder(s).map(|name| name.to_owned()),
@@ -481,7 +484,7 @@ fn file_error(layer: &Layer, message: String) -> ConfigError {
 ///
 /// A missing or unreadable file, anything that is not a regular file, a file over the size
 /// limit, or text that is not UTF-8; the message says which.
-pub fn read_config_text(path: &Path, layer: &Layer) -> Result<String, ConfigError> {
+pub(crate) fn read_config_text(path: &Path, layer: &Layer) -> Result<String, ConfigError> {
     let not_regular = || {
         file_error(layer, "is not a regular file (only regular files are read; FIFOs, devices and directories are refused)".into())
     };
@@ -523,7 +526,10 @@ pub fn read_config_text(path: &Path, layer: &Layer) -> Result<String, ConfigErro
 /// # Errors
 ///
 /// See [`read_config_text`]; also a document that does not parse or is not an object.
-pub fn read_json_object(path: &Path, layer: &Layer) -> Result<Map<String, Value>, ConfigError> {
+pub(crate) fn read_json_object(
+    path: &Path,
+    layer: &Layer,
+) -> Result<Map<String, Value>, ConfigError> {
     let text = read_config_text(path, layer)?;
     if path
         .extension()
@@ -541,7 +547,8 @@ pub fn read_json_object(path: &Path, layer: &Layer) -> Result<Map<String, Value>
 ///
 /// # Errors
 ///
-/// See [`read_json_object`] and [`reject_placeholders`]; also a symlink out of the folder.
+/// As for any configuration file (a regular file within the size cap, a JSON object, no
+/// `${…}` placeholders); also a symlink out of the folder.
 pub fn read_guild_file(path: &Path) -> Result<Map<String, Value>, ConfigError> {
     let layer = Layer::GuildFile(path.to_path_buf());
     let unreadable = |e: std::io::Error| file_error(&layer, format!("could not be read: {e}"));
@@ -570,7 +577,10 @@ pub fn read_guild_file(path: &Path) -> Result<Map<String, Value>, ConfigError> {
 /// # Errors
 ///
 /// Invalid TOML.
-pub fn parse_toml_object(text: &str, layer: &Layer) -> Result<Map<String, Value>, ConfigError> {
+pub(crate) fn parse_toml_object(
+    text: &str,
+    layer: &Layer,
+) -> Result<Map<String, Value>, ConfigError> {
     toml::from_str::<Map<String, Value>>(text).map_err(|e| {
         // The parser's message quotes the offending line, which may hold a secret: keep
         // only its position.
@@ -596,7 +606,10 @@ pub fn parse_toml_object(text: &str, layer: &Layer) -> Result<Map<String, Value>
 /// # Errors
 ///
 /// Invalid JSON or a document that is not an object.
-pub fn parse_json_object(text: &str, layer: &Layer) -> Result<Map<String, Value>, ConfigError> {
+pub(crate) fn parse_json_object(
+    text: &str,
+    layer: &Layer,
+) -> Result<Map<String, Value>, ConfigError> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(other) => Err(file_error(

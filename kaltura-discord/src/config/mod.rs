@@ -42,10 +42,7 @@ pub fn redact_url_public(url: &str) -> String {
     model::redact_url(url)
 }
 
-pub use layers::{
-    Layer, Layered, MAX_CONFIG_FILE_BYTES, expand_placeholders, parse_json_object,
-    parse_toml_object, read_config_text, read_guild_file, read_json_object, reject_placeholders,
-};
+pub use layers::{Layer, Layered, MAX_CONFIG_FILE_BYTES, read_guild_file};
 pub use model::{
     DatabaseConfig, DatabaseUrl, DiscordConfig, FeaturesConfig, GuildConfig, GuildKalturaConfig,
     HttpConfig, IdentityConfig, IdentityStrategy, JwtConfig, JwtKeyConfig,

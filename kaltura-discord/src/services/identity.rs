@@ -310,7 +310,7 @@ impl VerifiedEmail {
 
 /// The member whose strategy-derived id `kaltura_user` is (`{prefix}{snowflake}`, the prefix
 /// compared without case as Kaltura compares user ids), if it is one.
-pub fn derived_id_owner(prefix: &str, kaltura_user: &UserId) -> Option<DiscordUserId> {
+pub(crate) fn derived_id_owner(prefix: &str, kaltura_user: &UserId) -> Option<DiscordUserId> {
     let id = kaltura_user.as_str();
     let (head, rest) = id.split_at_checked(prefix.len())?;
     if !head.eq_ignore_ascii_case(prefix) {
@@ -657,7 +657,7 @@ impl IdentityService {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use crate::store::SqlStore;
+    use crate::store::MemoryStore;
     use kaltura_client::clock::ManualClock;
 
     /// Kaltura as seen by identity mapping: every user exists, with no email.
@@ -686,8 +686,7 @@ mod tests {
 
     #[tokio::test]
     async fn kaltura_login_proofs_hold_for_their_member_user_and_time_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqlStore::sqlite(&dir.path().join("kd.db")).await.unwrap());
+        let store = Arc::new(MemoryStore::new());
         let clock = ManualClock::new(1_000_000);
         let svc = IdentityService::new(store.clone(), store, Arc::new(EveryoneExists))
             .with_clock(Arc::new(clock.clone()));

@@ -215,7 +215,7 @@ const DESCRIPTION: MultiLine = MultiLine {
 /// # Errors
 ///
 /// [`Error::InvalidInput`] (field `title`) for a blank, too long or control-character title.
-pub fn validate_title(raw: &str) -> Result<String> {
+pub(crate) fn validate_title(raw: &str) -> Result<String> {
     TITLE.check(raw)
 }
 
@@ -226,7 +226,7 @@ pub fn validate_title(raw: &str) -> Result<String> {
 ///
 /// [`Error::InvalidInput`] (field `description`) for a too long description or one with
 /// control characters other than line breaks and tabs.
-pub fn validate_description(raw: Option<&str>) -> Result<Option<String>> {
+pub(crate) fn validate_description(raw: Option<&str>) -> Result<Option<String>> {
     DESCRIPTION.check(raw)
 }
 
@@ -235,7 +235,7 @@ pub fn validate_description(raw: Option<&str>) -> Result<Option<String>> {
 /// # Errors
 ///
 /// [`Error::InvalidInput`] (field `duration_minutes`) outside that range.
-pub fn validate_duration(minutes: u32) -> Result<u32> {
+pub(crate) fn validate_duration(minutes: u32) -> Result<u32> {
     if (MIN_DURATION_MINUTES..=MAX_DURATION_MINUTES).contains(&minutes) {
         Ok(minutes)
     } else {
@@ -254,7 +254,7 @@ pub fn guild_tag(guild: GuildId) -> String {
 }
 
 /// The tags of a meeting's room resource: `vcprovider:newrow,kaltura_discord_guild:{id}`.
-pub fn room_tags(guild: GuildId) -> String {
+pub(crate) fn room_tags(guild: GuildId) -> String {
     format!("{VCPROVIDER_NEWROW_TAG},{}", guild_tag(guild))
 }
 
@@ -287,14 +287,14 @@ pub fn room_settings(kind: MeetingType, auto_record: bool) -> RoomSettings {
 /// The full tag string of a meeting's schedule event: the guild tag, the type tag and the
 /// room settings, e.g.
 /// `kaltura_discord_guild:1,kaltura_discord_type:webinar,custom_rs_class_mode:webinar,custom_rec_auto_start:1`.
-pub fn event_tags(guild: GuildId, kind: MeetingType, auto_record: bool) -> String {
+pub(crate) fn event_tags(guild: GuildId, kind: MeetingType, auto_record: bool) -> String {
     let base = format!("{},{TYPE_TAG_PREFIX}{}", guild_tag(guild), kind.as_str());
     room_settings(kind, auto_record).merge_into_tags(&base)
 }
 
 /// Splits a display name into first and last name at the first whitespace (a single word
 /// is a first name only). Blank parts are `None`.
-pub fn split_display_name(display_name: &str) -> (Option<String>, Option<String>) {
+pub(crate) fn split_display_name(display_name: &str) -> (Option<String>, Option<String>) {
     let mut words = display_name.split_whitespace();
     let first = words.next().map(str::to_owned);
     let rest: Vec<&str> = words.collect();

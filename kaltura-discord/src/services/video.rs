@@ -98,11 +98,11 @@ const QUERY: SingleLine = SingleLine {
 /// # Errors
 ///
 /// [`Error::InvalidInput`] (field `query`) for a blank, too long or control-character text.
-pub fn validate_query(raw: &str) -> Result<String> {
+pub(crate) fn validate_query(raw: &str) -> Result<String> {
     QUERY.check(raw)
 }
 
-pub use crate::text::truncate_chars;
+pub(crate) use crate::text::truncate_chars;
 
 /// A human name of an entry status, for messages.
 pub fn status_name(status: &EntryStatus) -> &'static str {
