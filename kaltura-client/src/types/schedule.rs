@@ -598,6 +598,23 @@ pub struct ScheduleEventResourceFilter {
         serialize_with = "super::common::csv"
     )]
     pub resource_id_in: Option<Vec<ScheduleResourceId>>,
+    /// Sort order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_by: Option<ScheduleEventResourceOrderBy>,
+}
+
+string_enum! {
+    /// Sort order of event–resource link lists (`KalturaScheduleEventResourceOrderBy`).
+    pub enum ScheduleEventResourceOrderBy {
+        /// Oldest first.
+        CreatedAtAsc = "+createdAt",
+        /// Newest first.
+        CreatedAtDesc = "-createdAt",
+        /// Least recently updated first.
+        UpdatedAtAsc = "+updatedAt",
+        /// Most recently updated first.
+        UpdatedAtDesc = "-updatedAt",
+    }
 }
 
 impl ScheduleEventResourceFilter {
@@ -612,6 +629,7 @@ setters!(ScheduleEventResourceFilter {
     event_id_in: [ScheduleEventId],
     resource_id_equal: ScheduleResourceId,
     resource_id_in: [ScheduleResourceId],
+    order_by: ScheduleEventResourceOrderBy,
 });
 
 /// The kind of Kaltura Meetings room (`custom_rs_class_mode`).
@@ -859,6 +877,17 @@ fn clean(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_resource_filters_sort_with_kalturas_strings() {
+        let filter = ScheduleEventResourceFilter::new()
+            .event_id_equal(ScheduleEventId::new(7))
+            .order_by(ScheduleEventResourceOrderBy::CreatedAtDesc);
+        assert_eq!(
+            serde_json::to_value(&filter).ok(),
+            Some(serde_json::json!({"eventIdEqual": 7, "orderBy": "-createdAt"}))
+        );
+    }
 
     #[test]
     fn room_settings_parse_unknown_and_other() {
