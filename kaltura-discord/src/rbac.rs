@@ -910,6 +910,18 @@ mod tests {
     }
 
     #[test]
+    fn discord_permission_bits_are_discords_values() {
+        // From Discord's permission table (docs: Permissions, bitwise permission flags).
+        assert_eq!(DiscordPermissions::ADMINISTRATOR.bits(), 0x8);
+        assert_eq!(DiscordPermissions::MANAGE_CHANNELS.bits(), 0x10);
+        assert_eq!(DiscordPermissions::MANAGE_GUILD.bits(), 0x20);
+        assert_eq!(DiscordPermissions::MANAGE_ROLES.bits(), 0x1000_0000);
+        assert_eq!(DiscordPermissions::MANAGE_EVENTS.bits(), 0x2_0000_0000);
+        assert_eq!(Permission::ManageConfig.to_string(), "manage_config");
+        assert_eq!(Role::Moderator.to_string(), "moderator");
+    }
+
+    #[test]
     fn the_model_agrees_on_hand_picked_cases() {
         let member = Subject::new(user(1));
         assert!(model_allows(
