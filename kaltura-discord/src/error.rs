@@ -143,6 +143,14 @@ pub enum Error {
         feature: &'static str,
     },
 
+    /// An interaction body could not be used (not JSON, a shape we do not know, a bad id).
+    #[error(transparent)]
+    Interaction(#[from] crate::commands::InteractionError),
+
+    /// A Discord REST call failed.
+    #[error(transparent)]
+    Discord(#[from] crate::rest::DiscordError),
+
     /// A token was not issued or not accepted.
     #[cfg(feature = "jwt")]
     #[error("authentication failed: {0}")]
@@ -489,6 +497,12 @@ impl Error {
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::NotReady { .. } => ErrorKind::NotReady,
             Error::FeatureDisabled { .. } => ErrorKind::FeatureDisabled,
+            Error::Interaction(_) => ErrorKind::InvalidInput,
+            Error::Discord(e) => match e.kind {
+                crate::rest::DiscordErrorKind::RateLimited
+                | crate::rest::DiscordErrorKind::Unavailable => ErrorKind::Unavailable,
+                _ => ErrorKind::Upstream,
+            },
             #[cfg(feature = "jwt")]
             Error::Auth(_) => ErrorKind::Unauthenticated,
         }

@@ -141,6 +141,26 @@ snowflake!(
     ChannelId,
     "channel"
 );
+snowflake!(
+    /// A Discord application (bot) id.
+    ApplicationId,
+    "application"
+);
+snowflake!(
+    /// A Discord interaction id (one slash command, click or modal submit).
+    InteractionId,
+    "interaction"
+);
+snowflake!(
+    /// A Discord message id.
+    MessageId,
+    "message"
+);
+snowflake!(
+    /// A Discord guild scheduled event id.
+    ScheduledEventId,
+    "scheduled event"
+);
 
 #[cfg(test)]
 mod tests {

@@ -48,11 +48,13 @@
 
 #[cfg(feature = "jwt")]
 pub mod auth;
+pub mod commands;
 pub mod config;
 pub mod context;
 pub mod error;
 pub mod ids;
 pub mod rbac;
+pub mod rest;
 pub mod services;
 pub mod store;
 pub mod text;
@@ -60,5 +62,8 @@ pub mod text;
 pub use services::{identity, meetings, video};
 
 pub use error::{Error, ErrorKind, Result};
-pub use ids::{ChannelId, DiscordUserId, GuildId, InvalidSnowflake, RoleId};
+pub use ids::{
+    ApplicationId, ChannelId, DiscordUserId, GuildId, InteractionId, InvalidSnowflake, MessageId,
+    RoleId, ScheduledEventId,
+};
 pub use kaltura_client;

@@ -1,0 +1,298 @@
+//! Discord's REST API, as the library uses it: one small trait, [`DiscordRest`].
+//!
+//! Interaction follow-ups and edits of the original response (completing a deferred reply),
+//! command registration, guild scheduled events and channel messages (notifications) go
+//! through it. The library ships an implementation on `twilight-http`, which honours
+//! Discord's rate limits (feature `rest`); a host bot may implement the trait on the client
+//! it already has. Its base URL is configurable, so tests point it at a fake Discord.
+
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::Result;
+use crate::commands::definition::Registration;
+use crate::commands::interaction::InteractionToken;
+use crate::commands::reply::Reply;
+use crate::ids::{ApplicationId, ChannelId, GuildId, MessageId, ScheduledEventId};
+
+/// A guild scheduled event to create (an external event with a location).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledEventSpec {
+    /// Name (1-100 characters).
+    pub name: String,
+    /// Description (at most 1,000 characters).
+    pub description: Option<String>,
+    /// Where: for a meeting, its public page (never a link holding a KS).
+    pub location: String,
+    /// Start, Unix seconds (must be in the future for Discord).
+    pub start_unix: i64,
+    /// End, Unix seconds (required for external events).
+    pub end_unix: i64,
+}
+
+/// How a scheduled event is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventClosure {
+    /// It took place (status COMPLETED; only from ACTIVE).
+    Completed,
+    /// It did not take place (status CANCELED; only from SCHEDULED).
+    Canceled,
+}
+
+/// A command as Discord registered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredCommand {
+    /// Discord's id of the command.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// A channel webhook URL (`https://discord.com/api/webhooks/{id}/{token}`): the token in it
+/// is a secret, so `Debug` shows only the webhook id.
+#[derive(Clone)]
+pub struct WebhookUrl {
+    id: u64,
+    token: secrecy::SecretString,
+}
+
+impl WebhookUrl {
+    /// Parses a Discord channel webhook URL.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::InvalidInput`] (field `webhook_url`) unless it is an `https` URL on
+    /// `discord.com` (or `discordapp.com`, `canary.`/`ptb.`) of the form
+    /// `/api/webhooks/{numeric id}/{token}` with a token of `A-Z a-z 0-9 _ -`.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let bad = |why: &str| {
+            crate::Error::invalid_input("webhook_url", format!("not a Discord webhook URL: {why}"))
+        };
+        let url = url::Url::parse(raw).map_err(|_| bad("it is not a URL"))?;
+        if url.scheme() != "https" {
+            return Err(bad("it must use https"));
+        }
+        let host = url.host_str().unwrap_or_default();
+        if !matches!(
+            host,
+            "discord.com" | "discordapp.com" | "canary.discord.com" | "ptb.discord.com"
+        ) {
+            return Err(bad("its host must be discord.com"));
+        }
+        if url.query().is_some() || url.fragment().is_some() || url.port().is_some() {
+            return Err(bad("it must not have a port, query or fragment"));
+        }
+        let mut segments = url.path_segments().ok_or_else(|| bad("it has no path"))?;
+        let (Some("api"), Some("webhooks"), Some(id), Some(token), None) = (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) else {
+            return Err(bad("the path must be /api/webhooks/{id}/{token}"));
+        };
+        let id: u64 = id
+            .parse()
+            .ok()
+            .filter(|v| *v != 0 && id.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| bad("the webhook id must be a snowflake"))?;
+        if token.is_empty()
+            || token.len() > 100
+            || !token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(bad("the token has characters Discord never uses"));
+        }
+        Ok(WebhookUrl {
+            id,
+            token: secrecy::SecretString::from(token.to_owned()),
+        })
+    }
+
+    /// The webhook id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The webhook token (a secret).
+    pub fn expose_token(&self) -> &str {
+        secrecy::ExposeSecret::expose_secret(&self.token)
+    }
+}
+
+impl fmt::Debug for WebhookUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WebhookUrl({}/<redacted>)", self.id)
+    }
+}
+
+/// The Discord REST calls the library makes.
+///
+/// Implementations honour Discord's rate limits (wait on 429 with `Retry-After`, per-route
+/// buckets) and report failures as [`crate::Error::Discord`] with a [`DiscordError`] whose
+/// kind tells a permanent refusal (unknown channel, missing access) from a transient one.
+#[async_trait]
+pub trait DiscordRest: Send + Sync {
+    /// Replaces the original response of an interaction (completes a deferral):
+    /// `PATCH /webhooks/{application}/{token}/messages/@original`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Discord`] when Discord refuses or cannot be reached.
+    async fn edit_original(
+        &self,
+        application: ApplicationId,
+        token: &InteractionToken,
+        reply: &Reply,
+    ) -> Result<()>;
+
+    /// Sends a follow-up message: `POST /webhooks/{application}/{token}`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Discord`] when Discord refuses or cannot be reached.
+    async fn create_followup(
+        &self,
+        application: ApplicationId,
+        token: &InteractionToken,
+        reply: &Reply,
+    ) -> Result<MessageId>;
+
+    /// The commands registered now, globally (`guild` = `None`) or in one guild.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Discord`] when Discord refuses or cannot be reached.
+    async fn list_commands(
+        &self,
+        application: ApplicationId,
+        guild: Option<GuildId>,
+    ) -> Result<Vec<RegisteredCommand>>;
+
+    /// Replaces all commands, globally or in one guild (bulk overwrite, `PUT`).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Discord`] when Discord refuses or cannot be reached.
+    async fn register_commands(
+        &self,
+        application: ApplicationId,
+        guild: Option<GuildId>,
+        commands: &Registration,
+    ) -> Result<Vec<RegisteredCommand>>;
+
+    /// Creates an external guild scheduled event.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Discord`] when Discord refuses or cannot be reached.
+    async fn create_scheduled_event(
+        &self,
+        guild: GuildId,
+        event: &ScheduledEventSpec,
+    ) -> Result<ScheduledEventId>;
+
+    /// Completes or cancels a guild scheduled event.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Discord`] when Discord refuses or cannot be reached.
+    async fn close_scheduled_event(
+        &self,
+        guild: GuildId,
+        event: ScheduledEventId,
+        closure: EventClosure,
+    ) -> Result<()>;
+
+    /// Posts a message in a channel as the bot: `POST /channels/{channel}/messages`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Discord`] when Discord refuses or cannot be reached.
+    async fn create_message(&self, channel: ChannelId, reply: &Reply) -> Result<MessageId>;
+
+    /// Edits a message the bot posted: `PATCH /channels/{channel}/messages/{message}`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Discord`] when Discord refuses or cannot be reached.
+    async fn edit_message(
+        &self,
+        channel: ChannelId,
+        message: MessageId,
+        reply: &Reply,
+    ) -> Result<()>;
+
+    /// Posts through a channel webhook (`?wait=true`, so the message id comes back).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Discord`] when Discord refuses or cannot be reached.
+    async fn execute_webhook(&self, webhook: &WebhookUrl, reply: &Reply) -> Result<MessageId>;
+}
+
+/// What kind of REST failure a [`DiscordError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DiscordErrorKind {
+    /// Rate limited and the wait would exceed the caller's budget; retry later.
+    RateLimited,
+    /// 404: unknown channel, message, webhook, interaction (expired token); permanent.
+    NotFound,
+    /// 401/403: missing access or permissions; permanent until an admin fixes it.
+    Forbidden,
+    /// 400 and other 4xx: Discord refused the body; permanent.
+    Rejected,
+    /// 5xx, a timeout or a broken connection; retrying later may work.
+    Unavailable,
+}
+
+/// A Discord REST failure: the operation, its kind, the HTTP status and Discord's JSON error
+/// code and message. Never holds a token or a webhook URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Discord refused {operation}: {}", describe(*.kind, *.status, *.code, .message))]
+pub struct DiscordError {
+    /// What was being done, e.g. `editing the original response`.
+    pub operation: &'static str,
+    /// The kind of failure.
+    pub kind: DiscordErrorKind,
+    /// The HTTP status, when there was a response.
+    pub status: Option<u16>,
+    /// Discord's JSON error code (e.g. 10003 Unknown Channel), when sent.
+    pub code: Option<u32>,
+    /// Discord's message (at most 200 characters), when sent.
+    pub message: Option<String>,
+}
+
+fn describe(
+    kind: DiscordErrorKind,
+    status: Option<u16>,
+    code: Option<u32>,
+    message: &Option<String>,
+) -> String {
+    let mut out = format!("{kind:?}");
+    if let Some(status) = status {
+        out.push_str(&format!(" (HTTP {status})"));
+    }
+    if let Some(code) = code {
+        out.push_str(&format!(" code {code}"));
+    }
+    if let Some(message) = message {
+        out.push_str(": ");
+        out.push_str(message);
+    }
+    out
+}
+
+impl DiscordError {
+    /// Whether retrying the same call can never succeed (404, 401/403, other 4xx).
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self.kind,
+            DiscordErrorKind::NotFound | DiscordErrorKind::Forbidden | DiscordErrorKind::Rejected
+        )
+    }
+}
