@@ -333,6 +333,15 @@ pub enum SetupError {
         /// The refused name (at most 64 characters are kept).
         name: String,
     },
+    /// The Discord application public key (for the HTTP interactions endpoint) is not 64
+    /// hexadecimal characters encoding a valid, non-weak Ed25519 public key.
+    #[error(
+        "invalid Discord public key: {reason}; copy the application's Public Key (64 hex characters) from the Developer Portal"
+    )]
+    InvalidDiscordPublicKey {
+        /// Why it was refused (the key is public, but is not echoed).
+        reason: String,
+    },
 }
 
 /// What failed in a store, independent of the database behind it.

@@ -39,6 +39,7 @@
 //! | `postgres` | no | `store::SqlStore::postgres`, `postgres://` URLs | sqlx, rustls |
 //! | `watch` | no | `config::ConfigWatcher` (hot reload of configuration files) | notify |
 //! | `jwt` | no | `auth` (gateway tokens), `Error::Auth` | jsonwebtoken |
+//! | `http` | no | `http::interactions_router`: Discord's HTTP interactions endpoint, Ed25519-verified | axum, ed25519-dalek, hex |
 #![deny(missing_docs)]
 // Library code outside tests may not panic on input.
 #![cfg_attr(
@@ -52,6 +53,8 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod error;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod ids;
 pub mod rbac;
 pub mod rest;

@@ -221,3 +221,56 @@ impl InteractionError {
         &self.reason
     }
 }
+
+// TEMP(helper D): replaced by helper A's implementation
+/// Parses an interaction body (temporary minimal version: PING and bare slash commands).
+///
+/// # Errors
+///
+/// [`crate::Error::Interaction`] when the body is not a usable interaction.
+pub fn parse(body: &[u8]) -> crate::Result<Interaction> {
+    use serde_json::Value;
+    let bad = |why: &str| crate::Error::Interaction(InteractionError::new(why));
+    let v: Value = serde_json::from_slice(body).map_err(|_| bad("not JSON"))?;
+    let text = |p: &str| v.pointer(p).and_then(Value::as_str);
+    let id = |p: &str| text(p).and_then(|s| s.parse::<u64>().ok());
+    match v.get("type").and_then(Value::as_u64) {
+        Some(1) => Ok(Interaction::Ping),
+        Some(2) => {
+            let guild = match text("/guild_id") {
+                None => None,
+                Some(g) => Some(g.parse().map_err(|_| bad("bad guild_id"))?),
+            };
+            let user = text("/member/user/id").or_else(|| text("/user/id"));
+            let context = InteractionContext {
+                id: id("/id")
+                    .and_then(InteractionId::new)
+                    .ok_or_else(|| bad("bad id"))?,
+                application_id: id("/application_id")
+                    .and_then(ApplicationId::new)
+                    .ok_or_else(|| bad("bad application_id"))?,
+                token: InteractionToken::new(text("/token").ok_or_else(|| bad("no token"))?),
+                guild,
+                channel: id("/channel_id").and_then(ChannelId::new),
+                invoker: Invoker {
+                    user: user
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(|| bad("bad user"))?,
+                    display_name: String::new(),
+                    roles: Vec::new(),
+                    permissions: DiscordPermissions::NONE,
+                },
+                locale: None,
+                guild_locale: None,
+            };
+            let command = text("/data/name").ok_or_else(|| bad("no name"))?.to_owned();
+            Ok(Interaction::Command(CommandInvocation {
+                context,
+                command,
+                path: Vec::new(),
+                options: Vec::new(),
+            }))
+        }
+        _ => Err(bad("unsupported interaction type")),
+    }
+}

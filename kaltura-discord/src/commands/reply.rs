@@ -252,3 +252,26 @@ pub enum InteractionResponse {
     /// MODAL (9).
     Modal(Modal),
 }
+
+// TEMP(helper D): replaced by helper A's implementation
+impl InteractionResponse {
+    /// The response as Discord JSON (temporary minimal version).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let message = |r: &Reply| {
+            json!({"content": r.content, "flags": if r.ephemeral { 64 } else { 0 },
+                   "allowed_mentions": {"parse": []}})
+        };
+        match self {
+            InteractionResponse::Pong => json!({"type": 1}),
+            InteractionResponse::Message(r) => json!({"type": 4, "data": message(r)}),
+            InteractionResponse::Deferred { ephemeral } => {
+                json!({"type": 5, "data": {"flags": if *ephemeral { 64 } else { 0 }}})
+            }
+            InteractionResponse::DeferredUpdate => json!({"type": 6}),
+            InteractionResponse::Update(r) => json!({"type": 7, "data": message(r)}),
+            InteractionResponse::Autocomplete(_) => json!({"type": 8, "data": {"choices": []}}),
+            InteractionResponse::Modal(m) => json!({"type": 9, "data": {"custom_id": m.custom_id}}),
+        }
+    }
+}
