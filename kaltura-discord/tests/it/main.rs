@@ -11,6 +11,8 @@ mod config;
 // The service tests run on SqlStore; the store tests run on every store this build has.
 #[cfg(feature = "sqlite")]
 mod identity;
+#[cfg(feature = "http")]
+mod interactions_endpoint;
 #[cfg(feature = "sqlite")]
 mod meetings;
 #[cfg(feature = "watch")]
