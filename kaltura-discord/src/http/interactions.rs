@@ -452,7 +452,12 @@ async fn process(shared: &Arc<Shared>, headers: &HeaderMap, body: Body) -> (Outc
         span.record("kind", kind);
     }
     match kind {
-        Some(1) => return (Outcome::Pong, json_response(StatusCode::OK, PONG_BODY.into())),
+        Some(1) => {
+            return (
+                Outcome::Pong,
+                json_response(StatusCode::OK, PONG_BODY.into()),
+            );
+        }
         Some(2..=5) => {}
         _ => {
             tracing::debug!(?kind, "unknown interaction type");
@@ -463,7 +468,10 @@ async fn process(shared: &Arc<Shared>, headers: &HeaderMap, body: Body) -> (Outc
     // 5. Parse.
     let interaction = match parse(&body) {
         Ok(Interaction::Ping) => {
-            return (Outcome::Pong, json_response(StatusCode::OK, PONG_BODY.into()));
+            return (
+                Outcome::Pong,
+                json_response(StatusCode::OK, PONG_BODY.into()),
+            );
         }
         Ok(interaction) => interaction,
         Err(e) => {
@@ -485,9 +493,8 @@ async fn process(shared: &Arc<Shared>, headers: &HeaderMap, body: Body) -> (Outc
 
     // 6. The handler, in its own task so that a panic there is a 500, not a lost connection.
     let handler = Arc::clone(&shared.handler);
-    let task = tokio::spawn(
-        async move { handler.respond(interaction).await }.instrument(span.clone()),
-    );
+    let task =
+        tokio::spawn(async move { handler.respond(interaction).await }.instrument(span.clone()));
     match task.await {
         Ok(response) => answer(Outcome::Handled, &response),
         Err(e) => {
@@ -513,9 +520,7 @@ fn check_signature(
         return Err("signature does not verify");
     }
     if let Some(max_age) = shared.max_age {
-        let sent: i64 = timestamp
-            .parse()
-            .map_err(|_| "timestamp is not a number")?;
+        let sent: i64 = timestamp.parse().map_err(|_| "timestamp is not a number")?;
         let age = shared.clock.now_unix().abs_diff(sent);
         if age > max_age.as_secs() {
             return Err("timestamp outside the replay window");
@@ -642,7 +647,10 @@ mod tests {
     fn peek_reads_type_tolerantly_and_refuses_non_objects() {
         let kind = |s: &str| serde_json::from_slice::<Peek>(s.as_bytes()).map(|p| p.kind);
         assert_eq!(kind(r#"{"type":1}"#).ok(), Some(Some(1)));
-        assert_eq!(kind(r#"{"id":"x","type":2,"data":{"a":[1,2]}}"#).ok(), Some(Some(2)));
+        assert_eq!(
+            kind(r#"{"id":"x","type":2,"data":{"a":[1,2]}}"#).ok(),
+            Some(Some(2))
+        );
         assert_eq!(kind(r#"{"type":"1"}"#).ok(), Some(None));
         assert_eq!(kind(r#"{"type":1.5}"#).ok(), Some(None));
         assert_eq!(kind(r#"{"id":"1"}"#).ok(), Some(None));

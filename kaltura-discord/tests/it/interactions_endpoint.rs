@@ -24,6 +24,9 @@ use tower::ServiceExt as _;
 /// The public key PyNaCl derives from the seed `[7] * 32` (discord.md §9.3).
 const PYNACL_PUBLIC_KEY: &str = "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c";
 const TS: &str = "1764500000";
+/// The signature of [`ping_body`] at [`TS`] made by Python's `cryptography` package from the
+/// same seed (`scripts/load/sign_ping.py`): an independent implementation agrees.
+const PYTHON_PING_SIGNATURE: &str = "bb443feeeaf14ba2025e967c81e993cddb150fc133ec141fb64afae78c267269bac0fc55b9d4f6eca4397da053caf03f313129d73efae9204003586b191b8005";
 
 /// The thing behind the endpoint: counts its calls and answers a fixed message.
 #[derive(Debug, Default)]
@@ -106,7 +109,11 @@ fn endpoint() -> Endpoint {
 }
 
 /// A POST to /interactions with the given signature headers (`None` leaves one out).
-fn post(body: impl Into<Vec<u8>>, signature: Option<&str>, timestamp: Option<&str>) -> Request<Body> {
+fn post(
+    body: impl Into<Vec<u8>>,
+    signature: Option<&str>,
+    timestamp: Option<&str>,
+) -> Request<Body> {
     let mut req = Request::builder()
         .method("POST")
         .uri("/interactions")
@@ -242,6 +249,7 @@ fn the_test_key_is_the_pynacl_cross_check_key() {
         format!("{:?}", public_key()),
         format!("DiscordPublicKey({PYNACL_PUBLIC_KEY})")
     );
+    assert_eq!(sign(TS, &ping_body()), PYTHON_PING_SIGNATURE);
     // Upper case and surrounding whitespace (an environment variable) are accepted.
     let upper = format!(" {}\n", PYNACL_PUBLIC_KEY.to_uppercase());
     assert_eq!(DiscordPublicKey::from_hex(&upper).ok(), Some(public_key()));
@@ -280,7 +288,11 @@ fn public_keys_that_are_not_keys_are_refused() {
 #[tokio::test]
 async fn ping_answers_pong_as_json_without_the_handler() {
     let e = endpoint();
-    let answer = call(&e.router, signed(&ping_body())).await;
+    let answer = call(
+        &e.router,
+        post(ping_body(), Some(PYTHON_PING_SIGNATURE), Some(TS)),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.content_type.as_deref(), Some("application/json"));
     assert_eq!(answer.json(), json!({"type": 1}));
@@ -297,7 +309,12 @@ async fn a_ping_missing_every_other_field_still_answers_pong() {
         br#"{"version":1,"type":1,"token":null}"#,
     ] {
         let answer = call(&e.router, signed(body)).await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", String::from_utf8_lossy(body));
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(body)
+        );
         assert_eq!(answer.json(), json!({"type": 1}));
     }
     assert_eq!(e.handler.calls(), 0);
@@ -332,8 +349,18 @@ fn bad_signature_cases() -> Vec<(&'static str, Option<String>, Option<String>, V
         ("missing signature", None, Some(TS.into()), body.clone()),
         ("missing timestamp", Some(good.clone()), None, body.clone()),
         ("both missing", None, None, body.clone()),
-        ("empty signature", Some(String::new()), Some(TS.into()), body.clone()),
-        ("empty timestamp", Some(good.clone()), Some(String::new()), body.clone()),
+        (
+            "empty signature",
+            Some(String::new()),
+            Some(TS.into()),
+            body.clone(),
+        ),
+        (
+            "empty timestamp",
+            Some(good.clone()),
+            Some(String::new()),
+            body.clone(),
+        ),
         (
             "non-hex signature",
             Some(format!("{}zz", &good[..126])),
@@ -352,23 +379,48 @@ fn bad_signature_cases() -> Vec<(&'static str, Option<String>, Option<String>, V
             Some(TS.into()),
             body.clone(),
         ),
-        ("odd-length hex", Some(format!("{good}0")), Some(TS.into()), body.clone()),
-        ("one bit flipped", Some(hex::encode(&flipped)), Some(TS.into()), body.clone()),
+        (
+            "odd-length hex",
+            Some(format!("{good}0")),
+            Some(TS.into()),
+            body.clone(),
+        ),
+        (
+            "one bit flipped",
+            Some(hex::encode(&flipped)),
+            Some(TS.into()),
+            body.clone(),
+        ),
         (
             "other key",
             Some(sign_with(&other_key(), TS, &body)),
             Some(TS.into()),
             body.clone(),
         ),
-        ("body changed by one byte", Some(good.clone()), Some(TS.into()), changed),
+        (
+            "body changed by one byte",
+            Some(good.clone()),
+            Some(TS.into()),
+            changed,
+        ),
         (
             "body re-serialized",
             Some(good.clone()),
             Some(TS.into()),
             serde_json::to_vec_pretty(&command_json()).unwrap_or_else(|e| panic!("{e}")),
         ),
-        ("timestamp changed", Some(good.clone()), Some("1764500001".into()), body.clone()),
-        ("empty body", Some(good.clone()), Some(TS.into()), Vec::new()),
+        (
+            "timestamp changed",
+            Some(good.clone()),
+            Some("1764500001".into()),
+            body.clone(),
+        ),
+        (
+            "empty body",
+            Some(good.clone()),
+            Some(TS.into()),
+            Vec::new(),
+        ),
         (
             "signature of the body alone",
             Some(sign("", &body)),
@@ -385,7 +437,11 @@ async fn every_bad_signature_is_401_and_never_reaches_the_handler() {
     for (case, sig, ts, body) in bad_signature_cases() {
         let answer = call(&e.router, post(body, sig.as_deref(), ts.as_deref())).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{case}");
-        assert_eq!(answer.content_type.as_deref(), Some("application/json"), "{case}");
+        assert_eq!(
+            answer.content_type.as_deref(),
+            Some("application/json"),
+            "{case}"
+        );
         table.push(json!({"case": case, "status": answer.status.as_u16(), "body": answer.json()}));
     }
     assert_eq!(e.handler.calls(), 0);
@@ -398,7 +454,11 @@ async fn every_bad_signature_is_401_and_never_reaches_the_handler() {
 async fn a_ping_with_a_bad_signature_is_401_too() {
     let e = endpoint();
     let body = ping_body();
-    let answer = call(&e.router, post(body.clone(), Some(&sign(TS, b"{}")), Some(TS))).await;
+    let answer = call(
+        &e.router,
+        post(body.clone(), Some(&sign(TS, b"{}")), Some(TS)),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(e.stats.count(Outcome::Pong), 0);
 }
@@ -421,8 +481,10 @@ async fn non_ascii_signature_headers_are_401() {
         let mut req = post(body.clone(), None, None);
         req.headers_mut()
             .insert("x-signature-ed25519", sig.unwrap_or_else(|e| panic!("{e}")));
-        req.headers_mut()
-            .insert("x-signature-timestamp", ts.unwrap_or_else(|e| panic!("{e}")));
+        req.headers_mut().insert(
+            "x-signature-timestamp",
+            ts.unwrap_or_else(|e| panic!("{e}")),
+        );
         assert_eq!(call(&e.router, req).await.status, StatusCode::UNAUTHORIZED);
     }
     // A repeated signature header is refused even when one of the values is right.
@@ -561,11 +623,21 @@ async fn other_methods_are_405_and_other_paths_404() {
             "{method}"
         );
     }
-    for uri in ["/", "/interactions/", "/interaction", "/interactions/x", "/../interactions"] {
+    for uri in [
+        "/",
+        "/interactions/",
+        "/interaction",
+        "/interactions/x",
+        "/../interactions",
+    ] {
         let body = ping_body();
         let mut req = signed(&body);
         *req.uri_mut() = uri.parse().unwrap_or_else(|e| panic!("{uri}: {e}"));
-        assert_eq!(call(&e.router, req).await.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(
+            call(&e.router, req).await.status,
+            StatusCode::NOT_FOUND,
+            "{uri}"
+        );
     }
     assert_eq!(e.handler.calls(), 0);
     assert_eq!(e.stats.total(), 0);
@@ -585,15 +657,39 @@ async fn the_replay_window_is_off_by_default_and_checks_the_clock_when_set() {
             .clock(Arc::new(clock.clone()))
     });
     let at = |ts: &str| post(body.clone(), Some(&sign(ts, &body)), Some(ts));
-    assert_eq!(call(&e.router, at("1764500000")).await.status, StatusCode::OK);
-    assert_eq!(call(&e.router, at("1764499700")).await.status, StatusCode::OK);
-    assert_eq!(call(&e.router, at("1764500300")).await.status, StatusCode::OK);
-    assert_eq!(call(&e.router, at("1764499699")).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(call(&e.router, at("1764500301")).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(call(&e.router, at("not-a-number")).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(call(&e.router, at(old)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&e.router, at("1764500000")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&e.router, at("1764499700")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&e.router, at("1764500300")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&e.router, at("1764499699")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&e.router, at("1764500301")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&e.router, at("not-a-number")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&e.router, at(old)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     clock.set(1_764_499_700);
-    assert_eq!(call(&e.router, at("1764499699")).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&e.router, at("1764499699")).await.status,
+        StatusCode::OK
+    );
     assert_eq!(e.stats.count(Outcome::Unauthorized), 4);
 }
 
@@ -607,7 +703,10 @@ async fn a_panicking_handler_is_a_500_not_a_lost_connection() {
     assert_eq!(answer.json(), json!({"error": "internal error"}));
     assert_eq!(stats.count(Outcome::Failed), 1);
     // PING does not depend on the handler.
-    assert_eq!(call(&router, signed(&ping_body())).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&router, signed(&ping_body())).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -692,8 +791,11 @@ fn signature_strategy() -> impl Strategy<Value = Option<String>> {
         "[0-9a-fA-F]{0,140}".prop_map(Some),
         prop::collection::vec(any::<u8>(), 64).prop_map(|b| Some(hex::encode(b))),
         ".{0,64}".prop_map(|b: String| Some(sign(TS, b.as_bytes()))),
-        prop::collection::vec(any::<u8>(), 0..64)
-            .prop_map(|b| Some(sign_with(&other_key(), TS, &b))),
+        prop::collection::vec(any::<u8>(), 0..64).prop_map(|b| Some(sign_with(
+            &other_key(),
+            TS,
+            &b
+        ))),
     ]
 }
 
