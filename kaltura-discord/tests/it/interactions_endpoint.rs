@@ -335,7 +335,9 @@ async fn a_slash_command_reaches_the_handler_once_and_its_response_is_answered()
 }
 
 /// Each way a signature can be wrong: (case, signature header, timestamp header, body).
-fn bad_signature_cases() -> Vec<(&'static str, Option<String>, Option<String>, Vec<u8>)> {
+type Case = (&'static str, Option<String>, Option<String>, Vec<u8>);
+
+fn bad_signature_cases() -> Vec<Case> {
     let body = command_body();
     let good = sign(TS, &body);
     let mut changed = body.clone();
