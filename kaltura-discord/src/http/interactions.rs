@@ -25,7 +25,7 @@
 //!    A body that is not a JSON object, or whose `type` is missing or not one of Discord's
 //!    interaction types (1-5), is answered `400`.
 //! 5. **Parse.** The body is parsed with [`parse`]. An interaction Discord sent but that
-//!    the library cannot use ([`Error::Interaction`](crate::Error::Interaction): an unknown
+//!    the library cannot use ([`crate::Error::Interaction`]: an unknown
 //!    command shape, a hostile id) is answered `200` **so that the member sees why**: an
 //!    ephemeral message ([`UNUSABLE_MESSAGE`]) for commands, component clicks and modal
 //!    submits, and an empty choice list for autocomplete (which accepts no message). The
