@@ -57,9 +57,19 @@ BAD=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL" -H 'Content-Type: ap
     -H "X-Signature-Ed25519: ${SIG/#?/0}" -H "X-Signature-Timestamp: $TS" --data-binary "${BODY} ")
 [[ $BAD == 401 ]] || { echo "a bad signature got $BAD, not 401" >&2; exit 1; }
 
+# The server's CPU time (user + system, clock ticks) from /proc: CPU per request does not
+# depend on what else runs on the machine, requests/s and latencies do.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+TICKS_BEFORE=$(cpu_ticks)
+echo "load average before: $LOAD_BEFORE on $(nproc) cores"
 echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --latency (server: $SERVER_WORKERS workers, $(nproc) cores)"
 wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/ping.lua" "$URL" | tee "$WORK/wrk.txt"
 
+TICKS_AFTER=$(cpu_ticks)
+TOTAL=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")
+CPU_US=$(python3 -c 'import sys, os; t, n = int(sys.argv[1]), int(sys.argv[2]); print(round(t / os.sysconf("SC_CLK_TCK") * 1e6 / max(n, 1), 1))' \
+    "$((TICKS_AFTER - TICKS_BEFORE))" "$TOTAL")
 RPS=$(awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk.txt")
 P99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.txt")
 NON2XX=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$WORK/wrk.txt")
@@ -68,6 +78,7 @@ import re, sys
 m = re.fullmatch(r"([0-9.]+)(us|ms|s)", sys.argv[1])
 print(float(m[1]) * {"us": 0.001, "ms": 1, "s": 1000}[m[2]] if m else "nan")' "$P99")
 echo
+echo "server CPU per request: ${CPU_US} us (user + system, $TOTAL requests)"
 echo "requests/s: $RPS (target >= $TARGET_RPS)"
 echo "p99: $P99 = ${P99_MS} ms (target < $TARGET_P99_MS ms)"
 [[ -z $NON2XX ]] || { echo "non-2xx responses: $NON2XX" >&2; exit 1; }

@@ -49,7 +49,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, HttpBody as _};
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::post;
@@ -395,7 +395,8 @@ struct Shared {
     stats: Arc<EndpointStats>,
 }
 
-async fn serve(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
+async fn serve(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
     let span = tracing::info_span!(
         "interaction",
         id = Empty,
@@ -403,7 +404,7 @@ async fn serve(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Body
         guild = Empty,
         outcome = Empty
     );
-    let (outcome, response) = process(&shared, &headers, body)
+    let (outcome, response) = process(&shared, &parts.headers, body)
         .instrument(span.clone())
         .await;
     shared.stats.record(outcome);
@@ -595,8 +596,8 @@ impl<'de> serde::Deserialize<'de> for Peek {
             ) -> std::result::Result<Peek, A::Error> {
                 let mut kind = None;
                 let mut seen = false;
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    if key == "type" {
+                while let Some(key) = map.next_key::<Key>()? {
+                    if key == Key::Type {
                         if seen {
                             return Err(serde::de::Error::duplicate_field("type"));
                         }
@@ -611,6 +612,31 @@ impl<'de> serde::Deserialize<'de> for Peek {
             }
         }
         d.deserialize_map(Visitor)
+    }
+}
+
+/// A key of the interaction object: `type` or another, compared without allocating.
+#[derive(PartialEq, Eq)]
+enum Key {
+    Type,
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Key;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Key, E> {
+                Ok(if v == "type" { Key::Type } else { Key::Other })
+            }
+        }
+        d.deserialize_identifier(Visitor)
     }
 }
 
@@ -651,6 +677,8 @@ mod tests {
             kind(r#"{"id":"x","type":2,"data":{"a":[1,2]}}"#).ok(),
             Some(Some(2))
         );
+        assert_eq!(kind(r#"{"typ\u0065":3}"#).ok(), Some(Some(3)));
+        assert_eq!(kind(r#"{"types":1,"Type":1}"#).ok(), Some(None));
         assert_eq!(kind(r#"{"type":"1"}"#).ok(), Some(None));
         assert_eq!(kind(r#"{"type":1.5}"#).ok(), Some(None));
         assert_eq!(kind(r#"{"id":"1"}"#).ok(), Some(None));
