@@ -409,6 +409,7 @@ async fn serve(State(shared): State<Arc<Shared>>, request: Request) -> Response 
         .await;
     shared.stats.record(outcome);
     span.record("outcome", outcome.as_str());
+    tracing::debug!(parent: &span, status = outcome.status(), "interaction request done");
     response
 }
 

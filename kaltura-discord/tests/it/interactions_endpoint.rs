@@ -719,6 +719,75 @@ async fn the_token_never_appears_in_the_endpoints_debug() {
     assert!(!debug.contains("aW50ZXJhY3Rpb24"), "{debug}");
 }
 
+/// A log sink for a `tracing` subscriber.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn requests_are_traced_with_id_type_guild_and_outcome_but_never_the_token() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let e = endpoint();
+    let command = command_body();
+    assert_eq!(
+        call(&e.router, signed(&command)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&e.router, signed(&hostile_command_body(2)))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let wrong = sign_with(&other_key(), TS, &command);
+    let answer = call(&e.router, post(command.clone(), Some(&wrong), Some(TS))).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&e.router, signed(&ping_body())).await.status,
+        StatusCode::OK
+    );
+
+    let text = String::from_utf8(logs.0.lock().unwrap_or_else(|e| e.into_inner()).clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    for expected in [
+        "id=1311111111111111111",
+        "kind=2",
+        "guild=987654321098765432",
+        "outcome=\"handled\"",
+        "outcome=\"unusable\"",
+        "outcome=\"unauthorized\"",
+        "outcome=\"pong\"",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+    let token = command_json()["token"].as_str().map(str::to_owned);
+    let token = token.unwrap_or_else(|| panic!("token"));
+    assert!(!text.contains(&token), "the token leaked:\n{text}");
+    assert!(!text.contains("PING-TOKEN"), "the token leaked:\n{text}");
+    assert!(!text.contains(&wrong), "the signature is logged:\n{text}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_a_real_socket_with_reqwest() {
     let handler = Arc::new(CountingHandler::default());
