@@ -255,7 +255,8 @@ impl fmt::Display for Outcome {
 }
 
 /// Request counters of one endpoint, by [`Outcome`] (lock-free; shared by every clone of
-/// the router). Export them to a metrics system with [`EndpointStats::count`].
+/// the router). Export them to a metrics system with [`EndpointStats::count`]. Requests
+/// that axum's routing refuses (`404`, `405`) never reach the endpoint and are not counted.
 #[derive(Debug, Default)]
 pub struct EndpointStats {
     counts: [AtomicU64; 7],
