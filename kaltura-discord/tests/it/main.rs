@@ -10,6 +10,8 @@ mod support;
 mod config;
 // The service tests run on SqlStore; the store tests run on every store this build has.
 #[cfg(feature = "sqlite")]
+mod commands;
+#[cfg(feature = "sqlite")]
 mod identity;
 #[cfg(feature = "sqlite")]
 mod meetings;

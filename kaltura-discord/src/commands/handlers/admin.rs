@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{COLOR, Call, Options, inert, unknown};
+use super::{COLOR, Call, Options, code, inert, unknown};
 use crate::commands::reply::{Embed, Reply};
 use crate::config::Layer;
 use crate::identity::{DiscordMember, IdentityService, LinkProof};
@@ -226,7 +226,7 @@ async fn set(call: &Call<'_>, key: &str, value: &str) -> Result<Reply> {
     Ok(Reply::text(format!(
         "`{}` is now `{}` in this server (settings version {}).",
         path.join("."),
-        inert(&compact(&value, 500), 600),
+        code(&compact(&value, 500), 600),
         stored.version
     ))
     .ephemeral())
@@ -293,7 +293,7 @@ pub(crate) async fn identity(call: &Call<'_>, leaf: &str, opts: Options<'_>) -> 
                 .await?;
             Ok(Reply::text(format!(
                 "<@{member}> is now linked to Kaltura user `{}`.",
-                inert(link.kaltura_user.as_str(), 100)
+                code(link.kaltura_user.as_str(), 100)
             ))
             .ephemeral())
         }
@@ -320,7 +320,7 @@ pub(crate) async fn identity(call: &Call<'_>, leaf: &str, opts: Options<'_>) -> 
             {
                 Some(link) => format!(
                     "<@{member}> is linked to Kaltura user `{}` (since <t:{}:f>, by <@{}>).",
-                    inert(link.kaltura_user.as_str(), 100),
+                    code(link.kaltura_user.as_str(), 100),
                     link.linked_at,
                     link.linked_by
                 ),
@@ -336,7 +336,7 @@ pub(crate) async fn identity(call: &Call<'_>, leaf: &str, opts: Options<'_>) -> 
                     match derived {
                         Ok((id, _)) => format!(
                             "<@{member}> has no link; they act as `{}` (derived from their Discord id).",
-                            inert(id.as_str(), 100)
+                            code(id.as_str(), 100)
                         ),
                         Err(_) => format!("<@{member}> has no link and no Kaltura user yet."),
                     }

@@ -1,6 +1,6 @@
 //! `/kaltura link|unlink|whoami`: a member's own Kaltura identity.
 
-use super::{COLOR, Call, Options, inert};
+use super::{COLOR, Call, Options, code};
 use crate::commands::reply::{Embed, Reply};
 use crate::error::LinkRefusal;
 use crate::identity::{DiscordMember, IdentityService, IdentitySource};
@@ -29,7 +29,7 @@ pub(crate) async fn link(call: &Call<'_>, opts: Options<'_>) -> Result<Reply> {
     match result {
         Ok(link) => Ok(Reply::text(format!(
             "You are now linked to Kaltura user `{}`.",
-            inert(link.kaltura_user.as_str(), 100)
+            code(link.kaltura_user.as_str(), 100)
         ))
         .ephemeral()),
         Err(Error::LinkRefused {
@@ -37,7 +37,7 @@ pub(crate) async fn link(call: &Call<'_>, opts: Options<'_>) -> Result<Reply> {
             reason: LinkRefusal::NoProof,
         }) => Ok(Reply::text(format!(
             "Linking you to Kaltura user `{}` needs proof that it is yours. {HOW_TO_GET_PROOF}",
-            inert(&kaltura_user, 100)
+            code(&kaltura_user, 100)
         ))
         .ephemeral()),
         Err(e) => Err(e),
@@ -75,7 +75,7 @@ pub(crate) async fn whoami(call: &Call<'_>, opts: Options<'_>) -> Result<Reply> 
     {
         Some(link) => format!(
             "`{}` (linked <t:{}:R>)",
-            inert(link.kaltura_user.as_str(), 100),
+            code(link.kaltura_user.as_str(), 100),
             link.linked_at
         ),
         None => {
@@ -86,9 +86,9 @@ pub(crate) async fn whoami(call: &Call<'_>, opts: Options<'_>) -> Result<Reply> 
             };
             match IdentityService::strategy_user_id(&config.identity, &member) {
                 Ok((id, IdentitySource::PrefixedId | IdentitySource::Email)) => {
-                    format!("`{}` (from your Discord id)", inert(id.as_str(), 100))
+                    format!("`{}` (from your Discord id)", code(id.as_str(), 100))
                 }
-                Ok((id, IdentitySource::Linked)) => format!("`{}`", inert(id.as_str(), 100)),
+                Ok((id, IdentitySource::Linked)) => format!("`{}`", code(id.as_str(), 100)),
                 Err(_) => "none yet: link one with `/kaltura link`".to_owned(),
             }
         }

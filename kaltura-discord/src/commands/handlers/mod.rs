@@ -199,6 +199,19 @@ pub(crate) fn inert(text: &str, max: usize) -> String {
     out
 }
 
+/// Text for an inline code span (where Markdown escapes would show): backticks become
+/// quotes, control characters spaces, cut to `max` characters.
+pub(crate) fn code(text: &str, max: usize) -> String {
+    crate::text::truncate_chars(text, max)
+        .chars()
+        .map(|c| match c {
+            '`' => '\'',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
+}
+
 /// A slash command.
 pub(crate) async fn command(engine: &Inner, cmd: &CommandInvocation) -> Result<Reply> {
     let path: Vec<&str> = cmd.path.iter().map(String::as_str).collect();

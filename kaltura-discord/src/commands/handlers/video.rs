@@ -95,7 +95,7 @@ pub(crate) fn search_reply(page: &SearchPage, token: &SearchToken) -> Reply {
     ));
     for hit in &page.hits {
         let mut value = format!("`{}`", hit.entry_id);
-        if let Some(d) = hit.duration_seconds {
+        if let Some(d) = hit.duration_seconds.filter(|d| *d > 0) {
             value.push_str(&format!(" · {}", format_duration(d)));
         }
         if let Some(desc) = hit.description.as_deref().filter(|d| !d.trim().is_empty()) {
@@ -112,7 +112,7 @@ pub(crate) fn search_reply(page: &SearchPage, token: &SearchToken) -> Reply {
             .map(|hit| SelectOption {
                 label: crate::text::truncate_chars(&hit.title, 100),
                 value: hit.entry_id.to_string(),
-                description: hit.duration_seconds.map(format_duration),
+                description: hit.duration_seconds.filter(|d| *d > 0).map(format_duration),
             })
             .collect(),
     };
@@ -149,7 +149,7 @@ pub(crate) fn card_reply(card: &ShareCard, shared_by: Option<crate::ids::Discord
         .filter(|d| !d.trim().is_empty())
         .map(|d| inert(d, 1000));
     embed.thumbnail = Some(card.thumbnail_url.clone());
-    if let Some(d) = card.duration_seconds {
+    if let Some(d) = card.duration_seconds.filter(|d| *d > 0) {
         embed = embed.field("Duration", format_duration(d), true);
     }
     embed = embed
