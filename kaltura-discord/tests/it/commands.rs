@@ -886,6 +886,32 @@ async fn video_search_pages_info_and_share() {
             .await,
     );
     assert_eq!(share.embeds, info.embeds);
+    assert!(link_urls(&info).is_empty(), "no player without a player id");
+    // With a player configured, the card links to it.
+    message(
+        h.engine
+            .respond(admin_cmd(
+                ADMIN,
+                &["config", "set"],
+                &[
+                    ("key", s("kaltura.player_ui_conf_id")),
+                    ("value", s("4711")),
+                ],
+            ))
+            .await,
+    );
+    let played = message(
+        h.engine
+            .respond(kaltura(VIEWER, &["video", "info"], &[("video", s(&entry))]))
+            .await,
+    );
+    let urls = link_urls(&played);
+    assert_eq!(urls.len(), 1, "{played:?}");
+    assert!(
+        urls[0].contains("4711") && urls[0].contains(&entry),
+        "{urls:?}"
+    );
+    assert!(!urls[0].contains("ks="), "{urls:?}");
 
     for id in ["../../etc", "0_abc/../../x", ""] {
         let text = refusal(
