@@ -1607,3 +1607,73 @@ async fn meetings_are_mirrored_as_scheduled_events_when_configured() {
         "no event was recorded, so none is closed"
     );
 }
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[test]
+fn no_token_join_link_or_secret_reaches_the_logs() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // One thread, so that the spawned handler tasks log through this subscriber too.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (secret, join_url, responses) = runtime.block_on(async {
+        let h = harness().await;
+        let secret = secrecy::ExposeSecret::expose_secret(h.fake.admin_secret()).to_owned();
+        let card = start_meeting(&h, "Secret plans").await;
+        let join = action_id(&card, "Join");
+        let mine = message(h.engine.respond(click(VIEWER, &join, &[])).await);
+        let join_url = link_urls(&mine).remove(0);
+        let mut responses = vec![format!("{card:?}")];
+        // Refusals, a Kaltura failure and a forged click, all logged.
+        h.fake.fail_next(10, Failure::Status(500));
+        for interaction in [
+            kaltura(VIEWER, &["video", "info"], &[("video", s("0_abc"))]),
+            kaltura(VIEWER, &["meeting", "start"], &[("title", s("x"))]),
+            click(VIEWER, "kd1:join:../../etc", &[]),
+            kaltura(VIEWER, &["link"], &[("kaltura_user", s("someone"))]),
+        ] {
+            responses.push(format!("{:?}", h.engine.respond(interaction).await));
+        }
+        h.fake.clear_failures();
+        responses.push(format!("{:?}", h.engine));
+        (secret, join_url, responses)
+    });
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("a command failed"),
+        "the failure was logged: {logs}"
+    );
+    for text in responses.iter().chain(std::iter::once(&logs)) {
+        assert!(!text.contains(TOKEN), "interaction token leaked: {text}");
+        assert!(!text.contains(&secret), "admin secret leaked: {text}");
+        assert!(!text.contains(&join_url), "join link leaked: {text}");
+        assert!(!text.contains("ks="), "a KS leaked: {text}");
+    }
+}
