@@ -495,7 +495,22 @@ fn panic_reply(label: &str, join: &tokio::task::JoinError) -> Reply {
 }
 
 /// A short name of the interaction for logs, e.g. `kaltura meeting start` or a click's kind.
+/// Names come from the request, so anything but `A-Z a-z 0-9 _ - space` becomes `?` (no
+/// forged log lines).
 fn label(interaction: &Interaction) -> String {
+    raw_label(interaction)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ' ') {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+fn raw_label(interaction: &Interaction) -> String {
     match interaction {
         Interaction::Command(c) => {
             let mut s = c.command.chars().take(32).collect::<String>();
