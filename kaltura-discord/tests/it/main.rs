@@ -12,6 +12,8 @@ mod config;
 mod commands_core;
 // The service tests run on SqlStore; the store tests run on every store this build has.
 #[cfg(feature = "sqlite")]
+mod commands;
+#[cfg(feature = "sqlite")]
 mod identity;
 #[cfg(feature = "sqlite")]
 mod meetings;
