@@ -221,3 +221,163 @@ impl InteractionError {
         &self.reason
     }
 }
+
+// TEMP(helper C): replaced by helper A's implementation
+// (a minimal parser so the serenity adapter compiles and can be tested; no limits applied).
+/// TEMP(helper C): parses an interaction body (replaced by helper A's implementation).
+///
+/// # Errors
+///
+/// [`crate::Error::Interaction`] when the body is not a usable interaction.
+pub fn parse(body: &[u8]) -> crate::Result<Interaction> {
+    use serde_json::Value;
+    let bad = |why: &str| crate::Error::Interaction(InteractionError::new(why));
+    let v: Value = serde_json::from_slice(body).map_err(|_| bad("not JSON"))?;
+    let kind = v
+        .get("type")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| bad("no type"))?;
+    if kind == 1 {
+        return Ok(Interaction::Ping);
+    }
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    let id = |v: &Value, k: &str| s(v, k).and_then(|x| x.parse::<u64>().ok());
+    let member = v.get("member");
+    let user = member
+        .and_then(|m| m.get("user"))
+        .or(v.get("user"))
+        .ok_or_else(|| bad("no user"))?;
+    let roles = member
+        .and_then(|m| m.get("roles"))
+        .and_then(Value::as_array);
+    let context = InteractionContext {
+        id: id(&v, "id")
+            .and_then(InteractionId::new)
+            .ok_or_else(|| bad("no id"))?,
+        application_id: id(&v, "application_id")
+            .and_then(ApplicationId::new)
+            .ok_or_else(|| bad("no app"))?,
+        token: InteractionToken::new(s(&v, "token").ok_or_else(|| bad("no token"))?),
+        guild: id(&v, "guild_id").and_then(GuildId::new),
+        channel: id(&v, "channel_id").and_then(ChannelId::new),
+        invoker: Invoker {
+            user: id(user, "id")
+                .and_then(DiscordUserId::new)
+                .ok_or_else(|| bad("no user id"))?,
+            display_name: member
+                .and_then(|m| s(m, "nick"))
+                .or(s(user, "global_name"))
+                .or(s(user, "username"))
+                .unwrap_or_default(),
+            roles: roles
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.as_str()?.parse().ok())
+                .collect(),
+            permissions: DiscordPermissions::from_bits(
+                member.and_then(|m| id(m, "permissions")).unwrap_or(0),
+            ),
+        },
+        locale: s(&v, "locale"),
+        guild_locale: s(&v, "guild_locale"),
+    };
+    let data = v.get("data").ok_or_else(|| bad("no data"))?;
+    let list = |v: &Value| {
+        v.get("options")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    match kind {
+        2 | 4 => {
+            let (mut path, mut opts) = (Vec::new(), list(data));
+            while let Some(sub) = opts
+                .first()
+                .filter(|o| matches!(o.get("type").and_then(Value::as_u64), Some(1 | 2)))
+                .cloned()
+            {
+                path.push(s(&sub, "name").unwrap_or_default());
+                opts = list(&sub);
+            }
+            let value = |o: &Value| match (o.get("type").and_then(Value::as_u64), o.get("value")) {
+                (Some(4), Some(Value::Number(n))) => n.as_i64().map(OptionValue::Integer),
+                (Some(10), Some(Value::Number(n))) => n.as_f64().map(OptionValue::Number),
+                (Some(5), Some(Value::Bool(b))) => Some(OptionValue::Boolean(*b)),
+                (_, Some(Value::String(x))) => Some(OptionValue::String(x.clone())),
+                _ => None,
+            };
+            let focused = opts
+                .iter()
+                .find(|o| o.get("focused") == Some(&Value::Bool(true)))
+                .cloned();
+            let options = opts
+                .iter()
+                .filter(|o| o.get("focused").is_none())
+                .filter_map(|o| {
+                    Some(CommandOption {
+                        name: s(o, "name")?,
+                        value: value(o)?,
+                    })
+                })
+                .collect();
+            let command = s(data, "name").unwrap_or_default();
+            match (kind, focused) {
+                (4, Some(f)) => Ok(Interaction::Autocomplete(AutocompleteRequest {
+                    context,
+                    command,
+                    path,
+                    options,
+                    focused: s(&f, "name").unwrap_or_default(),
+                    partial: f
+                        .get("value")
+                        .map(|x| x.as_str().map_or(x.to_string(), str::to_owned))
+                        .unwrap_or_default(),
+                })),
+                _ => Ok(Interaction::Command(CommandInvocation {
+                    context,
+                    command,
+                    path,
+                    options,
+                })),
+            }
+        }
+        3 => Ok(Interaction::Component(ComponentClick {
+            context,
+            custom_id: s(data, "custom_id").unwrap_or_default(),
+            component_type: data
+                .get("component_type")
+                .and_then(Value::as_u64)
+                .and_then(|c| u8::try_from(c).ok())
+                .unwrap_or(0),
+            values: data
+                .get("values")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
+            message: v
+                .get("message")
+                .and_then(|m| id(m, "id"))
+                .and_then(MessageId::new),
+        })),
+        5 => Ok(Interaction::ModalSubmit(ModalSubmission {
+            context,
+            custom_id: s(data, "custom_id").unwrap_or_default(),
+            fields: data
+                .get("components")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .flat_map(|r| {
+                    r.get("components")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .filter_map(|c| Some((s(&c, "custom_id")?, s(&c, "value")?)))
+                .collect(),
+        })),
+        _ => Err(bad("unknown interaction type")),
+    }
+}

@@ -252,3 +252,101 @@ pub enum InteractionResponse {
     /// MODAL (9).
     Modal(Modal),
 }
+
+// TEMP(helper C): replaced by helper A's implementation
+// (minimal conversions so the REST client and the serenity adapter compile and can be tested;
+// no limits are applied here).
+mod temp_helper_c {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn embed_json(e: &Embed) -> Value {
+        let mut m = serde_json::Map::new();
+        let mut put = |k: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                m.insert(k.to_owned(), v);
+            }
+        };
+        put("title", e.title.clone().map(Value::from));
+        put("url", e.url.clone().map(Value::from));
+        put("description", e.description.clone().map(Value::from));
+        put("color", e.color.map(Value::from));
+        put("thumbnail", e.thumbnail.clone().map(|u| json!({"url": u})));
+        put("footer", e.footer.clone().map(|t| json!({"text": t})));
+        let fields = e.fields.iter();
+        let fields = fields.map(|f| json!({"name": f.name, "value": f.value, "inline": f.inline}));
+        put("fields", (!e.fields.is_empty()).then(|| fields.collect()));
+        Value::Object(m)
+    }
+
+    fn row_json(r: &ActionRow) -> Value {
+        let components: Vec<Value> = match r {
+            ActionRow::Buttons(b) => b
+                .iter()
+                .map(|b| match b {
+                    Button::Link { label, url } => {
+                        json!({"type": 2, "style": 5, "label": label, "url": url})
+                    }
+                    Button::Action { label, custom_id, style, disabled } => json!({
+                        "type": 2, "label": label, "custom_id": custom_id, "disabled": disabled,
+                        "style": match style { ButtonStyle::Primary => 1, ButtonStyle::Secondary => 2,
+                            ButtonStyle::Success => 3, ButtonStyle::Danger => 4 },
+                    }),
+                })
+                .collect(),
+            ActionRow::Select(s) => vec![json!({
+                "type": 3, "custom_id": s.custom_id, "placeholder": s.placeholder,
+                "options": s.options.iter().map(|o| json!({"label": o.label, "value": o.value,
+                    "description": o.description})).collect::<Vec<_>>(),
+            })],
+        };
+        json!({"type": 1, "components": components})
+    }
+
+    impl Reply {
+        /// TEMP(helper C): the message body (replaced by helper A's implementation).
+        pub fn to_message_json(&self) -> Value {
+            let mut v = json!({
+                "content": self.content.clone().unwrap_or_else(|| "(no content)".to_owned()),
+                "embeds": self.embeds.iter().map(embed_json).collect::<Vec<_>>(),
+                "components": self.components.iter().map(row_json).collect::<Vec<_>>(),
+                "allowed_mentions": {"parse": [],
+                    "users": self.allowed_mentions.users.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "roles": self.allowed_mentions.roles.iter().map(ToString::to_string).collect::<Vec<_>>()},
+            });
+            if let (true, Value::Object(m)) = (self.ephemeral, &mut v) {
+                m.insert("flags".to_owned(), json!(64));
+            }
+            v
+        }
+    }
+
+    impl InteractionResponse {
+        /// TEMP(helper C): the callback body (replaced by helper A's implementation).
+        pub fn to_json(&self) -> Value {
+            let choice = |c: &Choice| match &c.value {
+                ChoiceValue::String(s) => json!({"name": c.name, "value": s}),
+                ChoiceValue::Integer(i) => json!({"name": c.name, "value": i}),
+            };
+            match self {
+                InteractionResponse::Pong => json!({"type": 1}),
+                InteractionResponse::Message(r) => json!({"type": 4, "data": r.to_message_json()}),
+                InteractionResponse::Deferred { ephemeral: true } => {
+                    json!({"type": 5, "data": {"flags": 64}})
+                }
+                InteractionResponse::Deferred { ephemeral: false } => json!({"type": 5}),
+                InteractionResponse::DeferredUpdate => json!({"type": 6}),
+                InteractionResponse::Update(r) => json!({"type": 7, "data": r.to_message_json()}),
+                InteractionResponse::Autocomplete(c) => json!({"type": 8,
+                    "data": {"choices": c.iter().map(choice).collect::<Vec<_>>()}}),
+                InteractionResponse::Modal(m) => json!({"type": 9, "data": {
+                    "custom_id": m.custom_id, "title": m.title,
+                    "components": m.inputs.iter().map(|i| json!({"type": 1, "components": [{
+                        "type": 4, "custom_id": i.custom_id, "label": i.label,
+                        "style": if i.paragraph { 2 } else { 1 }, "required": i.required,
+                        "value": i.value}]})).collect::<Vec<_>>()}}),
+            }
+        }
+    }
+}
