@@ -474,22 +474,39 @@ fn commands_in(
         .collect()
 }
 
-/// The JSON body of a message sent outside an interaction response: the EPHEMERAL flag has
-/// no meaning there and is dropped.
-fn message_body(reply: &Reply, drop_ephemeral: bool) -> Result<Vec<u8>> {
-    let mut json = reply.to_message_json();
-    if drop_ephemeral && let Value::Object(map) = &mut json {
-        let flags = map.get("flags").and_then(Value::as_u64);
-        match flags.map(|f| f & !EPHEMERAL) {
-            Some(0) => {
-                map.remove("flags");
+/// How a [`Reply`] is sent, which decides its JSON body.
+#[derive(Clone, Copy)]
+enum Body {
+    /// A follow-up: [`Reply::to_message_json`], the ephemeral flag kept.
+    Followup,
+    /// A new channel or webhook message: [`Reply::to_message_json`] without the EPHEMERAL
+    /// flag, which has no meaning outside interactions.
+    Message,
+    /// An edit: [`Reply::to_edit_json`] (no flags; empty parts clear what was shown).
+    Edit,
+}
+
+fn message_body(reply: &Reply, how: Body) -> Result<Vec<u8>> {
+    let json = match how {
+        Body::Edit => reply.to_edit_json(),
+        Body::Followup => reply.to_message_json(),
+        Body::Message => {
+            let mut json = reply.to_message_json();
+            if let Value::Object(map) = &mut json {
+                let flags = map.get("flags").and_then(Value::as_u64);
+                match flags.map(|f| f & !EPHEMERAL) {
+                    Some(0) => {
+                        map.remove("flags");
+                    }
+                    Some(rest) => {
+                        map.insert("flags".to_owned(), Value::from(rest));
+                    }
+                    None => {}
+                }
             }
-            Some(rest) => {
-                map.insert("flags".to_owned(), Value::from(rest));
-            }
-            None => {}
+            json
         }
-    }
+    };
     to_body(&json)
 }
 
@@ -571,7 +588,7 @@ impl DiscordRest for TwilightRest {
             application_id: application.get(),
             interaction_token: token.expose(),
         };
-        let body = message_body(reply, false)?;
+        let body = message_body(reply, Body::Edit)?;
         self.call(&call, &route, Some(body), false).await?;
         Ok(())
     }
@@ -594,7 +611,7 @@ impl DiscordRest for TwilightRest {
             with_components: None,
             webhook_id: application.get(),
         };
-        let body = message_body(reply, false)?;
+        let body = message_body(reply, Body::Followup)?;
         let (status, bytes) = self.call(&call, &route, Some(body), false).await?;
         message_id(call.operation, status, &bytes)
     }
@@ -721,7 +738,7 @@ impl DiscordRest for TwilightRest {
         let route = Route::CreateMessage {
             channel_id: channel.get(),
         };
-        let body = message_body(reply, true)?;
+        let body = message_body(reply, Body::Message)?;
         let (status, bytes) = self.call(&call, &route, Some(body), true).await?;
         message_id(call.operation, status, &bytes)
     }
@@ -741,7 +758,7 @@ impl DiscordRest for TwilightRest {
             channel_id: channel.get(),
             message_id: message.get(),
         };
-        let body = message_body(reply, true)?;
+        let body = message_body(reply, Body::Edit)?;
         self.call(&call, &route, Some(body), true).await?;
         Ok(())
     }
@@ -761,7 +778,7 @@ impl DiscordRest for TwilightRest {
             with_components: (!reply.components.is_empty()).then_some(true),
             webhook_id: webhook.id(),
         };
-        let body = message_body(reply, true)?;
+        let body = message_body(reply, Body::Message)?;
         let (status, bytes) = self.call(&call, &route, Some(body), false).await?;
         message_id(call.operation, status, &bytes)
     }
@@ -859,10 +876,13 @@ mod tests {
     fn ephemeral_is_dropped_outside_interactions()
     -> std::result::Result<(), Box<dyn std::error::Error>> {
         let reply = Reply::text("hi").ephemeral();
-        let kept: Value = serde_json::from_slice(&message_body(&reply, false)?)?;
+        let kept: Value = serde_json::from_slice(&message_body(&reply, Body::Followup)?)?;
         assert_eq!(kept.get("flags"), Some(&Value::from(64)));
-        let dropped: Value = serde_json::from_slice(&message_body(&reply, true)?)?;
+        let dropped: Value = serde_json::from_slice(&message_body(&reply, Body::Message)?)?;
         assert_eq!(dropped.get("flags"), None);
+        assert_eq!(dropped.get("content"), kept.get("content"));
+        let edit: Value = serde_json::from_slice(&message_body(&reply, Body::Edit)?)?;
+        assert_eq!(edit.get("flags"), None);
         Ok(())
     }
 

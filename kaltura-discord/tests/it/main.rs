@@ -13,6 +13,8 @@ mod config;
 mod identity;
 #[cfg(feature = "sqlite")]
 mod meetings;
+#[cfg(feature = "rest")]
+mod rest;
 #[cfg(feature = "watch")]
 mod secrets;
 mod store;
