@@ -17,6 +17,8 @@ mod meetings;
 mod rest;
 #[cfg(feature = "watch")]
 mod secrets;
+#[cfg(feature = "serenity")]
+mod serenity_adapter;
 mod store;
 #[cfg(feature = "sqlite")]
 mod video;
