@@ -12,9 +12,11 @@
 //!
 //! **Logging.** This client's own spans (`discord.rest`, fields `operation`, `route`,
 //! `status`) never hold a token. twilight-http itself opens an INFO span named `request`
-//! whose `path` field holds the interaction or webhook token of those routes: filter the
-//! `twilight_http` target to `error` in production (e.g. `RUST_LOG=info,twilight_http=error`)
-//! so that span is never recorded.
+//! whose `path` field holds the interaction or webhook token of those routes, shown with its
+//! own events (DEBUG `awaiting permit`, INFO `rate limited; retrying` on a 429), and
+//! `twilight_http_ratelimiting` logs the same path at DEBUG. Filter the `twilight_http`
+//! target (a prefix of both) to `error` (e.g. `RUST_LOG=info,twilight_http=error`); a test
+//! checks that no token reaches the logs with that filter.
 
 use std::fmt;
 use std::time::Duration;
@@ -293,6 +295,13 @@ impl TwilightRest {
             )),
         };
         if let Err(e) = &result {
+            if let crate::Error::Discord(DiscordError {
+                status: Some(status),
+                ..
+            }) = e
+            {
+                span.record("status", status);
+            }
             span.in_scope(|| tracing::warn!(error = %e, "Discord REST call failed"));
         }
         result
@@ -844,6 +853,26 @@ mod tests {
             (None, None),
             "codes beyond u32 are dropped"
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hostile_error_bodies_never_panic_nor_leak(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..600),
+            message in ".{0,400}",
+            code in proptest::num::i64::ANY,
+        ) {
+            let secret = "SECRET-TOKEN-abcdef";
+            let _ = discord_body(&body, &[secret]);
+            let json = serde_json::json!({"code": code, "message": format!("{message}{secret}{message}")});
+            let bytes = serde_json::to_vec(&json).unwrap_or_default();
+            let (parsed, text) = discord_body(&bytes, &[secret]);
+            proptest::prop_assert_eq!(parsed, u32::try_from(code).ok());
+            let text = text.unwrap_or_default();
+            proptest::prop_assert!(text.chars().count() <= MAX_ERROR_MESSAGE);
+            proptest::prop_assert!(!text.contains(secret));
+            proptest::prop_assert!(!text.chars().any(char::is_control));
+        }
     }
 
     #[test]

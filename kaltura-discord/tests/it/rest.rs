@@ -672,3 +672,68 @@ async fn bad_base_urls_are_setup_errors() {
         }
     }
 }
+
+/// Collects formatted log lines.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut out) = self.0.lock() {
+            out.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn logs_name_the_operation_and_route_but_never_a_token() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    // The filter the module documentation recommends: twilight-http's own `request` span
+    // holds the token in its path, so its target is kept at `error`.
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "debug,twilight_http=error",
+        ))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (server, rest) = fake().await;
+    tokened(
+        "PATCH",
+        format!("/api/v10/webhooks/{APP}/{INTERACTION_TOKEN}/messages/@original"),
+    )
+    .respond_with(
+        ResponseTemplate::new(404)
+            .set_body_json(json!({"message": "Unknown Webhook", "code": 10015})),
+    )
+    .expect(1)
+    .mount(&server)
+    .await;
+    let failed = rest
+        .edit_original(app(), &token(), &Reply::text("late"))
+        .await;
+    assert!(failed.is_err());
+
+    let logs = captured
+        .0
+        .lock()
+        .map(|l| String::from_utf8_lossy(&l).into_owned())
+        .unwrap_or_default();
+    assert!(logs.contains("discord.rest"), "{logs}");
+    assert!(logs.contains("editing the original response"), "{logs}");
+    assert!(
+        logs.contains("PATCH /webhooks/{application}/{token}/messages/@original"),
+        "{logs}"
+    );
+    assert!(logs.contains("status=404"), "{logs}");
+    for marker in ["MARKER-BOT-TOKEN", "MARKER-INTERACTION-TOKEN"] {
+        assert!(!logs.contains(marker), "{marker} leaked: {logs}");
+    }
+}
