@@ -499,3 +499,63 @@ fn modal(data: &Value) -> s::CreateModal {
     )
     .components(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn to_json(value: &impl serde::Serialize) -> Value {
+        serde_json::to_value(value).unwrap_or_default()
+    }
+
+    #[test]
+    fn rows_serenity_cannot_show_are_dropped_not_panicked_on() {
+        for hostile in [
+            json!(null),
+            json!({"type": 1}),
+            json!({"type": 1, "components": []}),
+            json!({"type": 1, "components": [{"type": 99}]}),
+            json!({"type": 1, "components": [{"type": 2, "style": 5}]}),
+            json!({"type": 1, "components": [{"type": 2, "style": 1}]}),
+            json!({"type": 1, "components": [{"type": 3}]}),
+            json!({"type": 1, "components": [{"type": 4, "label": "x"}]}),
+        ] {
+            assert!(row(&hostile).is_none(), "{hostile}");
+        }
+        let kept = row(&json!({"type": 1, "components": [
+            {"type": 2, "style": 5},
+            {"type": 2, "style": 2, "custom_id": "a", "label": "A"}
+        ]}));
+        let kept = kept.map(|r| to_json(&r)).unwrap_or_default();
+        assert_eq!(kept["components"].as_array().map(Vec::len), Some(1));
+        assert_eq!(kept["components"][0]["style"], 2);
+    }
+
+    #[test]
+    fn zero_ids_in_allowed_mentions_are_skipped() {
+        let mentions = allowed_mentions(&json!({"users": ["0", "12", "x", 5], "roles": ["7"]}));
+        let json = to_json(&mentions);
+        assert_eq!(json["users"], json!(["12"]));
+        assert_eq!(json["roles"], json!(["7"]));
+        assert_eq!(json["parse"], json!([]));
+    }
+
+    #[test]
+    fn integer_bounds_and_choices_outside_serenitys_setters_stay_numbers() {
+        let mut spec = OptionSpec::integer("offset", "Offset").range(-5.0, 10.0);
+        spec.choices.push(crate::commands::reply::Choice {
+            name: "big".to_owned(),
+            value: ChoiceValue::Integer(5_000_000_000),
+        });
+        spec.choices.push(crate::commands::reply::Choice {
+            name: "small".to_owned(),
+            value: ChoiceValue::Integer(3),
+        });
+        let json = to_json(&option(&spec));
+        assert_eq!(json["min_value"], json!(-5.0));
+        assert_eq!(json["max_value"], json!(10));
+        assert_eq!(json["choices"][0]["value"], json!(5_000_000_000.0));
+        assert_eq!(json["choices"][1]["value"], json!(3));
+    }
+}
