@@ -9,7 +9,7 @@
 //!   [`Reply::to_edit_json`], [`Reply::to_message_json`]), so Discord's limits are applied
 //!   exactly once, by the library, whichever transport sends the reply.
 //! * Registration: [`registration_to_serenity`] turns our [`CommandSpec`]s into serenity
-//!   [`CreateCommand`]s for `Command::set_global_commands` / `GuildId::set_commands`.
+//!   [`CreateCommand`](s::CreateCommand)s for `Command::set_global_commands` / `GuildId::set_commands`.
 //!
 //! # Example
 //!
