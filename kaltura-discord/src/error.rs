@@ -327,6 +327,12 @@ pub enum SetupError {
         /// Why (never the URL itself, which may hold a password).
         reason: String,
     },
+    /// A [`crate::commands::CommandEngine`] was built without a required part.
+    #[error("the command engine needs `{part}`; give it to the builder")]
+    EngineIncomplete {
+        /// The builder method that was not called, e.g. `rest`.
+        part: &'static str,
+    },
     /// A PostgreSQL schema name is not 1–63 characters of `a-z`, `0-9` and `_`.
     #[error("PostgreSQL schema name {name:?} must be 1-63 characters of a-z, 0-9 and _")]
     InvalidSchemaName {

@@ -374,11 +374,21 @@ pub const CONFIG_SECTIONS: [&str; 6] = [
     "notifications",
 ];
 
+/// `entry_added_to_category` → `Entry added to category`.
+fn display_name(key: &str) -> String {
+    let spaced = key.replace('_', " ");
+    let mut chars = spaced.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 fn event_option(name: &str, description: &str) -> OptionSpec {
     NOTIFY_EVENTS
         .iter()
         .fold(OptionSpec::string(name, description), |o, e| {
-            o.choice(*e, *e)
+            o.choice(display_name(e), *e)
         })
 }
 
@@ -560,11 +570,14 @@ pub fn commands() -> Vec<CommandSpec> {
 
 static COMMANDS: LazyLock<Vec<CommandSpec>> = LazyLock::new(commands);
 
+/// The spec of one of the library's [`commands`] by name (built once), e.g. to read the
+/// choices or bounds of an option.
+pub fn spec(command: &str) -> Option<&'static CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == command)
+}
+
 fn lookup_ephemeral<S: AsRef<str>>(command: &str, path: &[S]) -> bool {
-    COMMANDS
-        .iter()
-        .find(|c| c.name == command)
-        .is_none_or(|c| c.leaf_is_ephemeral(path))
+    spec(command).is_none_or(|c| c.leaf_is_ephemeral(path))
 }
 
 /// Whether the final reply to `/command path…` of [`commands`] is ephemeral. Replies that
@@ -1458,6 +1471,29 @@ mod tests {
             flat.as_json(),
             r#"[{"contexts":[0,1],"description":"d","integration_types":[0],"name":"c","type":1}]"#
         );
+    }
+
+    #[test]
+    fn event_choices_have_readable_names() {
+        let notify = spec("kaltura-admin")
+            .and_then(|c| c.node(&["notify", "subscribe"]))
+            .unwrap();
+        let event = notify.options.iter().find(|o| o.name == "event").unwrap();
+        let pairs: Vec<(&str, &ChoiceValue)> = event
+            .choices
+            .iter()
+            .map(|c| (c.name.as_str(), &c.value))
+            .collect();
+        assert_eq!(pairs.len(), NOTIFY_EVENTS.len());
+        assert_eq!(
+            pairs[1],
+            (
+                "Entry added to category",
+                &ChoiceValue::String("entry_added_to_category".into())
+            )
+        );
+        assert_eq!(display_name(""), "");
+        assert!(spec("nope").is_none());
     }
 
     #[test]

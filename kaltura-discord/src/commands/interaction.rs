@@ -906,6 +906,22 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_command_type_means_a_slash_command() {
+        let body = command_with(r#"[{"type":1,"name":"whoami"}]"#)
+            .replace(r#""type":1,"name":"kaltura""#, r#""name":"kaltura""#);
+        let Interaction::Command(c) = parse(body.as_bytes()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (c.command.as_str(), c.path.as_slice()),
+            ("kaltura", &["whoami".to_owned()][..])
+        );
+        let values_then_sub =
+            command_with(r#"[{"type":3,"name":"v","value":"x"},{"type":1,"name":"s"}]"#);
+        assert!(reason(&values_then_sub).contains("not alone"));
+    }
+
+    #[test]
     fn integers_are_within_2_pow_53() {
         let ok = command_leaf(r#"[{"type":4,"name":"n","value":9007199254740991}]"#);
         let Interaction::Command(c) = parse(ok.as_bytes()).unwrap() else {

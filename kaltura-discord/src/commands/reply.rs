@@ -1242,7 +1242,7 @@ mod tests {
                 assert!((1..=limits::FIELD_VALUE).contains(&v));
                 total += n + v;
             }
-            assert!(e.as_object().unwrap().len() > 0);
+            assert!(!e.as_object().unwrap().is_empty());
         }
         assert!(total <= limits::EMBEDS_TOTAL, "{total}");
         let rows = msg["components"].as_array().map_or(&[][..], Vec::as_slice);

@@ -108,6 +108,12 @@ pub struct MeetingsConfig {
     /// How long a join link works, in minutes.
     #[schemars(range(min = 5, max = 1440))]
     pub join_link_expiry_minutes: u32,
+    /// Whether `/kaltura meeting start` also creates a Discord scheduled event (an external
+    /// event whose location is the meeting's public page, never a join link) and
+    /// `/kaltura meeting end` completes or cancels it. The bot needs the Manage Events
+    /// permission; a refusal is logged and does not fail the meeting.
+    #[serde(default)]
+    pub discord_events: bool,
 }
 
 /// How a Discord member becomes a Kaltura user.
