@@ -339,6 +339,12 @@ pub enum SetupError {
         /// The refused name (at most 64 characters are kept).
         name: String,
     },
+    /// The Discord REST client could not be set up (a bad base URL, no TLS provider).
+    #[error("the Discord REST client could not be set up: {reason}")]
+    DiscordClient {
+        /// Why (never the bot token).
+        reason: String,
+    },
 }
 
 /// What failed in a store, independent of the database behind it.

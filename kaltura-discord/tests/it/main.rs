@@ -17,8 +17,12 @@ mod commands;
 mod identity;
 #[cfg(feature = "sqlite")]
 mod meetings;
+#[cfg(feature = "rest")]
+mod rest;
 #[cfg(feature = "watch")]
 mod secrets;
+#[cfg(feature = "serenity")]
+mod serenity_adapter;
 mod store;
 #[cfg(feature = "sqlite")]
 mod video;
