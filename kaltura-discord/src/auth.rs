@@ -474,34 +474,33 @@ impl JwtAuthority {
         let mut validation = Validation::new(ALGORITHM);
         validation.set_audience(&[&self.audience]);
         validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+        // Presence (and type) of every claim is checked by `claims_from_map`, which names
+        // the missing one; `aud` and `iss` are still validated here when present.
+        validation.set_required_spec_claims::<&str>(&[]);
         // Times are checked below against the injected clock.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        let data =
-            jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation).map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind;
-                match e.kind() {
-                    ErrorKind::InvalidSignature => AuthError::BadSignature,
-                    ErrorKind::InvalidAudience => AuthError::WrongAudience,
-                    ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
-                    ErrorKind::MissingRequiredClaim(c) => AuthError::InvalidClaim {
-                        claim: match c.as_str() {
-                            "exp" => "exp",
-                            "aud" => "aud",
-                            "iss" => "iss",
-                            _ => "sub",
-                        },
-                        problem: ClaimProblem::Missing,
-                    },
-                    ErrorKind::Json(_) => AuthError::InvalidClaim {
-                        claim: "claims",
-                        problem: ClaimProblem::WrongShape,
-                    },
-                    _ => AuthError::Malformed,
-                }
-            })?;
-        let claims = data.claims;
+        // Decoded as a JSON object first, so that a missing claim is reported by name
+        // rather than as a shape error of the whole claim set.
+        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            token,
+            &key.decoding,
+            &validation,
+        )
+        .map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::InvalidSignature => AuthError::BadSignature,
+                ErrorKind::InvalidAudience => AuthError::WrongAudience,
+                ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
+                ErrorKind::Json(_) => AuthError::InvalidClaim {
+                    claim: "claims",
+                    problem: ClaimProblem::WrongShape,
+                },
+                _ => AuthError::Malformed,
+            }
+        })?;
+        let claims = claims_from_map(data.claims)?;
         self.check_times(&claims)?;
         claims.subject()?;
         Ok(claims)
@@ -552,6 +551,22 @@ fn decode_header_strict(token: &str) -> Result<RawHeader, AuthError> {
         .decode(header)
         .map_err(|_| AuthError::Malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| AuthError::Malformed)
+}
+
+/// The claims this service issues, from a verified claim set; a missing claim is named.
+fn claims_from_map(map: serde_json::Map<String, serde_json::Value>) -> Result<Claims, AuthError> {
+    for claim in ["sub", "guild", "iat", "exp", "aud", "iss"] {
+        if !map.contains_key(claim) {
+            return Err(AuthError::InvalidClaim {
+                claim,
+                problem: ClaimProblem::Missing,
+            });
+        }
+    }
+    serde_json::from_value(serde_json::Value::Object(map)).map_err(|_| AuthError::InvalidClaim {
+        claim: "claims",
+        problem: ClaimProblem::WrongShape,
+    })
 }
 
 #[cfg(test)]
@@ -625,6 +640,35 @@ mod tests {
 
     fn hs256(claims: &Value) -> String {
         signed(ALGORITHM, Some("k1"), claims, SECRET)
+    }
+
+    #[test]
+    fn keys_tokens_and_claim_problems_print_without_secrets() {
+        let key = JwtKey::new("k-2026", SECRET).unwrap();
+        assert_eq!(key.kid(), "k-2026");
+        assert_eq!(
+            format!("{key:?}"),
+            "JwtKey { kid: \"k-2026\", secret: \"**redacted**\" }"
+        );
+        let token = authority().issue(&subject()).unwrap();
+        assert_eq!(format!("{token:?}"), "Token(**redacted**)");
+        for (problem, text) in [
+            (ClaimProblem::Missing, "the token's `exp` claim is missing"),
+            (
+                ClaimProblem::NotASnowflake,
+                "the token's `exp` claim is not a Discord id",
+            ),
+            (
+                ClaimProblem::WrongShape,
+                "the token's `exp` claim has the wrong shape",
+            ),
+        ] {
+            let err = AuthError::InvalidClaim {
+                claim: "exp",
+                problem,
+            };
+            assert_eq!(err.to_string(), text);
+        }
     }
 
     #[test]
@@ -764,13 +808,53 @@ mod tests {
                 "missing sub",
                 hs256(&with(&[("sub", Value::Null)])),
                 AuthError::InvalidClaim {
-                    claim: "claims",
-                    problem: ClaimProblem::WrongShape,
+                    claim: "sub",
+                    problem: ClaimProblem::Missing,
+                },
+            ),
+            (
+                "missing exp",
+                hs256(&with(&[("exp", Value::Null)])),
+                AuthError::InvalidClaim {
+                    claim: "exp",
+                    problem: ClaimProblem::Missing,
+                },
+            ),
+            (
+                "missing aud",
+                hs256(&with(&[("aud", Value::Null)])),
+                AuthError::InvalidClaim {
+                    claim: "aud",
+                    problem: ClaimProblem::Missing,
+                },
+            ),
+            (
+                "missing iss",
+                hs256(&with(&[("iss", Value::Null)])),
+                AuthError::InvalidClaim {
+                    claim: "iss",
+                    problem: ClaimProblem::Missing,
                 },
             ),
             (
                 "missing iat",
                 hs256(&with(&[("iat", Value::Null)])),
+                AuthError::InvalidClaim {
+                    claim: "iat",
+                    problem: ClaimProblem::Missing,
+                },
+            ),
+            (
+                "missing guild",
+                hs256(&with(&[("guild", Value::Null)])),
+                AuthError::InvalidClaim {
+                    claim: "guild",
+                    problem: ClaimProblem::Missing,
+                },
+            ),
+            (
+                "exp of the wrong type",
+                hs256(&with(&[("exp", json!("tomorrow"))])),
                 AuthError::InvalidClaim {
                     claim: "claims",
                     problem: ClaimProblem::WrongShape,

@@ -169,3 +169,35 @@ impl<'a> GuildContext<'a> {
         authorize(&self.config.rbac, subject, permission).into_result(permission)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_debug_shows_the_partner_and_no_secret() {
+        let secret = SecretString::from("canary-admin-secret-0123456789abcdef");
+        let client = Client::builder()
+            .service_url("https://www.kaltura.com")
+            .partner_id(4242)
+            .admin_secret(secret.clone())
+            .build()
+            .unwrap();
+        let account = KalturaAccount::new(client, &secret).unwrap();
+        let shown = format!("{account:?}");
+        assert!(shown.starts_with("KalturaAccount {"), "{shown}");
+        assert!(shown.contains("4242"), "{shown}");
+        assert!(!shown.contains("canary-admin-secret"), "{shown}");
+    }
+
+    #[test]
+    fn account_needs_a_secret() {
+        let client = Client::builder()
+            .service_url("https://www.kaltura.com")
+            .partner_id(4242)
+            .build()
+            .unwrap();
+        let err = KalturaAccount::new(client, &SecretString::from(String::new())).unwrap_err();
+        assert!(matches!(err, Error::Setup(SetupError::EmptyAdminSecret)));
+    }
+}

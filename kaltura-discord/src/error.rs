@@ -327,6 +327,12 @@ pub enum SetupError {
         /// Why (never the URL itself, which may hold a password).
         reason: String,
     },
+    /// A [`crate::commands::CommandEngine`] was built without a required part.
+    #[error("the command engine needs `{part}`; give it to the builder")]
+    EngineIncomplete {
+        /// The builder method that was not called, e.g. `rest`.
+        part: &'static str,
+    },
     /// A PostgreSQL schema name is not 1–63 characters of `a-z`, `0-9` and `_`.
     #[error("PostgreSQL schema name {name:?} must be 1-63 characters of a-z, 0-9 and _")]
     InvalidSchemaName {
@@ -340,6 +346,12 @@ pub enum SetupError {
     )]
     InvalidDiscordPublicKey {
         /// Why it was refused (the key is public, but is not echoed).
+        reason: String,
+    },
+    /// The Discord REST client could not be set up (a bad base URL, no TLS provider).
+    #[error("the Discord REST client could not be set up: {reason}")]
+    DiscordClient {
+        /// Why (never the bot token).
         reason: String,
     },
 }

@@ -47,6 +47,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+pub mod adapters;
 #[cfg(feature = "jwt")]
 pub mod auth;
 pub mod commands;

@@ -640,6 +640,62 @@ mod tests {
     }
 
     #[test]
+    fn discord_permissions_parse_only_decimal_bit_sets() {
+        assert_eq!(
+            DiscordPermissions::parse("32"),
+            Some(DiscordPermissions::MANAGE_GUILD)
+        );
+        assert_eq!(DiscordPermissions::parse(""), None);
+        assert_eq!(DiscordPermissions::parse("3a"), None);
+        assert_eq!(DiscordPermissions::parse("-8"), None);
+        assert_eq!(DiscordPermissions::parse(" 8"), None);
+        // Digits only, but more than 64 bits.
+        assert_eq!(DiscordPermissions::parse("99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn discord_permissions_combine_with_bitor() {
+        let both = DiscordPermissions::MANAGE_GUILD | DiscordPermissions::MANAGE_ROLES;
+        assert_eq!(both.bits(), (1 << 5) | (1 << 28));
+        assert!(both.contains(DiscordPermissions::MANAGE_GUILD));
+        assert!(both.contains(DiscordPermissions::MANAGE_ROLES));
+        assert!(!both.contains(DiscordPermissions::MANAGE_CHANNELS));
+        assert_eq!(
+            (DiscordPermissions::NONE | DiscordPermissions::MANAGE_EVENTS).bits(),
+            1 << 33
+        );
+    }
+
+    #[test]
+    fn discord_permissions_deserialize_from_string_or_number() {
+        let p: DiscordPermissions = serde_json::from_str("\"2147601440\"").unwrap();
+        assert_eq!(p.bits(), 2_147_601_440);
+        let p: DiscordPermissions = serde_json::from_str("40").unwrap();
+        assert_eq!(p.bits(), 40);
+        for bad in ["\"x\"", "-1", "1.5", "null", "[]"] {
+            let err = serde_json::from_str::<DiscordPermissions>(bad).unwrap_err();
+            assert!(
+                err.to_string().contains("Discord permissions"),
+                "{bad}: {err}"
+            );
+        }
+        assert_eq!(serde_json::to_string(&p).unwrap(), "\"40\"");
+    }
+
+    #[test]
+    fn permission_set_deserializes_only_all_or_a_list() {
+        let all: PermissionSet = serde_json::from_str("\"all\"").unwrap();
+        assert_eq!(all, PermissionSet::All);
+        let list: PermissionSet = serde_json::from_str("[\"join_meeting\"]").unwrap();
+        assert!(list.contains(Permission::JoinMeeting));
+        assert!(!list.contains(Permission::StartMeeting));
+        for bad in ["\"everything\"", "\"ALL\"", "3", "{}"] {
+            let err = serde_json::from_str::<PermissionSet>(bad).unwrap_err();
+            assert!(err.to_string().contains("expected \"all\""), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn default_policy_makes_members_viewers() {
         let d = authorize(
             &GuildPolicy::default(),

@@ -9,10 +9,14 @@
 
 use async_trait::async_trait;
 
+pub mod custom_id;
 pub mod definition;
+pub mod engine;
+mod handlers;
 pub mod interaction;
 pub mod reply;
 
+pub use engine::{CommandEngine, CommandEngineBuilder};
 pub use interaction::{Interaction, InteractionContext, InteractionError, InteractionToken};
 pub use reply::{InteractionResponse, Reply};
 

@@ -47,7 +47,7 @@ pub use model::{
     DatabaseConfig, DatabaseUrl, DiscordConfig, FeaturesConfig, GuildConfig, GuildKalturaConfig,
     HttpConfig, IdentityConfig, IdentityStrategy, JwtConfig, JwtKeyConfig,
     KalturaCredentialsConfig, LinkScopeKind, MeetingType, MeetingsConfig, NotificationEvent,
-    NotificationRoute, NotificationsConfig, ProcessConfig,
+    NotificationRoute, NotificationsConfig, ProcessConfig, ShardsConfig,
 };
 pub use resolver::{
     ConfigResolver, ConfigSources, DEFAULT_CACHE_TTL, DEFAULT_CONFIG_JSON, ENV_PREFIX, Explanation,

@@ -108,6 +108,12 @@ pub struct MeetingsConfig {
     /// How long a join link works, in minutes.
     #[schemars(range(min = 5, max = 1440))]
     pub join_link_expiry_minutes: u32,
+    /// Whether `/kaltura meeting start` also creates a Discord scheduled event (an external
+    /// event whose location is the meeting's public page, never a join link) and
+    /// `/kaltura meeting end` completes or cancels it. The bot needs the Manage Events
+    /// permission; a refusal is logged and does not fail the meeting.
+    #[serde(default)]
+    pub discord_events: bool,
 }
 
 /// How a Discord member becomes a Kaltura user.
@@ -236,6 +242,30 @@ pub struct DiscordConfig {
     pub application_id: Option<String>,
     /// The application's Ed25519 public key (hex), for HTTP interactions.
     pub public_key: Option<String>,
+    /// Register the commands in this guild only (they update instantly; for development)
+    /// instead of globally.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub dev_guild_id: Option<crate::GuildId>,
+    /// The gateway shards this process runs (`null`: as many as Discord recommends, all in
+    /// this process). Several replicas share one application by each running a range.
+    #[serde(default)]
+    pub shards: Option<ShardsConfig>,
+}
+
+/// The gateway shards one process runs: shards `first..=last` of `total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShardsConfig {
+    /// The application's total shard count.
+    #[schemars(range(min = 1, max = 65535))]
+    pub total: u32,
+    /// The first shard id this process runs.
+    #[schemars(range(max = 65534))]
+    pub first: u32,
+    /// The last shard id this process runs (inclusive).
+    #[schemars(range(max = 65534))]
+    pub last: u32,
 }
 
 /// Kaltura credentials.

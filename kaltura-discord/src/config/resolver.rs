@@ -741,6 +741,23 @@ fn validate_process(config: &ProcessConfig, layered: &Layered) -> Result<(), Con
         }
     };
     check_schema_bounds(layered, schema::process_schema_cached(), None)?;
+    if let Some(shards) = &config.discord.shards {
+        if shards.first > shards.last {
+            return Err(fail(
+                &["discord", "shards", "first"],
+                format!("must not be after `last` ({})", shards.last),
+            ));
+        }
+        if shards.last >= shards.total {
+            return Err(fail(
+                &["discord", "shards", "last"],
+                format!(
+                    "must be below `total` ({}): shard ids run from 0 to total - 1",
+                    shards.total
+                ),
+            ));
+        }
+    }
     let mut kids = HashSet::new();
     for (i, key) in config.jwt.keys.iter().enumerate() {
         let index = i.to_string();
@@ -1486,6 +1503,29 @@ mod tests {
     fn process_rules_ranges_and_jwt_keys_are_enforced() {
         let d = Dir::new();
         let load = |global: &str| ConfigResolver::load(&sources_with(&d, global, &[]));
+        let err =
+            load(r#"{"discord": {"shards": {"total": 4, "first": 2, "last": 4}}}"#).unwrap_err();
+        assert_eq!(err.key, "discord.shards.last");
+        let err =
+            load(r#"{"discord": {"shards": {"total": 4, "first": 3, "last": 1}}}"#).unwrap_err();
+        assert_eq!(err.key, "discord.shards.first");
+        let err =
+            load(r#"{"discord": {"shards": {"total": 0, "first": 0, "last": 0}}}"#).unwrap_err();
+        assert_eq!(err.key, "discord.shards.total");
+        let err = load(r#"{"discord": {"dev_guild_id": "../../etc"}}"#).unwrap_err();
+        assert_eq!(err.key, "discord.dev_guild_id");
+        let ok = load(r#"{"discord": {"shards": {"total": 4, "first": 2, "last": 3}, "dev_guild_id": "613425648685547541"}}"#)
+            .unwrap();
+        let process = ok.process();
+        let discord = &process.config().discord;
+        assert_eq!(
+            discord.shards.map(|s| (s.first, s.last, s.total)),
+            Some((2, 3, 4))
+        );
+        assert_eq!(
+            discord.dev_guild_id.map(|g| g.get()),
+            Some(613425648685547541)
+        );
         let err = load(r#"{"jwt": {"ttl_seconds": 4294967295}}"#).unwrap_err();
         assert_eq!(err.key, "jwt.ttl_seconds");
         assert_eq!(err.message, "must be between 30 and 86400");

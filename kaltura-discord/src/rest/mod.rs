@@ -16,6 +16,11 @@ use crate::commands::interaction::InteractionToken;
 use crate::commands::reply::Reply;
 use crate::ids::{ApplicationId, ChannelId, GuildId, MessageId, ScheduledEventId};
 
+#[cfg(feature = "rest")]
+pub mod twilight;
+#[cfg(feature = "rest")]
+pub use twilight::{TwilightRest, TwilightRestBuilder};
+
 /// A guild scheduled event to create (an external event with a location).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduledEventSpec {

@@ -15,7 +15,7 @@ use super::{
     StoredOverride, config_change_detail, link_audit_detail, override_text, unlink_audit_detail,
 };
 use crate::error::{ConflictReason, Resource};
-use crate::ids::{DiscordUserId, GuildId};
+use crate::ids::{DiscordUserId, GuildId, ScheduledEventId};
 use crate::{Error, Result};
 
 /// The most audit entries a [`MemoryStore`] keeps; older ones are dropped first, so memory
@@ -67,6 +67,8 @@ struct State {
     overrides: HashMap<GuildId, StoredOverride>,
     /// Meetings by (partner, event): an event is recorded once per partner.
     meetings: HashMap<(PartnerId, ScheduleEventId), MeetingRecord>,
+    /// Discord scheduled events mirroring meetings, by (partner, event).
+    discord_events: HashMap<(PartnerId, ScheduleEventId), ScheduledEventId>,
     audit: VecDeque<AuditEntry>,
     last_audit_id: i64,
 }
@@ -352,6 +354,39 @@ impl MeetingStore for MemoryStore {
             }
             None => Ok(false),
         }
+    }
+
+    async fn set_discord_event(
+        &self,
+        guild: GuildId,
+        partner_id: PartnerId,
+        event_id: ScheduleEventId,
+        discord_event: Option<ScheduledEventId>,
+    ) -> Result<bool> {
+        let mut state = self.state.lock().await;
+        let key = (partner_id, event_id);
+        if state.meetings.get(&key).is_none_or(|m| m.guild != guild) {
+            return Ok(false);
+        }
+        match discord_event {
+            Some(event) => state.discord_events.insert(key, event),
+            None => state.discord_events.remove(&key),
+        };
+        Ok(true)
+    }
+
+    async fn discord_event(
+        &self,
+        guild: GuildId,
+        partner_id: PartnerId,
+        event_id: ScheduleEventId,
+    ) -> Result<Option<ScheduledEventId>> {
+        let state = self.state.lock().await;
+        let key = (partner_id, event_id);
+        if state.meetings.get(&key).is_none_or(|m| m.guild != guild) {
+            return Ok(None);
+        }
+        Ok(state.discord_events.get(&key).copied())
     }
 }
 

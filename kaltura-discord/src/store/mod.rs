@@ -35,7 +35,7 @@ pub const MAX_OVERRIDE_BYTES: usize = 64 * 1024;
 
 use crate::Result;
 use crate::config::MeetingType;
-use crate::ids::{DiscordUserId, GuildId};
+use crate::ids::{DiscordUserId, GuildId, ScheduledEventId};
 
 /// Where an identity link applies: in one guild, or in every guild of a Kaltura partner
 /// (configured with `identity.link_scope`).
@@ -396,6 +396,45 @@ pub trait MeetingStore: Send + Sync {
         ended_by: DiscordUserId,
         ended_at: i64,
     ) -> Result<bool>;
+
+    /// Records (or, with `None`, forgets) the Discord scheduled event that mirrors the
+    /// guild's meeting (configuration `meetings.discord_events`); `false` if the guild has no
+    /// such meeting.
+    ///
+    /// The default implementation records nothing and returns `false`: a host store that
+    /// does not implement it only loses the closing of mirrored events when meetings end.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails.
+    async fn set_discord_event(
+        &self,
+        guild: GuildId,
+        partner_id: PartnerId,
+        event_id: ScheduleEventId,
+        discord_event: Option<ScheduledEventId>,
+    ) -> Result<bool> {
+        let _ = (guild, partner_id, event_id, discord_event);
+        Ok(false)
+    }
+
+    /// The Discord scheduled event recorded for the guild's meeting, if any.
+    ///
+    /// The default implementation has none.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when the
+    /// stored id cannot be read back.
+    async fn discord_event(
+        &self,
+        guild: GuildId,
+        partner_id: PartnerId,
+        event_id: ScheduleEventId,
+    ) -> Result<Option<ScheduledEventId>> {
+        let _ = (guild, partner_id, event_id);
+        Ok(None)
+    }
 }
 
 /// What happened, for the audit log.

@@ -28,12 +28,16 @@ use super::{
 };
 use crate::config::MeetingType;
 use crate::error::{ConflictReason, Resource, SetupError, StoreError, StoreErrorKind};
-use crate::ids::{DiscordUserId, GuildId};
+use crate::ids::{DiscordUserId, GuildId, ScheduledEventId};
 use crate::{Error, Result};
 
 /// Schema migrations, applied in order. The SQL runs on both backends; the one difference,
 /// the auto-increment id column, is written `{AUTO_ID}` and filled in by [`Backend::sql`].
-const MIGRATIONS: &[(i64, &str)] = &[(1, INITIAL_V1), (2, MEETINGS_V2)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, INITIAL_V1),
+    (2, MEETINGS_V2),
+    (3, MEETING_DISCORD_EVENTS_V3),
+];
 
 /// The table that records which migrations ran.
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS kd_schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";
@@ -88,6 +92,11 @@ CREATE TABLE meetings (
     PRIMARY KEY (partner_id, event_id)
 );
 CREATE INDEX meetings_guild_open ON meetings (guild_id, partner_id, status, ends_at);
+"#;
+
+/// Migration 3: the Discord scheduled event mirroring a meeting (`meetings.discord_events`).
+const MEETING_DISCORD_EVENTS_V3: &str = r#"
+ALTER TABLE meetings ADD COLUMN discord_event_id TEXT;
 "#;
 
 /// The URL schemes this build can open.
@@ -989,5 +998,59 @@ impl MeetingStore for SqlStore {
             .rows_affected();
             Ok(changed > 0)
         })
+    }
+
+    async fn set_discord_event(
+        &self,
+        guild: GuildId,
+        partner_id: PartnerId,
+        event_id: ScheduleEventId,
+        discord_event: Option<ScheduledEventId>,
+    ) -> Result<bool> {
+        let _guard = self.sqlite_writer.lock().await;
+        on_pool!(self, p => {
+            let changed = sqlx::query(
+                "UPDATE meetings SET discord_event_id = $1 \
+                 WHERE guild_id = $2 AND partner_id = $3 AND event_id = $4",
+            )
+            .bind(discord_event.map(|e| e.to_string()))
+            .bind(guild.to_string())
+            .bind(partner_id.get())
+            .bind(event_id.get())
+            .execute(p)
+            .await
+            .map_err(db_err("recording a meeting's scheduled event"))?
+            .rows_affected();
+            Ok(changed > 0)
+        })
+    }
+
+    async fn discord_event(
+        &self,
+        guild: GuildId,
+        partner_id: PartnerId,
+        event_id: ScheduleEventId,
+    ) -> Result<Option<ScheduledEventId>> {
+        let stored: Option<Option<String>> = on_pool!(self, p => {
+            sqlx::query_scalar(
+                "SELECT discord_event_id FROM meetings WHERE guild_id = $1 AND partner_id = $2 AND event_id = $3",
+            )
+            .bind(guild.to_string())
+            .bind(partner_id.get())
+            .bind(event_id.get())
+            .fetch_optional(p)
+            .await
+            .map_err(db_err("looking up a meeting's scheduled event"))?
+        });
+        match stored.flatten() {
+            None => Ok(None),
+            Some(raw) => raw.parse().map(Some).map_err(|_| {
+                Error::corrupt(
+                    Resource::Meeting,
+                    "discord_event_id",
+                    "is not a Discord snowflake",
+                )
+            }),
+        }
     }
 }

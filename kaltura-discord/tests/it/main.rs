@@ -8,15 +8,23 @@ mod support;
 // workspace test command enables it through the cross-crate tests package).
 #[cfg(feature = "watch")]
 mod config;
+// The command layer's core (parsing, registration, reply JSON) needs no feature.
+mod commands_core;
 // The service tests run on SqlStore; the store tests run on every store this build has.
+#[cfg(feature = "sqlite")]
+mod commands;
 #[cfg(feature = "sqlite")]
 mod identity;
 #[cfg(feature = "http")]
 mod interactions_endpoint;
 #[cfg(feature = "sqlite")]
 mod meetings;
+#[cfg(feature = "rest")]
+mod rest;
 #[cfg(feature = "watch")]
 mod secrets;
+#[cfg(feature = "serenity")]
+mod serenity_adapter;
 mod store;
 #[cfg(feature = "sqlite")]
 mod video;

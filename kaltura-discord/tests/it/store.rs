@@ -542,7 +542,69 @@ async fn the_injected_clock_dates_what_the_store_records<S: Stores>(store: S) {
     assert_eq!(log[0].detail["version"], 1);
 }
 
+async fn meetings_remember_their_discord_event_per_guild<S: Stores>(store: S) {
+    let partner = PartnerId::new(100);
+    let event = ScheduleEventId::new(7);
+    let discord = kaltura_discord::ScheduledEventId::new(900_000_000_000_000_001).unwrap();
+    // No meeting yet: nothing is recorded.
+    assert!(
+        !store
+            .set_discord_event(guild(1), partner, event, Some(discord))
+            .await
+            .unwrap()
+    );
+    store
+        .insert_meeting(&meeting(1, 7, 1_700_000_000, "mirrored"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.discord_event(guild(1), partner, event).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .set_discord_event(guild(1), partner, event, Some(discord))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.discord_event(guild(1), partner, event).await.unwrap(),
+        Some(discord)
+    );
+    // Another guild neither sees nor changes it.
+    assert_eq!(
+        store.discord_event(guild(2), partner, event).await.unwrap(),
+        None
+    );
+    assert!(
+        !store
+            .set_discord_event(guild(2), partner, event, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .find_meeting(guild(1), partner, event)
+            .await
+            .unwrap()
+            .unwrap()
+            .title,
+        "mirrored"
+    );
+    assert!(
+        store
+            .set_discord_event(guild(1), partner, event, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.discord_event(guild(1), partner, event).await.unwrap(),
+        None
+    );
+}
+
 every_store!(
+    meetings_remember_their_discord_event_per_guild,
     partner_scoped_links_apply_in_every_guild,
     links_are_found_both_ways_and_scoped_per_guild,
     relinking_replaces_and_a_taken_kaltura_user_conflicts,
@@ -784,7 +846,7 @@ mod sqlite_only {
             store.find_by_discord(scope(1), user(10)).await.unwrap(),
             Some(link(1, 10, "k", 10))
         );
-        assert_eq!(raw(&path).await.migrations().await, vec![1, 2]);
+        assert_eq!(raw(&path).await.migrations().await, vec![1, 2, 3]);
     }
 
     #[tokio::test]
@@ -891,10 +953,10 @@ mod sqlite_only {
                 .await
                 .unwrap();
             let raw = raw(&path).await;
-            assert_eq!(raw.migrations().await, vec![1, 2], "round {round}");
-            // Undo migration 2, so that the next round is an upgrade.
+            assert_eq!(raw.migrations().await, vec![1, 2, 3], "round {round}");
+            // Undo migrations 2 and 3, so that the next round is an upgrade.
             raw.exec("DROP TABLE meetings").await;
-            raw.exec("DELETE FROM kd_schema_migrations WHERE version = 2")
+            raw.exec("DELETE FROM kd_schema_migrations WHERE version >= 2")
                 .await;
             raw.close().await;
         }
@@ -940,7 +1002,7 @@ mod postgres_only {
                 sqlx::PgPool::connect(url).await.unwrap(),
                 schema.to_owned(),
             );
-            assert_eq!(raw.migrations().await, vec![1, 2]);
+            assert_eq!(raw.migrations().await, vec![1, 2, 3]);
             raw.close().await;
             reopened.close().await;
             again.close().await;
