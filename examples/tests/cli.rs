@@ -1,5 +1,6 @@
 //! Tests of the example binaries, run as real processes (one module per binary).
 
+mod bot_cli;
 mod config_cli;
 mod fake_cli;
 mod ks_cli;
