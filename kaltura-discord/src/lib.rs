@@ -26,7 +26,54 @@
 //!   called with a [`context::GuildContext`]: [`identity`] (which Kaltura user a Discord
 //!   member acts as, with auto-provisioning and proof-checked links), Kaltura Meetings
 //!   ([`meetings`]: start, list, join links, end) and video ([`video`]: search, details,
-//!   share cards, restricted playback).
+//!   share cards, restricted playback);
+//! * [`commands`], the framework-agnostic command layer: `/kaltura` and `/kaltura-admin` as
+//!   data (registration JSON checked against Discord's limits), interaction JSON parsed into
+//!   typed values, handlers that re-check RBAC on every command and click, our own reply types
+//!   converted to Discord JSON, and [`commands::engine::CommandEngine`], which keeps Discord's
+//!   3-second deadline by deferring and completing through the REST trait;
+//! * [`rest`]: the [`rest::DiscordRest`] trait (follow-ups, edits, registration, scheduled
+//!   events, channel messages), implemented on twilight-http (feature `rest`);
+//! * `http` (feature `http`): the axum router of Discord's HTTP interactions endpoint;
+//! * [`adapters`]: `adapters::serenity` (feature `serenity`) converts serenity's interactions
+//!   and builders to and from the command layer's.
+//!
+//! A bot in a few lines (the HTTP endpoint; `examples/` in the repository has the gateway
+//! and an existing serenity bot adding these commands beside its own):
+//!
+//! ```no_run
+//! # #[cfg(all(feature = "http", feature = "rest", feature = "sqlite"))]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use kaltura_discord::commands::engine::CommandEngine;
+//! use kaltura_discord::config::{ConfigResolver, ConfigSources};
+//! use kaltura_discord::context::KalturaAccount;
+//! use kaltura_discord::http::{DiscordPublicKey, InteractionsEndpoint};
+//! use kaltura_discord::rest::twilight::TwilightRest;
+//! use kaltura_discord::store::SqlStore;
+//! use secrecy::SecretString;
+//!
+//! let secret = SecretString::from(std::env::var("KALTURA_ADMIN_SECRET")?);
+//! let client = kaltura_client::Client::builder()
+//!     .partner_id(12345)
+//!     .admin_secret(secret.clone())
+//!     .build()?;
+//! let store = Arc::new(SqlStore::connect("sqlite://data/bot.db").await?);
+//! let resolver = ConfigResolver::load(&ConfigSources::from_env(None, None))?
+//!     .with_store(store.clone());
+//! let engine = CommandEngine::builder()
+//!     .resolver(Arc::new(resolver))
+//!     .account(KalturaAccount::new(client, &secret)?)
+//!     .stores(store)
+//!     .rest(Arc::new(TwilightRest::new(SecretString::from(std::env::var("DISCORD_TOKEN")?))?))
+//!     .build()?;
+//! let key = DiscordPublicKey::from_hex(&std::env::var("DISCORD_PUBLIC_KEY")?)?;
+//! let router = InteractionsEndpoint::new(Arc::new(engine), key).build();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8787").await?;
+//! axum::serve(listener, router).await?;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! ## Features
 //!
@@ -40,6 +87,8 @@
 //! | `watch` | no | `config::ConfigWatcher` (hot reload of configuration files) | notify |
 //! | `jwt` | no | `auth` (gateway tokens), `Error::Auth` | jsonwebtoken |
 //! | `http` | no | `http::interactions_router`: Discord's HTTP interactions endpoint, Ed25519-verified | axum, ed25519-dalek, hex |
+//! | `rest` | no | `rest::twilight::TwilightRest`: the REST trait on twilight-http (Discord's rate limits honoured) | twilight-http, rustls |
+//! | `serenity` | no | `adapters::serenity`: conversions to and from serenity 0.12 (its `builder` feature only) | serenity |
 #![deny(missing_docs)]
 // Library code outside tests may not panic on input.
 #![cfg_attr(

@@ -785,6 +785,54 @@ mod tests {
     const V2_USER: &str = "djJ8MTIzNDV8IoFQYmL4SKMkab76clDKCvpwa3gMHplVhRTbRMbAOMa9JTRnY8IlANK8Vey7jm_cfvBeda2ScNRNd9F8YsgaRNnkoQ3StbBiIrEcXpzF_CBQzVG9W8wAn6yRu_K-O9VkB-TMfYUPKEAMBNr53RhTmV-CD5cwyTS0CSwQ76Fp7O8=";
     const V2_ADMIN: &str = "djJ8MTIzNDV8Jhu2KoJdZhvI3u4reSLf2dqjR3ZZVpKUvkqBRKAEPY866gOL0SOHcANlDWjqGUhrokCpZRzmvxWJyxrS_UTkRbaFU_sJ1C32N0UKYD9AOlqRukx2llZKVF3osEv7Riq9C7e7YCkoBZcsZTy5cVUiOoxiJUImRkdPb2OHXhKc9gg=";
 
+    #[test]
+    fn session_types_and_versions_print_and_parse() {
+        assert_eq!(SessionType::User.to_string(), "user");
+        assert_eq!(SessionType::Admin.to_string(), "admin");
+        assert_eq!(SessionType::from_i64(7).to_string(), "7");
+        assert_eq!(KsVersion::V1.number(), 1);
+        assert_eq!(KsVersion::V2.number(), 2);
+        for (raw, v) in [
+            ("1", KsVersion::V1),
+            ("v1", KsVersion::V1),
+            ("V2", KsVersion::V2),
+            (" 2 ", KsVersion::V2),
+        ] {
+            assert_eq!(raw.parse::<KsVersion>().unwrap(), v, "{raw}");
+        }
+        for raw in ["3", "v3", "", "one"] {
+            assert!(
+                matches!(
+                    raw.parse::<KsVersion>(),
+                    Err(Error::Ks(KsErrorKind::UnsupportedVersion(_)))
+                ),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn v1_signatures_must_be_exactly_40_hex_digits() {
+        use base64::Engine as _;
+        let info = "|12345;12345;1700086400;0;4242;discord_42;";
+        for sig in [
+            "0".repeat(39),
+            "0".repeat(41),
+            "g".repeat(40),
+            format!("{}z", "0".repeat(39)),
+        ] {
+            let ks = base64::engine::general_purpose::STANDARD.encode(format!("{sig}{info}"));
+            assert!(
+                matches!(inspect(&ks), Err(Error::Ks(KsErrorKind::Malformed(_)))),
+                "{sig}: {:?}",
+                inspect(&ks)
+            );
+        }
+        let ks =
+            base64::engine::general_purpose::STANDARD.encode(format!("{}{info}", "0".repeat(40)));
+        assert!(inspect(&ks).is_ok(), "{:?}", inspect(&ks));
+    }
+
     fn builder(t: SessionType, v: KsVersion) -> KsBuilder {
         KsBuilder::new(PartnerId::new(12345))
             .session_type(t)

@@ -409,6 +409,67 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_collection_api_keeps_one_privilege_per_name() {
+        let mut p = Privileges::default();
+        assert!(p.is_empty());
+        p = p.with(Privilege::from_parts("sview", Some("0_a")));
+        assert!(!p.is_empty());
+        assert!(p.contains("sview"));
+        assert!(!p.contains("view"));
+        p.extend([
+            Privilege::from_parts("sview", Some("0_b")),
+            Privilege::from_parts("setrole", Some("R")),
+        ]);
+        assert_eq!(p.len(), 2);
+        assert_eq!(p.get("sview").and_then(Privilege::value), Some("0_b"));
+        let names: Vec<&str> = (&p).into_iter().map(Privilege::name).collect();
+        assert_eq!(names, ["sview", "setrole"]);
+        assert_eq!(p.remove("view"), None);
+        assert_eq!(
+            p.remove("sview").map(|x| x.name().to_owned()),
+            Some("sview".to_owned())
+        );
+        assert!(!p.contains("sview"));
+        let owned: Vec<String> = p.into_iter().map(|x| x.name().to_owned()).collect();
+        assert_eq!(owned, ["setrole"]);
+    }
+
+    #[test]
+    fn validation_refuses_surrounding_unicode_whitespace_and_bad_values() {
+        for name in [
+            "\u{3000}sview",
+            "sview\u{a0}",
+            " sview",
+            "sview\t",
+            "a:b",
+            "a,b",
+            "",
+        ] {
+            assert!(
+                Privilege::from_parts(name, None).validate().is_err(),
+                "{name:?}"
+            );
+        }
+        for value in ["0_a ", "0_a\u{3000}", "0_a,0_b"] {
+            assert!(
+                Privilege::from_parts("sview", Some(value))
+                    .validate()
+                    .is_err(),
+                "{value:?}"
+            );
+        }
+        for value in ["0_a", "é", " leading is kept"] {
+            assert!(
+                Privilege::from_parts("sview", Some(value))
+                    .validate()
+                    .is_ok(),
+                "{value:?}"
+            );
+        }
+        assert!(Privilege::from_parts("é", None).validate().is_ok());
+    }
+
+    #[test]
     fn parses_known_and_unknown_names() {
         let p: Privileges = "eventId:42,userContextualRole:3,*,disableentitlement,foo,bar:,baz:a:b"
             .parse()

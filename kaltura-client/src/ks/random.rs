@@ -77,6 +77,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn os_random_draws_vary_within_the_v1_range() {
+        let mut r = OsRandom;
+        let draws: Vec<u32> = (0..64).map(|_| r.v1_rand()).collect();
+        assert!(draws.iter().all(|v| *v <= 0x10000));
+        // 64 equal draws out of 65537 values do not happen by chance.
+        assert!(draws.iter().any(|v| *v != draws[0]), "{draws:?}");
+        let mut a = [0u8; 32];
+        let mut b = [0u8; 32];
+        r.fill_bytes(&mut a);
+        r.fill_bytes(&mut b);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_mutable_reference_is_the_same_source() {
+        let mut fixed = FixedRandom::VECTORS;
+        let mut by_ref: &mut FixedRandom = &mut fixed;
+        let mut buf = [0xffu8; 20];
+        RandomSource::fill_bytes(&mut by_ref, &mut buf);
+        assert_eq!(buf[..16], FixedRandom::VECTORS.bytes);
+        assert_eq!(buf[16..], [0, 1, 2, 3]);
+        assert_eq!(RandomSource::v1_rand(&mut by_ref), 4242);
+    }
+
+    #[test]
     fn os_random_v1_rand_is_in_python_range() {
         let mut r = OsRandom;
         for _ in 0..100 {
