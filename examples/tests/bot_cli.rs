@@ -252,3 +252,146 @@ fn dev_endpoint_verifies_with_a_given_public_key() {
     bot.type_line(":quit");
     bot.expect("stdin closed; serving until Ctrl-C");
 }
+
+/// The environment of a bot configured for Discord, with the fake Kaltura in process.
+fn discord_env(cmd: &mut Command, api_url: Option<&str>) {
+    cmd.env("KD__DISCORD__TOKEN", "cli-test-bot-token")
+        .env("KD__DISCORD__APPLICATION_ID", "123456789012345678")
+        .env(
+            "KD__DISCORD__PUBLIC_KEY",
+            hex::encode(
+                SigningKey::from_bytes(&[7u8; 32])
+                    .verifying_key()
+                    .to_bytes(),
+            ),
+        );
+    if let Some(url) = api_url {
+        cmd.env("KD_DISCORD_API_URL", url);
+    }
+}
+
+#[test]
+fn register_pushes_the_commands_and_says_what_changed() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let route = "/api/v10/applications/123456789012345678/guilds/613425648685547541/commands";
+    rt.block_on(async {
+        Mock::given(method("GET"))
+            .and(path(route))
+            .and(header("authorization", "Bot cli-test-bot-token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+                {"id": "11", "name": "kaltura", "type": 1, "description": "old", "application_id": "123456789012345678", "version": "1"},
+                {"id": "12", "name": "obsolete", "type": 1, "description": "old", "application_id": "123456789012345678", "version": "1"}
+            ])))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("PUT"))
+            .and(path(route))
+            .and(header("authorization", "Bot cli-test-bot-token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+                {"id": "11", "name": "kaltura", "type": 1, "description": "new", "application_id": "123456789012345678", "version": "2"},
+                {"id": "13", "name": "kaltura-admin", "type": 1, "description": "new", "application_id": "123456789012345678", "version": "1"}
+            ])))
+            .expect(1)
+            .mount(&server)
+            .await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(dir.path());
+    discord_env(&mut cmd, Some(&server.uri()));
+    let out = cmd
+        .args(["register", "--guild", "613425648685547541"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "registered 2 command(s) in guild 613425648685547541\n  added:   /kaltura-admin\n  updated: /kaltura\n  removed: /obsolete\n"
+    );
+    // The body sent is the registration JSON the `commands` subcommand prints.
+    let requests = rt.block_on(server.received_requests()).unwrap();
+    let put = requests
+        .iter()
+        .find(|r| r.method.as_str() == "PUT")
+        .unwrap();
+    let sent: serde_json::Value = serde_json::from_slice(&put.body).unwrap();
+    let printed = command(dir.path())
+        .arg("commands")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+    assert_eq!(sent, printed);
+    rt.block_on(server.verify());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("cli-test-bot-token"));
+}
+
+#[test]
+fn http_mode_serves_the_endpoint_with_the_configured_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(dir.path());
+    discord_env(&mut cmd, Some("http://127.0.0.1:9"));
+    cmd.env("RUST_LOG", "info")
+        .env("KD__DATABASE__URL", "sqlite://data/bot.db")
+        .args(["http", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut bot = Bot {
+        child,
+        stdin: None,
+        lines: {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            rx
+        },
+        seen: String::new(),
+    };
+    let line = bot.expect("interactions endpoint listening at http://");
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let key = SigningKey::from_bytes(&[7u8; 32]);
+    let body = r#"{"type":1}"#;
+    let timestamp = "1800000000".to_owned();
+    let signature = hex::encode(key.sign(format!("{timestamp}{body}").as_bytes()).to_bytes());
+    let (status, answer) = post(
+        &addr,
+        body,
+        &[
+            ("X-Signature-Ed25519", signature),
+            ("X-Signature-Timestamp", timestamp),
+        ],
+    );
+    assert_eq!((status, answer.as_str()), (200, r#"{"type":1}"#));
+    let (status, _) = post(&addr, body, &[]);
+    assert_eq!(status, 401);
+    let pid = bot.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(bot.child.wait().unwrap().success());
+    assert!(!bot.seen.contains("cli-test-bot-token"));
+}
