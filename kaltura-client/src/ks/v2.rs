@@ -388,6 +388,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ciphertexts_need_three_whole_blocks() {
+        for len in [0, 16, 19, 32, 47, 49, 63] {
+            assert!(
+                matches!(
+                    check_ciphertext_len(&vec![0u8; len]),
+                    Err(Error::Ks(KsErrorKind::Malformed(_)))
+                ),
+                "{len}"
+            );
+        }
+        for len in [48, 64, 160] {
+            assert!(check_ciphertext_len(&vec![0u8; len]).is_ok(), "{len}");
+        }
+    }
+
+    #[test]
     fn encodes_like_python_urlencode() {
         let mut out = Vec::new();
         push_encoded(&mut out, "a b+c/d~e_f.g-h=&é%");
