@@ -31,8 +31,8 @@ fn section_1_7_body() -> Vec<u8> {
 }
 
 fn command(options: serde_json::Value) -> Interaction {
-    let body = serde_json::to_vec(&engine::interaction_body(options))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let body =
+        serde_json::to_vec(&engine::interaction_body(options)).unwrap_or_else(|e| panic!("{e}"));
     parse(&body).unwrap_or_else(|e| panic!("parse: {e}"))
 }
 

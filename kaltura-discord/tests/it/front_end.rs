@@ -487,7 +487,10 @@ async fn slow_commands_are_deferred_and_completed_through_discord_rest() {
     assert!(link.contains("/virtualEvent/launch?ks="), "{link}");
     let ks_user = join_ks_user(&link, &fe.fake);
     assert_eq!(ks_user, clicker_user, "the link is for the clicker");
-    assert!(!ks_user.contains(&HOST.to_string()), "not the host's: {ks_user}");
+    assert!(
+        !ks_user.contains(&HOST.to_string()),
+        "not the host's: {ks_user}"
+    );
 
     // Exactly the two edits (and the click's, if it was deferred) reached Discord, and
     // nothing after the inline whoami came from it.
@@ -498,7 +501,10 @@ async fn slow_commands_are_deferred_and_completed_through_discord_rest() {
             .iter()
             .all(|r| r.url.path() == edit_path(&click_token)),
         "only the click's edit may follow whoami: {:?}",
-        after_whoami.iter().map(|r| r.url.path()).collect::<Vec<_>>()
+        after_whoami
+            .iter()
+            .map(|r| r.url.path())
+            .collect::<Vec<_>>()
     );
     let paths: Vec<String> = requests[..before]
         .iter()
