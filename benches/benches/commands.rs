@@ -81,7 +81,7 @@ fn rich_reply() -> InteractionResponse {
         .field("Created", "<t:1800000000:R>", true);
     embed.description = Some("Introduction to the media platform, part 1 of 3.".to_owned());
     embed.footer = Some("Page 1 of 4".to_owned());
-    embed.color = Some(0x006e_fa);
+    embed.color = Some(0x6efa);
     let reply = Reply::text("5 results")
         .embed(embed)
         .row(ActionRow::Buttons(vec![
