@@ -13,6 +13,9 @@ mod commands_core;
 // The service tests run on SqlStore; the store tests run on every store this build has.
 #[cfg(feature = "sqlite")]
 mod commands;
+// The whole front end over HTTP: endpoint, engine, SQLite and the twilight REST client.
+#[cfg(all(feature = "sqlite", feature = "http", feature = "rest"))]
+mod front_end;
 #[cfg(feature = "sqlite")]
 mod identity;
 #[cfg(feature = "http")]
