@@ -49,7 +49,7 @@
 //! # }
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -100,7 +100,17 @@ pub(crate) const DM_TEXT: &str =
 pub(crate) struct TtlCache<K, V> {
     ttl: Duration,
     max: usize,
-    map: Mutex<HashMap<K, (Instant, V)>>,
+    inner: Mutex<CacheInner<K, V>>,
+}
+
+/// The entries, and their keys in insertion order. Every entry lives as long (`ttl`), so
+/// insertion order is expiry order: expired and excess entries leave from the front in
+/// amortized constant time. A key inserted again leaves a stale record in `order`, skipped
+/// when it reaches the front (its time no longer matches) and dropped by compaction.
+#[derive(Debug)]
+struct CacheInner<K, V> {
+    map: HashMap<K, (Instant, V)>,
+    order: VecDeque<(Instant, K)>,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
@@ -108,22 +118,25 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         TtlCache {
             ttl,
             max: max.max(1),
-            map: Mutex::new(HashMap::new()),
+            inner: Mutex::new(CacheInner {
+                map: HashMap::new(),
+                order: VecDeque::new(),
+            }),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (Instant, V)>> {
-        self.map.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner<K, V>> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The live value under `key`.
     pub(crate) fn get(&self, key: &K) -> Option<V> {
         let now = Instant::now();
-        let mut map = self.lock();
-        match map.get(key) {
+        let mut inner = self.lock();
+        match inner.map.get(key) {
             Some((at, v)) if now.duration_since(*at) < self.ttl => Some(v.clone()),
             Some(_) => {
-                map.remove(key);
+                inner.map.remove(key);
                 None
             }
             None => None,
@@ -134,33 +147,44 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     /// within the bound.
     pub(crate) fn insert(&self, key: K, value: V) {
         let now = Instant::now();
-        let mut map = self.lock();
-        if map.len() >= self.max && !map.contains_key(&key) {
-            let ttl = self.ttl;
-            map.retain(|_, (at, _)| now.duration_since(*at) < ttl);
-            while map.len() >= self.max {
-                let Some(oldest) = map
-                    .iter()
-                    .min_by_key(|(_, (at, _))| *at)
-                    .map(|(k, _)| k.clone())
-                else {
-                    break;
-                };
-                map.remove(&oldest);
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        // Expired entries first, then the oldest while full.
+        while let Some((at, _)) = inner.order.front() {
+            let expired = now.duration_since(*at) >= self.ttl;
+            let full = inner.map.len() >= self.max && !inner.map.contains_key(&key);
+            if !expired && !full {
+                break;
+            }
+            if let Some((at, k)) = inner.order.pop_front()
+                && inner.map.get(&k).is_some_and(|(live, _)| *live == at)
+            {
+                inner.map.remove(&k);
             }
         }
-        map.insert(key, (now, value));
+        inner.map.insert(key.clone(), (now, value));
+        inner.order.push_back((now, key));
+        // Re-inserted keys leave stale records; keep `order` proportional to the map.
+        if inner.order.len() > 2 * self.max + 16 {
+            let mut live: Vec<(Instant, K)> = inner
+                .map
+                .iter()
+                .map(|(k, (at, _))| (*at, k.clone()))
+                .collect();
+            live.sort_by_key(|(at, _)| *at);
+            inner.order = live.into();
+        }
     }
 
     /// Drops every entry whose key matches.
     pub(crate) fn remove_where(&self, mut matches: impl FnMut(&K) -> bool) {
-        self.lock().retain(|k, _| !matches(k));
+        self.lock().map.retain(|k, _| !matches(k));
     }
 
     /// Number of entries (live or not yet purged).
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().map.len()
     }
 }
 
@@ -741,6 +765,34 @@ mod tests {
         assert_eq!(cache.get(&0), None);
         cache.remove_where(|k| *k == 9);
         assert_eq!(cache.get(&9), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reinserted_keys_keep_their_new_time_and_the_order_stays_bounded() {
+        let cache: TtlCache<u32, u32> = TtlCache::new(Duration::from_secs(30), 3);
+        cache.insert(1, 1);
+        tokio::time::advance(Duration::from_millis(1)).await;
+        cache.insert(2, 2);
+        tokio::time::advance(Duration::from_millis(1)).await;
+        cache.insert(1, 11); // 1 is now the newest
+        tokio::time::advance(Duration::from_millis(1)).await;
+        cache.insert(3, 3);
+        tokio::time::advance(Duration::from_millis(1)).await;
+        cache.insert(4, 4); // full: the oldest live entry (2) leaves, not 1
+        assert_eq!(cache.get(&2), None);
+        assert_eq!(cache.get(&1), Some(11));
+        assert_eq!(cache.get(&3), Some(3));
+        assert_eq!(cache.get(&4), Some(4));
+        for round in 0..1000 {
+            cache.insert(round % 2, round);
+            tokio::time::advance(Duration::from_millis(1)).await;
+        }
+        assert!(cache.lock().order.len() <= 2 * 3 + 17);
+        assert_eq!(cache.len(), 3);
+        // Everything expires together after the TTL.
+        tokio::time::advance(Duration::from_secs(31)).await;
+        cache.insert(7, 7);
+        assert_eq!(cache.len(), 1);
     }
 
     #[test]
