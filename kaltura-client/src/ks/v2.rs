@@ -387,6 +387,57 @@ fn parse_fields(fields: &[u8], partner_id: PartnerId) -> Result<DecodedKs> {
 mod tests {
     use super::*;
 
+    /// `plain` (zero-padded to whole blocks) encrypted with the key of `b"secret"`.
+    fn seal(plain: &[u8]) -> (Aes128Dec, Vec<u8>) {
+        use aes::cipher::KeyInit;
+        let key = super::super::v2_key(b"secret");
+        let mut data = plain.to_vec();
+        data.resize(plain.len().div_ceil(BLOCK).max(3) * BLOCK, 0);
+        cbc_encrypt(&Aes128Enc::new(&key), &mut data);
+        (Aes128Dec::new(&key), data)
+    }
+
+    #[test]
+    fn short_or_unsigned_plaintexts_are_refused_without_panicking() {
+        // After the trailing zeros are trimmed, 1, 19, 20 and 35 bytes are left: too short
+        // for the hash and the random prefix.
+        for len in [1usize, 19, 20, 35] {
+            let (dec, ciphertext) = seal(&vec![7u8; len]);
+            assert!(
+                matches!(
+                    decrypt(&dec, PartnerId::new(1), &ciphertext),
+                    Err(Error::Ks(KsErrorKind::SignatureMismatch))
+                ),
+                "{len}"
+            );
+        }
+        // Exactly a valid hash and random prefix and no fields: signed, but no `_e`/`_t`.
+        let random = [9u8; RAND_LEN];
+        let mut plain = Sha1::digest(random).to_vec();
+        plain.extend_from_slice(&random);
+        let (dec, ciphertext) = seal(&plain);
+        assert!(matches!(
+            decrypt(&dec, PartnerId::new(1), &ciphertext),
+            Err(Error::Ks(KsErrorKind::Malformed(_)))
+        ));
+        // The same with fields decodes, percent-escapes and an empty `_m` included.
+        let mut body = random.to_vec();
+        body.extend_from_slice(b"_e=5&_t=2&_u=a%20b%2Fc&_m=&sview=0_x");
+        let mut plain = Sha1::digest(&body).to_vec();
+        plain.extend_from_slice(&body);
+        let (dec, ciphertext) = seal(&plain);
+        let d = decrypt(&dec, PartnerId::new(1), &ciphertext).unwrap();
+        assert_eq!(d.user_id, "a b/c");
+        assert_eq!(d.master_partner_id, None);
+        assert_eq!(d.privileges.to_string(), "sview:0_x");
+    }
+
+    #[test]
+    fn percent_escapes_decode_anywhere_in_a_field() {
+        assert_eq!(url_decode(b"ab%41%42cd%7e").unwrap(), "abABcd~");
+        assert_eq!(url_decode(b"x%F0%9F%98%80y").unwrap(), "x\u{1F600}y");
+    }
+
     #[test]
     fn ciphertexts_need_three_whole_blocks() {
         for len in [0, 16, 19, 32, 47, 49, 63] {
