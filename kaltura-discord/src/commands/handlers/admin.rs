@@ -206,16 +206,37 @@ async fn set(call: &Call<'_>, key: &str, value: &str) -> Result<Reply> {
     }
     let value: Value =
         serde_json::from_str(value.trim()).unwrap_or_else(|_| Value::String(value.to_owned()));
-    let engine = call.engine;
-    let resolver = engine.resolver.clone();
     let new_value = value.clone();
     let edit_path = path.clone();
-    let edit = move |doc: &mut Map<String, Value>| -> Result<()> {
+    let version = edit_override(call, "value", move |doc| {
         set_path(doc, &edit_path, new_value.clone());
+    })
+    .await?;
+    Ok(Reply::text(format!(
+        "`{}` is now `{}` in this server (settings version {}).",
+        path.join("."),
+        code(&compact(&value, 500), 600),
+        version
+    ))
+    .ephemeral())
+}
+
+/// Applies `change` to the guild's stored override in one store transaction, refusing the
+/// result unless it validates as a guild layer (`field` names the option blamed), then drops
+/// the cached configuration. Returns the new settings version.
+async fn edit_override(
+    call: &Call<'_>,
+    field: &'static str,
+    change: impl Fn(&mut Map<String, Value>) + Send + Sync,
+) -> Result<i64> {
+    let engine = call.engine;
+    let resolver = engine.resolver.clone();
+    let edit = move |doc: &mut Map<String, Value>| -> Result<()> {
+        change(doc);
         resolver
             .check_override(doc.clone(), &Layer::GuildStore)
             .map(|_| ())
-            .map_err(|e| Error::invalid_input("value", e.to_string()))
+            .map_err(|e| Error::invalid_input(field, e.to_string()))
     };
     let stored = engine
         .overrides
@@ -223,13 +244,7 @@ async fn set(call: &Call<'_>, key: &str, value: &str) -> Result<Reply> {
         .await?;
     engine.resolver.invalidate(call.guild);
     engine.forget_meetings(call.guild);
-    Ok(Reply::text(format!(
-        "`{}` is now `{}` in this server (settings version {}).",
-        path.join("."),
-        code(&compact(&value, 500), 600),
-        stored.version
-    ))
-    .ephemeral())
+    Ok(stored.version)
 }
 
 /// `config reset key`: removes the server's own value, so the bot's default applies again.
@@ -248,25 +263,15 @@ async fn reset(call: &Call<'_>, key: &str) -> Result<Reply> {
         ))
         .ephemeral());
     }
-    let resolver = engine.resolver.clone();
     let edit_path = path.clone();
-    let edit = move |doc: &mut Map<String, Value>| -> Result<()> {
+    let version = edit_override(call, "key", move |doc| {
         remove_path(doc, &edit_path);
-        resolver
-            .check_override(doc.clone(), &Layer::GuildStore)
-            .map(|_| ())
-            .map_err(|e| Error::invalid_input("key", e.to_string()))
-    };
-    let stored = engine
-        .overrides
-        .update_override(call.guild, call.user(), &edit)
-        .await?;
-    engine.resolver.invalidate(call.guild);
-    engine.forget_meetings(call.guild);
+    })
+    .await?;
     Ok(Reply::text(format!(
         "`{}` is reset to the bot's value (settings version {}).",
         path.join("."),
-        stored.version
+        version
     ))
     .ephemeral())
 }
