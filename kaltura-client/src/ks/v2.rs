@@ -433,6 +433,18 @@ mod tests {
     }
 
     #[test]
+    fn only_all_star_is_the_all_privilege() {
+        let d = parse_fields(b"_e=5&_t=2&_u=u&all=x", PartnerId::new(1)).unwrap();
+        assert!(!d.privileges.contains("*"));
+        assert_eq!(
+            d.privileges.get("all").and_then(Privilege::value),
+            Some("x")
+        );
+        let d = parse_fields(b"_e=5&_t=2&_u=u&all=*", PartnerId::new(1)).unwrap();
+        assert!(d.privileges.contains("*"));
+    }
+
+    #[test]
     fn percent_escapes_decode_anywhere_in_a_field() {
         assert_eq!(url_decode(b"ab%41%42cd%7e").unwrap(), "abABcd~");
         assert_eq!(url_decode(b"x%F0%9F%98%80y").unwrap(), "x\u{1F600}y");
