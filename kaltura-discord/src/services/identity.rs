@@ -684,6 +684,13 @@ mod tests {
         DiscordUserId::new(id).unwrap()
     }
 
+    #[test]
+    fn the_service_debug_names_it_and_nothing_inside() {
+        let store = Arc::new(MemoryStore::new());
+        let svc = IdentityService::new(store.clone(), store, Arc::new(EveryoneExists));
+        assert_eq!(format!("{svc:?}"), "IdentityService");
+    }
+
     #[tokio::test]
     async fn kaltura_login_proofs_hold_for_their_member_user_and_time_only() {
         let store = Arc::new(MemoryStore::new());
