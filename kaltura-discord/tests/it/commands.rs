@@ -1651,8 +1651,9 @@ fn no_token_join_link_or_secret_reaches_the_logs() {
         let mine = message(h.engine.respond(click(VIEWER, &join, &[])).await);
         let join_url = link_urls(&mine).remove(0);
         let mut responses = vec![format!("{card:?}")];
-        // Refusals, a Kaltura failure and a forged click, all logged.
-        h.fake.fail_next(10, Failure::Status(500));
+        // Refusals, a Kaltura failure and a forged click, all logged. Every call fails until
+        // the failures are cleared, so background calls (cache fills) cannot use them up.
+        h.fake.fail_next(1000, Failure::Status(500));
         for interaction in [
             kaltura(VIEWER, &["video", "info"], &[("video", s("0_abc"))]),
             kaltura(VIEWER, &["meeting", "start"], &[("title", s("x"))]),
