@@ -1,6 +1,7 @@
 //! The command engine end to end: typed interactions in, responses and REST calls out,
 //! against the fake Kaltura server (demo catalog) and SQLite in a temporary folder.
 
+use crate::support::Captured;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -1606,27 +1607,6 @@ async fn meetings_are_mirrored_as_scheduled_events_when_configured() {
         h.calls.try_recv().is_err(),
         "no event was recorded, so none is closed"
     );
-}
-
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
 }
 
 #[test]

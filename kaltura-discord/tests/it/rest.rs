@@ -1,6 +1,7 @@
 //! `rest::TwilightRest` against a fake Discord (wiremock on loopback): every trait method's
 //! method, path, headers and body; error mapping; rate limits; no token in any error.
 
+use crate::support::Captured;
 use std::time::Duration;
 
 use kaltura_discord::commands::InteractionToken;
@@ -670,22 +671,6 @@ async fn bad_base_urls_are_setup_errors() {
             Err(e @ Error::Setup(_)) => assert_no_secret(&e),
             other => panic!("{bad}: {other:?}"),
         }
-    }
-}
-
-/// Collects formatted log lines.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut out) = self.0.lock() {
-            out.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

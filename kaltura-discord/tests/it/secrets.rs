@@ -4,7 +4,7 @@
 //! `explain` of every section and key, every validation error, and the `tracing` output of a
 //! resolve and reload cycle. No marker may appear anywhere.
 
-use std::io::Write;
+use crate::support::Captured;
 use std::sync::{Arc, Mutex};
 
 use kaltura_discord::GuildId;
@@ -64,27 +64,6 @@ fn sources(dir: &std::path::Path) -> ConfigSources {
         env: env(),
         guild_dir: Some(guilds),
         ..ConfigSources::defaults_only()
-    }
-}
-
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
     }
 }
 
