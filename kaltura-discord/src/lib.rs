@@ -106,6 +106,7 @@ pub mod error;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod ids;
+pub mod notify;
 pub mod rbac;
 pub mod rest;
 pub mod services;

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::ids::{DiscordUserId, RoleId};
 
 /// A message: content, embeds, components, ephemeral flag and the mentions it may ping.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reply {
     /// Plain text content.
     pub content: Option<String>,
@@ -56,7 +56,7 @@ impl Reply {
 }
 
 /// An embed.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Embed {
     /// Title.
     pub title: Option<String>,
@@ -100,7 +100,7 @@ impl Embed {
 }
 
 /// An embed field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EmbedField {
     /// Name.
     pub name: String,
@@ -111,7 +111,7 @@ pub struct EmbedField {
 }
 
 /// A row of components.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum ActionRow {
     /// Up to 5 buttons.
@@ -121,7 +121,7 @@ pub enum ActionRow {
 }
 
 /// A button.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum Button {
     /// Opens a URL; sends no interaction.
@@ -145,7 +145,7 @@ pub enum Button {
 }
 
 /// Style of an action button.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ButtonStyle {
     /// Blurple (1).
     Primary,
@@ -158,7 +158,7 @@ pub enum ButtonStyle {
 }
 
 /// A string select menu.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Select {
     /// The custom id.
     pub custom_id: String,
@@ -169,7 +169,7 @@ pub struct Select {
 }
 
 /// One option of a select menu.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SelectOption {
     /// Shown label.
     pub label: String,
@@ -181,7 +181,7 @@ pub struct SelectOption {
 
 /// Who a message may ping. The default pings nobody (`"parse": []`), so text from Kaltura
 /// or a member (`@everyone` in a title) stays inert.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AllowedMentions {
     /// Users that may be pinged.
     pub users: Vec<DiscordUserId>,
@@ -190,7 +190,7 @@ pub struct AllowedMentions {
 }
 
 /// An autocomplete suggestion or a registered option choice.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Choice {
     /// Shown name (1-100 characters).
     pub name: String,
@@ -199,7 +199,7 @@ pub struct Choice {
 }
 
 /// The value of a [`Choice`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ChoiceValue {
     /// For STRING options (at most 100 characters).
     String(String),
@@ -208,7 +208,7 @@ pub enum ChoiceValue {
 }
 
 /// A modal (a form with up to 5 text inputs).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Modal {
     /// Custom id.
     pub custom_id: String,
@@ -219,7 +219,7 @@ pub struct Modal {
 }
 
 /// A text input of a modal.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TextInput {
     /// Custom id.
     pub custom_id: String,
@@ -234,7 +234,7 @@ pub struct TextInput {
 }
 
 /// The initial answer to an interaction (Discord's interaction callback types).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum InteractionResponse {
     /// PONG (1).

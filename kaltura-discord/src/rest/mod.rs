@@ -128,6 +128,14 @@ impl WebhookUrl {
     }
 }
 
+impl PartialEq for WebhookUrl {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.expose_token() == other.expose_token()
+    }
+}
+
+impl Eq for WebhookUrl {}
+
 impl fmt::Debug for WebhookUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "WebhookUrl({}/<redacted>)", self.id)

@@ -1,0 +1,415 @@
+//! The notification store contract: received events (deduplicated), subscriptions, and the
+//! outbox of deliveries with per-channel leases.
+//!
+//! `SqlStore` implements it on SQLite (the default) and PostgreSQL; a host bot can bring its
+//! own. Times are unix seconds.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use kaltura_client::PartnerId;
+use serde::{Deserialize, Serialize};
+
+use super::{EventKind, InboundEvent};
+use crate::Result;
+use crate::commands::Reply;
+use crate::ids::{ChannelId, DiscordUserId, GuildId, MessageId, RoleId};
+use crate::rest::WebhookUrl;
+
+macro_rules! row_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    };
+}
+
+row_id!(
+    /// A received event's row id.
+    EventId
+);
+row_id!(
+    /// An outbox delivery's row id (shown to admins by `notify history`, used by `notify replay`).
+    DeliveryId
+);
+row_id!(
+    /// A subscription's row id.
+    SubscriptionId
+);
+
+/// Who holds a lease: one delivery or routing worker (process id, host and a random part, so
+/// two processes never share one).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WorkerId(pub String);
+
+impl fmt::Display for WorkerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The answer to [`NotificationStore::ingest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    /// Committed now.
+    New(EventId),
+    /// Already received (same partner and dedup key): acknowledge, do not queue again.
+    Duplicate(EventId),
+}
+
+/// A received event with its row id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// The row id.
+    pub id: EventId,
+    /// The event.
+    pub event: InboundEvent,
+}
+
+/// Which entries a route announces; every set filter must match. Empty lists match all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouteFilters {
+    /// Kaltura category ids: the entry must be in one of them (and published there).
+    pub category_ids: Vec<i64>,
+    /// Tags: the entry must have one of them (case-insensitive).
+    pub tags: Vec<String>,
+    /// Kaltura user id of the owner.
+    pub owner: Option<String>,
+    /// Kaltura media types (VIDEO=1, IMAGE=2, AUDIO=5).
+    pub media_types: Vec<i64>,
+    /// Minimum duration in seconds.
+    pub min_duration_secs: Option<u32>,
+    /// Announce entries that are not published to the route's categories or are restricted
+    /// by entitlement. Off by default: a route never leaks an entry the guild may not see.
+    pub include_restricted: bool,
+}
+
+/// A route stored by `/kaltura-admin notify subscribe` (configuration routes live in the
+/// guild configuration and are not stored here).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscription {
+    /// The row id (`None` before it is stored).
+    pub id: Option<SubscriptionId>,
+    /// The guild.
+    pub guild: GuildId,
+    /// The Kaltura partner whose events it follows (the guild's partner).
+    pub partner_id: PartnerId,
+    /// The event kind.
+    pub kind: EventKind,
+    /// The channel to post into.
+    pub channel: ChannelId,
+    /// Post through this channel webhook instead of as the bot.
+    pub webhook: Option<WebhookUrl>,
+    /// Roles to ping (in the message content, listed in `allowed_mentions`).
+    pub mention_roles: Vec<RoleId>,
+    /// Template name (from the guild configuration); the built-in one when `None`.
+    pub template: Option<String>,
+    /// Filters.
+    pub filters: RouteFilters,
+    /// Who created it.
+    pub created_by: DiscordUserId,
+    /// When.
+    pub created_at: i64,
+}
+
+/// One message to post (or, for a meeting's living message, to create or edit), as written
+/// by the router.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDelivery {
+    /// The event it announces.
+    pub event: EventId,
+    /// The guild.
+    pub guild: GuildId,
+    /// The channel (also the ordering and leasing key).
+    pub channel: ChannelId,
+    /// Post through this webhook instead of as the bot.
+    pub webhook: Option<WebhookUrl>,
+    /// The kind announced.
+    pub kind: EventKind,
+    /// What is announced, unique per channel: a second delivery with the same channel and
+    /// subject key is not queued (`entry_ready:0_abc`, `meeting_live:123`). Backfill relies
+    /// on this to skip what was already announced.
+    pub subject_key: String,
+    /// Messages with the same thread key in a channel are one living message: the first is
+    /// created, later ones edit it (`meeting:{partner}:{event id}`).
+    pub thread_key: Option<String>,
+    /// The rendered message (mentions already restricted).
+    pub message: Reply,
+    /// One line for a digest that combines a burst (`**Intro lecture** (3:20) <link>`).
+    pub digest_line: Option<String>,
+}
+
+/// The state of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting (maybe for its next attempt time).
+    Queued,
+    /// Posted; the message id is recorded.
+    Delivered,
+    /// Not posted and not retried, with the reason (a route matched but the entry may not be
+    /// announced, the channel is gone from the configuration…).
+    Skipped,
+    /// Given up after a permanent refusal or too many attempts; `notify replay` re-queues it.
+    Dead,
+}
+
+impl DeliveryStatus {
+    /// The name stored and shown (`queued`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Skipped => "skipped",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+
+    /// Parses [`DeliveryStatus::as_str`]'s names.
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        [
+            DeliveryStatus::Queued,
+            DeliveryStatus::Delivered,
+            DeliveryStatus::Skipped,
+            DeliveryStatus::Dead,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// A queued delivery handed to a worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// The row id.
+    pub id: DeliveryId,
+    /// What was queued.
+    pub new: NewDelivery,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When it was queued.
+    pub queued_at: i64,
+    /// The message already posted for its thread key in this channel, if any (edit it).
+    pub thread_message: Option<MessageId>,
+}
+
+/// A channel leased to one worker, with its oldest queued deliveries in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelLease {
+    /// The channel.
+    pub channel: ChannelId,
+    /// The lease holder.
+    pub owner: WorkerId,
+    /// When the lease lapses; another worker may take the channel after it.
+    pub expires_at: i64,
+    /// The deliveries, oldest first.
+    pub items: Vec<Delivery>,
+}
+
+/// What happened to one delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    /// Posted (or the living message edited).
+    Delivered {
+        /// The message posted or edited.
+        message: MessageId,
+    },
+    /// Try again at `at` (5xx, network, 429 with its `Retry-After`). The channel waits too,
+    /// so later deliveries do not overtake it.
+    Retry {
+        /// Next attempt time.
+        at: i64,
+        /// Why (no secrets).
+        reason: String,
+    },
+    /// Given up (permanent refusal): kept for `notify history` and `notify replay`.
+    Dead {
+        /// Why.
+        reason: String,
+    },
+    /// Not posted on purpose.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A delivery as `notify history` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord {
+    /// The row id.
+    pub id: DeliveryId,
+    /// The guild.
+    pub guild: GuildId,
+    /// The channel.
+    pub channel: ChannelId,
+    /// The kind.
+    pub kind: EventKind,
+    /// The subject key.
+    pub subject_key: String,
+    /// The state.
+    pub status: DeliveryStatus,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last failure or skip reason.
+    pub reason: Option<String>,
+    /// The message posted.
+    pub message: Option<MessageId>,
+    /// Queued at.
+    pub queued_at: i64,
+    /// Last changed at.
+    pub updated_at: i64,
+}
+
+/// Outbox and inbox depth, for metrics and `/readyz`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    /// Received events not routed yet.
+    pub unrouted_events: u64,
+    /// Deliveries queued.
+    pub queued: u64,
+    /// Deliveries dead-lettered.
+    pub dead: u64,
+    /// Deliveries delivered.
+    pub delivered: u64,
+}
+
+/// Storage for notifications: the inbox of received events, subscriptions and the outbox.
+///
+/// Implementations must make [`NotificationStore::ingest_batch`] durable before returning
+/// (the receiver answers Kaltura 200 on its word), and must never hand one channel to two
+/// workers at once ([`NotificationStore::lease_channel`]).
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Commits received events in one transaction, each deduplicated on
+    /// `(partner_id, dedup_key)`; the answers are in the order of `events`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the store fails; nothing was committed then.
+    async fn ingest_batch(&self, events: &[InboundEvent]) -> Result<Vec<Ingested>>;
+
+    /// Claims up to `limit` received events not routed yet (oldest first) for `lease_secs`;
+    /// an event whose claim lapsed (its router died) is handed out again.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the store fails.
+    async fn claim_events(
+        &self,
+        worker: &WorkerId,
+        now: i64,
+        lease_secs: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>>;
+
+    /// Marks a claimed event routed and queues its deliveries, atomically. A delivery whose
+    /// `(channel, subject_key)` was already queued is not queued again. Returns how many were
+    /// queued.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the store fails; nothing changed then.
+    async fn route_event(
+        &self,
+        worker: &WorkerId,
+        event: EventId,
+        deliveries: &[NewDelivery],
+        now: i64,
+    ) -> Result<u32>;
+
+    /// Leases the channel whose oldest due delivery is oldest, with up to `max_items` of its
+    /// queued deliveries in order, unless another worker holds it. `None` when nothing is
+    /// due.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the store fails.
+    async fn lease_channel(
+        &self,
+        worker: &WorkerId,
+        now: i64,
+        lease_secs: i64,
+        max_items: u32,
+    ) -> Result<Option<ChannelLease>>;
+
+    /// Records outcomes for leased deliveries and releases the channel. A `Retry` makes the
+    /// whole channel wait until its time; deliveries not mentioned stay queued.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the store fails; [`crate::Error::Conflict`] when the
+    /// worker no longer holds the lease (it lapsed and another worker took the channel).
+    async fn finish(
+        &self,
+        lease: &ChannelLease,
+        outcomes: &[(DeliveryId, DeliveryOutcome)],
+        now: i64,
+    ) -> Result<()>;
+
+    /// Recent deliveries of a guild, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the store fails.
+    async fn history(&self, guild: GuildId, limit: u32) -> Result<Vec<DeliveryRecord>>;
+
+    /// Re-queues a dead or skipped delivery of `guild` (attempts reset). `false` when there is
+    /// no such delivery in that guild or it is not dead or skipped.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the store fails.
+    async fn replay(&self, guild: GuildId, id: DeliveryId, now: i64) -> Result<bool>;
+
+    /// Depth of the inbox and outbox.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the store fails.
+    async fn stats(&self) -> Result<OutboxStats>;
+
+    /// Stores a subscription and returns its id.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the store fails; [`crate::Error::Conflict`] when the guild
+    /// already has one for the same channel and kind.
+    async fn subscribe(&self, subscription: &Subscription) -> Result<SubscriptionId>;
+
+    /// Removes a guild's subscriptions of `channel` (of one kind, or all kinds). Returns how
+    /// many were removed.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the store fails.
+    async fn unsubscribe(
+        &self,
+        guild: GuildId,
+        channel: ChannelId,
+        kind: Option<EventKind>,
+    ) -> Result<u32>;
+
+    /// A guild's subscriptions.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the store fails.
+    async fn guild_subscriptions(&self, guild: GuildId) -> Result<Vec<Subscription>>;
+
+    /// Every subscription following a partner's events.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the store fails.
+    async fn partner_subscriptions(&self, partner: PartnerId) -> Result<Vec<Subscription>>;
+}
