@@ -481,6 +481,9 @@ async fn duplicates_are_acknowledged_and_stored_once() {
     assert!(text.contains("kd_webhooks_duplicates_total 17"), "{text}");
 }
 
+/// Name, partner in the path, body, headers, expected status.
+type Case<'a> = (&'a str, String, Vec<u8>, Vec<(&'a str, &'a str)>, u16);
+
 #[tokio::test]
 async fn bad_input_is_refused_and_nothing_is_stored() {
     let s = server().await;
@@ -502,7 +505,7 @@ async fn bad_input_is_refused_and_nothing_is_stored() {
     let big = vec![b' '; 10 * 1024 * 1024];
     let big_sig = sign(&secret, &big, HashAlgorithm::Sha1);
 
-    let cases: Vec<(&str, String, Vec<u8>, Vec<(&str, &str)>, u16)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "wrong signature",
             p.clone(),
