@@ -131,107 +131,12 @@ impl NotificationStore for Switch {
     }
 }
 
-// Until the SQL notification store lands (engineer B's branch), a small in-memory inbox
-// stands in for it.
-type Backing = ();
+type Backing = crate::support::TestStore;
 
+/// The real SQL notification store on a fresh SQLite database (WAL).
 async fn backing_store() -> (Arc<dyn NotificationStore>, Backing) {
-    (Arc::new(MemoryInbox::default()), ())
-}
-
-#[derive(Default)]
-struct MemoryInbox {
-    events: std::sync::Mutex<Vec<InboundEvent>>,
-}
-
-fn unsupported() -> Error {
-    Error::Store(StoreError::without_source(
-        "using what the test inbox does not have",
-        StoreErrorKind::Other,
-    ))
-}
-
-#[async_trait]
-impl NotificationStore for MemoryInbox {
-    async fn ingest_batch(&self, events: &[InboundEvent]) -> Result<Vec<Ingested>> {
-        let mut stored = self.events.lock().expect("lock");
-        Ok(events
-            .iter()
-            .map(|e| {
-                match stored
-                    .iter()
-                    .position(|s| s.partner_id == e.partner_id && s.dedup_key == e.dedup_key)
-                {
-                    Some(i) => Ingested::Duplicate(EventId(i as i64 + 1)),
-                    None => {
-                        stored.push(e.clone());
-                        Ingested::New(EventId(stored.len() as i64))
-                    }
-                }
-            })
-            .collect())
-    }
-    async fn claim_events(&self, _: &WorkerId, _: i64, _: i64, _: u32) -> Result<Vec<StoredEvent>> {
-        let stored = self.events.lock().expect("lock");
-        Ok(stored
-            .iter()
-            .enumerate()
-            .map(|(i, e)| StoredEvent {
-                id: EventId(i as i64 + 1),
-                event: e.clone(),
-            })
-            .collect())
-    }
-    async fn route_event(
-        &self,
-        _: &WorkerId,
-        _: EventId,
-        _: &[NewDelivery],
-        _: i64,
-    ) -> Result<u32> {
-        Err(unsupported())
-    }
-    async fn lease_channel(
-        &self,
-        _: &WorkerId,
-        _: i64,
-        _: i64,
-        _: u32,
-    ) -> Result<Option<ChannelLease>> {
-        Err(unsupported())
-    }
-    async fn finish(
-        &self,
-        _: &ChannelLease,
-        _: &[(DeliveryId, DeliveryOutcome)],
-        _: i64,
-    ) -> Result<()> {
-        Err(unsupported())
-    }
-    async fn history(&self, _: GuildId, _: u32) -> Result<Vec<DeliveryRecord>> {
-        Err(unsupported())
-    }
-    async fn replay(&self, _: GuildId, _: DeliveryId, _: i64) -> Result<bool> {
-        Err(unsupported())
-    }
-    async fn stats(&self) -> Result<OutboxStats> {
-        Ok(OutboxStats {
-            unrouted_events: self.events.lock().expect("lock").len() as u64,
-            ..OutboxStats::default()
-        })
-    }
-    async fn subscribe(&self, _: &Subscription) -> Result<SubscriptionId> {
-        Err(unsupported())
-    }
-    async fn unsubscribe(&self, _: GuildId, _: ChannelId, _: Option<EventKind>) -> Result<u32> {
-        Err(unsupported())
-    }
-    async fn guild_subscriptions(&self, _: GuildId) -> Result<Vec<Subscription>> {
-        Err(unsupported())
-    }
-    async fn partner_subscriptions(&self, _: PartnerId) -> Result<Vec<Subscription>> {
-        Err(unsupported())
-    }
+    let backing = crate::support::sqlite().await;
+    (Arc::new(backing.store.clone()), backing)
 }
 
 struct Server {
@@ -751,7 +656,13 @@ async fn logs_carry_the_request_fields_but_never_the_secret_or_body() {
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
+    // With a single registered dispatcher, tracing-core computes a callsite's interest from
+    // the *registering thread's* default, so a callsite first hit by a test running in
+    // parallel (no subscriber) would be cached as "never". A second live dispatcher makes it
+    // ask every registered dispatcher; the rebuild fixes callsites already cached.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
 
     let s = server().await;
     assert_eq!(
