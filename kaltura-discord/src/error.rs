@@ -372,6 +372,12 @@ pub enum SetupError {
         /// Why (never the bot token).
         reason: String,
     },
+    /// A Kaltura webhook receiver was built without a required part.
+    #[error("the Kaltura webhook receiver needs `{part}`; give it to the builder")]
+    WebhookReceiverIncomplete {
+        /// The builder method that was not called, e.g. `store` or `partner`.
+        part: &'static str,
+    },
 }
 
 /// What failed in a store, independent of the database behind it.

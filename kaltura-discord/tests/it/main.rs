@@ -34,3 +34,6 @@ mod serenity_adapter;
 mod store;
 #[cfg(feature = "sqlite")]
 mod video;
+// The Kaltura webhook receiver over loopback, on the SQL notification store.
+#[cfg(all(feature = "http", feature = "sqlite"))]
+mod webhooks;
