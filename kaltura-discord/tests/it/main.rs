@@ -25,6 +25,9 @@ mod meetings;
 // The notification store on SQLite (and PostgreSQL with the `postgres` feature).
 #[cfg(feature = "sqlite")]
 mod notify_store;
+// Webhook templates in Kaltura (setup, drift) and backfill, against the fake Kaltura.
+#[cfg(feature = "sqlite")]
+mod notify_setup;
 #[cfg(feature = "rest")]
 mod rest;
 #[cfg(feature = "watch")]
