@@ -23,6 +23,8 @@ mod interactions_endpoint;
 #[cfg(feature = "sqlite")]
 mod meetings;
 #[cfg(feature = "rest")]
+mod notify_deliver;
+#[cfg(feature = "rest")]
 mod rest;
 #[cfg(feature = "watch")]
 mod secrets;
