@@ -63,9 +63,12 @@ struct Channel {
     next_attempt_at: i64,
 }
 
+/// A received event, whether it was routed, and its claim.
+type EventRow = (StoredEvent, bool, Option<(WorkerId, i64)>);
+
 #[derive(Default)]
 struct MiniState {
-    events: Vec<(StoredEvent, bool, Option<(WorkerId, i64)>)>,
+    events: Vec<EventRow>,
     rows: Vec<Row>,
     channels: HashMap<ChannelId, Channel>,
 }
