@@ -23,10 +23,10 @@ mod interactions_endpoint;
 #[cfg(feature = "sqlite")]
 mod meetings;
 // The notification store on SQLite (and PostgreSQL with the `postgres` feature).
+#[cfg(all(feature = "rest", feature = "sqlite"))]
+mod notify_deliver;
 #[cfg(feature = "sqlite")]
 mod notify_store;
-#[cfg(feature = "rest")]
-mod notify_deliver;
 #[cfg(feature = "rest")]
 mod rest;
 #[cfg(feature = "watch")]
