@@ -820,3 +820,133 @@ async fn the_run_loop_wakes_on_a_poke_and_stops_on_shutdown() {
         .unwrap();
     assert_eq!(requests(&server).await.len(), 1);
 }
+
+#[tokio::test]
+async fn no_token_reaches_the_logs_the_reasons_or_debug() {
+    let captured = crate::support::Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "debug,twilight_http=error",
+        ))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites first hit by tests on other threads (no subscriber) cached "never".
+    tracing::callsite::rebuild_interest_cache();
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"code": 10015, "message": format!("Unknown Webhook {WEBHOOK_TOKEN}")}),
+        ))
+        .mount(&server)
+        .await;
+    let h = Harness::new().await;
+    let mut d = delivery(CH_A, EventKind::EntryReady, "s1", "secretive");
+    d.webhook = Some(
+        WebhookUrl::parse(&format!(
+            "https://discord.com/api/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}"
+        ))
+        .unwrap(),
+    );
+    h.queue(vec![d]).await;
+    let worker = h.worker(rest(&server, Duration::from_secs(10)));
+    h.drain(&worker, 5, 5).await;
+    let rows = h.rows().await;
+    assert_eq!(rows[0].status, DeliveryStatus::Dead);
+    let reason = rows[0].reason.clone().unwrap();
+    assert!(reason.contains("Unknown Webhook"), "{reason}");
+    let logs = captured
+        .0
+        .lock()
+        .map(|l| String::from_utf8_lossy(&l).into_owned())
+        .unwrap_or_default();
+    assert!(logs.contains("notify.deliver"), "{logs}");
+    assert!(logs.contains("dead-lettered"), "{logs}");
+    let debug = format!("{worker:?}");
+    for shown in [&reason, &logs, &debug] {
+        assert!(!shown.contains("MARKER-WEBHOOK-TOKEN"), "{shown}");
+        assert!(!shown.contains("MARKER-BOT-TOKEN"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_schedule_event_ends_the_meeting_once() {
+    let h = Harness::new().await;
+    let lifecycle = MeetingLifecycle::new(h.store.clone(), h.store.clone());
+    let changed = |status: Value| InboundEvent {
+        partner_id: PartnerId::new(PARTNER),
+        dedup_key: format!("job:{status}"),
+        kind: Some(EventKind::MeetingScheduled),
+        subject: Some("31".to_owned()),
+        object: json!({"id": "31", "status": status, "objectType": "KalturaRecordScheduleEvent"}),
+        meta: Default::default(),
+        received_at: T0,
+    };
+    assert!(
+        !lifecycle
+            .on_schedule_event(&changed(json!(2)))
+            .await
+            .unwrap(),
+        "active"
+    );
+    assert!(
+        lifecycle
+            .on_schedule_event(&changed(json!("1")))
+            .await
+            .unwrap(),
+        "cancelled"
+    );
+    assert!(
+        !lifecycle
+            .on_schedule_event(&changed(json!(3)))
+            .await
+            .unwrap(),
+        "once"
+    );
+    let w = WorkerId("router".to_owned());
+    let events = h.store.claim_events(&w, T0, 60, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event.kind, Some(EventKind::MeetingEnded));
+    assert_eq!(events[0].event.dedup_key, "lifecycle:meeting_ended:31");
+    assert_eq!(events[0].event.subject.as_deref(), Some("31"));
+}
+
+#[tokio::test]
+async fn the_lifecycle_catches_up_on_what_passed_while_it_was_down() {
+    let h = Harness::new().await;
+    // One meeting ended an hour ago, one started ten minutes ago, one is tomorrow.
+    for (id, start, end) in [
+        (1, T0 - 7200, T0 - 3600),
+        (2, T0 - 600, T0 + 3000),
+        (3, T0 + 86_400, T0 + 90_000),
+    ] {
+        h.store
+            .insert_meeting(&meeting(id, start, end))
+            .await
+            .unwrap();
+    }
+    let lifecycle = MeetingLifecycle::new(h.store.clone(), h.store.clone());
+    assert_eq!(lifecycle.tick(T0).await.unwrap(), 2);
+    let w = WorkerId("router".to_owned());
+    let mut keys: Vec<String> = h
+        .store
+        .claim_events(&w, T0, 60, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event.dedup_key)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["lifecycle:meeting_ended:1", "lifecycle:meeting_live:2"]
+    );
+    // A restarted lifecycle (no memory) announces nothing twice.
+    let again = MeetingLifecycle::new(h.store.clone(), h.store.clone());
+    assert_eq!(again.tick(T0 + 1).await.unwrap(), 0);
+    assert_eq!(again.next_due(T0).await.unwrap(), Some(T0 + 3000));
+}
