@@ -854,6 +854,7 @@ async fn no_token_reaches_the_logs_the_reasons_or_debug() {
     );
     h.queue(vec![d]).await;
     let worker = h.worker(rest(&server, Duration::from_secs(10)));
+    tracing::callsite::rebuild_interest_cache();
     h.drain(&worker, 5, 5).await;
     let rows = h.rows().await;
     assert_eq!(rows[0].status, DeliveryStatus::Dead);
