@@ -951,3 +951,35 @@ async fn the_lifecycle_catches_up_on_what_passed_while_it_was_down() {
     assert_eq!(again.tick(T0 + 1).await.unwrap(), 0);
     assert_eq!(again.next_due(T0).await.unwrap(), Some(T0 + 3000));
 }
+
+#[tokio::test]
+async fn a_429_beyond_the_budget_reports_its_retry_after() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{CH_A}/messages")))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "45")
+                .insert_header("x-ratelimit-scope", "user")
+                .insert_header("x-ratelimit-bucket", "feed1234")
+                .insert_header("x-ratelimit-limit", "5")
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset-after", "45.000")
+                .set_body_json(json!({"message": "You are being rate limited.", "retry_after": 45.0, "global": false})),
+        )
+        .mount(&server)
+        .await;
+    let rest = rest(&server, Duration::from_millis(500));
+    let e = rest
+        .create_message_once(ch(CH_A), &Reply::text("x"), "kd-1")
+        .await
+        .unwrap_err();
+    let Error::Discord(d) = e else { panic!("{e}") };
+    assert_eq!(d.kind, kaltura_discord::rest::DiscordErrorKind::RateLimited);
+    let wait = d.retry_after.expect("the bucket's reset is reported");
+    assert!(
+        (Duration::from_secs(44)..=Duration::from_secs(45)).contains(&wait),
+        "{wait:?}"
+    );
+    assert_eq!(requests(&server).await.len(), 1);
+}
