@@ -23,6 +23,8 @@ mod interactions_endpoint;
 #[cfg(feature = "sqlite")]
 mod meetings;
 // The notification store on SQLite (and PostgreSQL with the `postgres` feature).
+#[cfg(all(feature = "rest", feature = "sqlite"))]
+mod notify_deliver;
 #[cfg(feature = "sqlite")]
 mod notify_store;
 // Webhook templates in Kaltura (setup, drift) and backfill, against the fake Kaltura.
