@@ -469,6 +469,14 @@ pub enum AuditAction {
     MeetingEnded,
     /// A media entry was shared into a channel.
     MediaShared,
+    /// A channel was subscribed to Kaltura events (`/kaltura-admin notify subscribe`).
+    NotifySubscribed,
+    /// A channel's event subscriptions were removed.
+    NotifyUnsubscribed,
+    /// A test notification was posted.
+    NotifyTested,
+    /// A dead-lettered delivery was queued again.
+    NotifyReplayed,
     /// Something not covered above (kept verbatim).
     Other,
 }
@@ -485,6 +493,10 @@ impl AuditAction {
             AuditAction::MeetingStarted => "meeting_started",
             AuditAction::MeetingEnded => "meeting_ended",
             AuditAction::MediaShared => "media_shared",
+            AuditAction::NotifySubscribed => "notify_subscribed",
+            AuditAction::NotifyUnsubscribed => "notify_unsubscribed",
+            AuditAction::NotifyTested => "notify_tested",
+            AuditAction::NotifyReplayed => "notify_replayed",
             AuditAction::Other => "other",
         }
     }
