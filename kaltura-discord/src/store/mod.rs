@@ -246,6 +246,17 @@ pub trait GuildOverrideStore: Send + Sync {
             .map(|o| o.document)
             .filter(|d| !d.is_empty()))
     }
+
+    /// The guilds that have an override (the notification router reads their routes). The
+    /// default lists none: a store that cannot list them leaves routing to guild files and
+    /// stored subscriptions.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails.
+    async fn override_guilds(&self) -> Result<Vec<GuildId>> {
+        Ok(Vec::new())
+    }
 }
 
 /// Checks an edited override document against [`MAX_OVERRIDE_BYTES`] and returns its JSON
@@ -495,6 +506,14 @@ pub enum AuditAction {
     NotificationDelivered,
     /// A notification was given up (dead-lettered) with a reason.
     NotificationFailed,
+    /// A channel was subscribed to Kaltura events (`/kaltura-admin notify subscribe`).
+    NotifySubscribed,
+    /// A channel's event subscriptions were removed.
+    NotifyUnsubscribed,
+    /// A test notification was posted.
+    NotifyTested,
+    /// A dead-lettered delivery was queued again.
+    NotifyReplayed,
     /// Something not covered above (kept verbatim).
     Other,
 }
@@ -513,6 +532,10 @@ impl AuditAction {
             AuditAction::MediaShared => "media_shared",
             AuditAction::NotificationDelivered => "notification_delivered",
             AuditAction::NotificationFailed => "notification_failed",
+            AuditAction::NotifySubscribed => "notify_subscribed",
+            AuditAction::NotifyUnsubscribed => "notify_unsubscribed",
+            AuditAction::NotifyTested => "notify_tested",
+            AuditAction::NotifyReplayed => "notify_replayed",
             AuditAction::Other => "other",
         }
     }
