@@ -24,6 +24,8 @@ mod interactions_endpoint;
 mod meetings;
 // The notification store on SQLite (and PostgreSQL with the `postgres` feature).
 #[cfg(feature = "sqlite")]
+mod notify_route;
+#[cfg(feature = "sqlite")]
 mod notify_store;
 #[cfg(feature = "rest")]
 mod rest;
