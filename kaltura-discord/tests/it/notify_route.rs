@@ -758,3 +758,35 @@ async fn without_a_notification_store_the_commands_say_so() {
         text(&r)
     );
 }
+
+#[tokio::test]
+async fn run_wakes_on_notify_and_stops_on_shutdown() {
+    let h = harness(true).await;
+    let entry = demo_entry(&h).await;
+    subscribe(&h, ch(1), EventKind::EntryReady, RouteFilters::default()).await;
+    let waker = h.router.waker();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(h.router.clone().run(WorkerId("runner".into()), async move {
+        let _ = stopped.await;
+    }));
+    let ev = event(&h, EventKind::EntryReady, entry.id.as_str(), Value::Null).event;
+    h.store.ingest_batch(&[ev]).await.unwrap();
+    waker.notify_one();
+    // Poll the outcome with a generous overall timeout (no timing assertion).
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            if !h.store.history(guild(), 10).await.unwrap().is_empty() {
+                break;
+            }
+            tokio::task::yield_now().await;
+            waker.notify_one();
+        }
+    })
+    .await
+    .expect("the router routed the event");
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(60), task)
+        .await
+        .expect("the router stopped")
+        .unwrap();
+}
