@@ -513,6 +513,42 @@ mod tests {
     }
 
     #[test]
+    fn route_webhook_urls_are_secret_and_checked() {
+        let url = "https://discord.com/api/webhooks/123456789/canary-route-token_0123";
+        let route: NotificationRoute = serde_json::from_value(serde_json::json!({
+            "event": "entry_ready",
+            "channel": "42",
+            "mention_roles": ["7"],
+            "webhook_url": url,
+        }))
+        .unwrap();
+        assert_eq!(route.webhook_url.as_ref().unwrap().id(), 123_456_789);
+        assert_eq!(route.filters, RouteFilters::default());
+        for shown in [format!("{route:?}"), serde_json::to_string(&route).unwrap()] {
+            assert!(!shown.contains("canary-route-token"), "{shown}");
+        }
+        assert_eq!(
+            serde_json::to_value(&route).unwrap()["webhook_url"],
+            REDACTED
+        );
+        let bad = serde_json::from_value::<NotificationRoute>(serde_json::json!({
+            "event": "entry_ready",
+            "channel": "42",
+            "webhook_url": "https://evil.example/api/webhooks/1/canary-evil-token",
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(bad.contains("not a Discord webhook URL"), "{bad}");
+        assert!(!bad.contains("canary-evil-token"), "{bad}");
+        assert!(
+            serde_json::from_value::<NotificationRoute>(
+                serde_json::json!({"event": "entry_added", "channel": "42"})
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
     fn database_url_debug_display_and_serde_hide_the_password() {
         let url = DatabaseUrl::new("postgres://kd:hunter2@db/kd?password=hunter3");
         for shown in [

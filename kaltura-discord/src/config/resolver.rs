@@ -1294,6 +1294,47 @@ mod tests {
             .unwrap();
         assert_eq!(ok.notifications.routes[0].event, EventKind::EntryReady);
         assert!(r.check_override(Map::new(), &layer).is_ok());
+        // Templates: unknown variables are named, per template and per route kind.
+        let err = r
+            .check_override(
+                obj(json!({"notifications": {"templates": {"t": "{{ entry.nmae }}"}}})),
+                &layer,
+            )
+            .unwrap_err();
+        assert_eq!(err.key, "notifications.templates.t");
+        assert!(err.to_string().contains("entry.nmae"), "{err}");
+        let err = r
+            .check_override(
+                obj(json!({"notifications": {
+                    "templates": {"t": "{{ meeting.title }}"},
+                    "routes": [{"event": "entry_ready", "channel": "42", "template": "t"}]
+                }})),
+                &layer,
+            )
+            .unwrap_err();
+        assert_eq!(err.key, "notifications.routes.0.template");
+        assert!(err.to_string().contains("meeting.title"), "{err}");
+        let err = r
+            .check_override(
+                obj(json!({"notifications": {"templates": {"t": "{% if %}"}}})),
+                &layer,
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("syntax"), "{err}");
+        let ok = r
+            .check_override(
+                obj(json!({"notifications": {
+                    "templates": {"t": "{{ entry.name }}"},
+                    "routes": [{"event": "entry_ready", "channel": "42", "template": "t",
+                                "filters": {"tags": ["rust"]}, "mention_roles": ["7"]}]
+                }})),
+                &layer,
+            )
+            .unwrap();
+        assert_eq!(
+            ok.notifications.routes[0].filters.tags,
+            vec!["rust".to_owned()]
+        );
     }
 
     #[tokio::test]

@@ -622,9 +622,11 @@ pub fn md_escape(text: &str, max: usize) -> String {
 /// `<@123>` and `<@&123>` are shown but never ping, whatever `allowed_mentions` says.
 pub fn neutralize_mentions(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         out.push(c);
-        if c == '@' {
+        // Idempotent: an `@` already followed by the zero-width space gets no second one.
+        if c == '@' && chars.peek() != Some(&'\u{200B}') {
             out.push('\u{200B}');
         }
     }
@@ -838,7 +840,7 @@ mod tests {
         );
         assert_eq!(
             embed["url"],
-            "https://www.kaltura.com/p/4242/sp/424200/embedIframeJs/uiconf_id/4711/partner_id/4242?iframeembed=true&entry_id=0_abc123"
+            "https://cdnapisec.kaltura.com/p/4242/embedPlaykitJs/uiconf_id/4711?iframeembed=true&entry_id=0_abc123"
         );
         assert!(
             out.digest_line.starts_with("**@\u{200B}everyone Intro"),
@@ -939,6 +941,10 @@ mod tests {
     #[test]
     fn neutralizing_mentions() {
         assert_eq!(neutralize_mentions("a@b"), "a@\u{200B}b");
+        assert_eq!(
+            neutralize_mentions(&neutralize_mentions("@@x")),
+            "@\u{200B}@\u{200B}x"
+        );
         assert_eq!(
             md_escape("[x](y) <@1>", 100),
             "\\[x\\]\\(y\\) \\<@\u{200B}1\\>"

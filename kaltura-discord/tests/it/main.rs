@@ -26,6 +26,8 @@ mod meetings;
 #[cfg(all(feature = "rest", feature = "sqlite"))]
 mod notify_deliver;
 #[cfg(feature = "sqlite")]
+mod notify_route;
+#[cfg(feature = "sqlite")]
 mod notify_store;
 // Webhook templates in Kaltura (setup, drift) and backfill, against the fake Kaltura.
 #[cfg(feature = "sqlite")]
