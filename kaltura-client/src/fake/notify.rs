@@ -833,8 +833,9 @@ fn render_body(
 
 /// The system templates `listTemplates` offers for cloning (partner 0), as on a real server,
 /// with conditions the fake understands. `HTTP_SCHEDULE_EVENT_SAVED` is the fake's own: a
-/// real server has no HTTP template for schedule events (only Kafka ones).
-pub(crate) fn system_templates() -> Vec<Value> {
+/// real server has no HTTP template for schedule events (only Kafka ones), so it is left out
+/// when `with_schedule_event` is false.
+pub(crate) fn system_templates(with_schedule_event: bool) -> Vec<Value> {
     let template = |id: i64,
                     name: &str,
                     system_name: &str,
@@ -874,7 +875,7 @@ pub(crate) fn system_templates() -> Vec<Value> {
     };
     use event_type::{OBJECT_ADDED, OBJECT_CHANGED, OBJECT_DELETED, OBJECT_SAVED};
     use object_type::{CATEGORY_ENTRY, ENTRY, SCHEDULE_EVENT};
-    vec![
+    let mut all = vec![
         template(
             1,
             "Entry Status Changed",
@@ -933,7 +934,11 @@ pub(crate) fn system_templates() -> Vec<Value> {
             SCHEDULE_EVENT,
             json!([]),
         ),
-    ]
+    ];
+    if !with_schedule_event {
+        all.retain(|t| t.get("systemName") != Some(&json!("HTTP_SCHEDULE_EVENT_SAVED")));
+    }
+    all
 }
 
 #[cfg(test)]
@@ -962,7 +967,8 @@ mod tests {
 
     #[test]
     fn status_equals_matches_only_a_change_to_ready() {
-        let templates = system_templates();
+        let templates = system_templates(true);
+        assert_eq!(system_templates(false).len(), templates.len() - 1);
         let equals = obj(templates[1].clone());
         let old = obj(json!({"id": "0_a", "status": 7, "name": "x"}));
         let ready = obj(json!({"id": "0_a", "status": 2, "name": "x"}));
