@@ -15,7 +15,10 @@
 //! * an in-memory catalog: media/baseEntry, users, categories, app tokens, eSearch, schedule
 //!   resources/events, virtual events and event-notification templates, optionally seeded with
 //!   a deterministic demo data set ([`FakeKalturaBuilder::seed_demo_data`]);
-//! * failure injection ([`FakeKaltura::fail_next`]): latency, HTTP errors, HTML error pages.
+//! * failure injection ([`FakeKaltura::fail_next`]): latency, HTTP errors, HTML error pages;
+//! * HTTP event notifications (webhooks) for its active HTTP notification templates, signed
+//!   and retried like Kaltura's ([`NotificationSettings`], [`FakeKaltura::notifications`],
+//!   [`FakeKaltura::add_ready_entry`], [`FakeKaltura::set_entry_status`]).
 //!
 //! The binary `fake-kaltura` (package `kaltura-discord-examples`) runs the same server
 //! standalone so clients in any language can use it.
@@ -177,6 +180,8 @@ pub(crate) struct Shared {
     pub(crate) store: Mutex<store::Store>,
     pub(crate) failures: Mutex<VecDeque<Failure>>,
     pub(crate) notifier: notify::Notifier,
+    /// Whether `listTemplates` offers the fake's own `HTTP_SCHEDULE_EVENT_SAVED`.
+    pub(crate) schedule_event_template: bool,
 }
 
 impl Shared {
@@ -224,6 +229,7 @@ pub struct FakeKalturaBuilder {
     max_ks_expiry: Duration,
     limits: Limits,
     notifications: NotificationSettings,
+    schedule_event_template: bool,
 }
 
 impl Default for FakeKalturaBuilder {
@@ -240,6 +246,7 @@ impl Default for FakeKalturaBuilder {
             max_ks_expiry: KsBuilder::DEFAULT_EXPIRY,
             limits: Limits::default(),
             notifications: NotificationSettings::default(),
+            schedule_event_template: true,
         }
     }
 }
@@ -315,6 +322,14 @@ impl FakeKalturaBuilder {
         self
     }
 
+    /// Whether `listTemplates` offers `HTTP_SCHEDULE_EVENT_SAVED`, a system template of the
+    /// fake only (default `true`); `false` behaves like a real server, which has no HTTP
+    /// template for schedule events, so a client must `add` one itself.
+    pub fn schedule_event_system_template(mut self, offer: bool) -> Self {
+        self.schedule_event_template = offer;
+        self
+    }
+
     fn into_shared(self, base_url: String) -> Arc<Shared> {
         let admin_secret = self.admin_secret.unwrap_or_else(random_secret);
         let user_secret = self.user_secret.unwrap_or_else(random_secret);
@@ -343,6 +358,7 @@ impl FakeKalturaBuilder {
             store: Mutex::new(store),
             failures: Mutex::new(VecDeque::new()),
             notifier: notify::Notifier::new(self.notifications),
+            schedule_event_template: self.schedule_event_template,
         })
     }
 
@@ -637,6 +653,7 @@ impl FakeKaltura {
 
     /// Stops accepting connections and waits for the open ones to finish.
     pub async fn shutdown(mut self) {
+        self.shared.notifier.stop();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -648,6 +665,7 @@ impl FakeKaltura {
 
 impl Drop for FakeKaltura {
     fn drop(&mut self) {
+        self.shared.notifier.stop();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

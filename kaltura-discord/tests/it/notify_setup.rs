@@ -337,6 +337,72 @@ async fn templates_made_by_setup_deliver_signed_json_to_our_endpoint() {
     );
 }
 
+/// A server without a system template for schedule events (like a real one): setup adds the
+/// whole definition, and the fake dispatches it when a meeting is scheduled.
+#[tokio::test]
+async fn without_a_system_template_setup_adds_one_that_delivers() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let fake = FakeKaltura::builder()
+        .schedule_event_system_template(false)
+        .notifications(
+            NotificationSettings::default()
+                .attempts(1)
+                .interval(Duration::ZERO),
+        )
+        .start()
+        .await
+        .unwrap();
+    let client = client(&fake);
+    let public = Url::parse(&receiver.uri()).unwrap();
+    let options = SetupOptions::default().templates([WebhookTemplate::ScheduleEventChanged]);
+    let report = setup(&client, &public, &options).await.unwrap();
+    assert_eq!(report.created.len(), 1);
+    let (kind, _, cloned) = report.created[0];
+    assert_eq!(kind, WebhookTemplate::ScheduleEventChanged);
+    assert!(!cloned, "added, not cloned");
+    assert!(check(&client, &public, &options).await.unwrap().is_empty());
+    assert!(
+        setup(&client, &public, &options)
+            .await
+            .unwrap()
+            .created
+            .is_empty()
+    );
+
+    let event: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/api_v3/service/schedule_scheduleevent/action/add",
+            fake.url()
+        ))
+        .json(
+            &json!({"ks": fake.admin_ks(), "format": 1, "scheduleEvent": {
+            "objectType": "KalturaRecordScheduleEvent", "summary": "Office hours",
+            "startDate": 1_900_000_000, "endDate": 1_900_003_600}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, fake.wait_for_notifications(1))
+        .await
+        .unwrap();
+    let reqs = receiver.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 1);
+    let body: Value = serde_json::from_slice(&reqs[0].body).unwrap();
+    assert_eq!(body["templateSystemName"], "KD_SCHEDULE_EVENT_CHANGED");
+    assert_eq!(
+        body["eventObjectType"],
+        "scheduleEventNotifications.ScheduleEvent"
+    );
+    assert_eq!(body["object"]["id"], event["id"]);
+}
+
 // --- backfill ----------------------------------------------------------------------------
 
 mod backfill {

@@ -566,10 +566,10 @@ pub(crate) fn template_delete(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, Ap
 use crate::fake::notify::system_templates;
 
 /// `eventNotificationTemplate.listTemplates(filter, pager)`: the system templates.
-pub(crate) fn template_list_templates(_ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
+pub(crate) fn template_list_templates(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
     let filter = params::object(p.get("filter"));
     let system_name = filter.and_then(|f| params::non_empty(f.get("systemNameEqual")));
-    let matching: Vec<Value> = system_templates()
+    let matching: Vec<Value> = system_templates(ctx.shared.schedule_event_template)
         .into_iter()
         .filter(|t| system_name.as_deref().is_none_or(|n| t["systemName"] == n))
         .collect();
@@ -585,7 +585,7 @@ pub(crate) fn template_list_templates(_ctx: &mut Ctx<'_>, p: &Params) -> Result<
 /// system (or own) template with the given properties on top, status DISABLED.
 pub(crate) fn template_clone(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
     let id = id_of(p, "id", &TEMPLATE)?;
-    let source = system_templates()
+    let source = system_templates(ctx.shared.schedule_event_template)
         .into_iter()
         .find(|t| t["id"] == id)
         .and_then(|t| t.as_object().cloned())
