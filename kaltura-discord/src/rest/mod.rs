@@ -246,7 +246,7 @@ pub trait DiscordRest: Send + Sync {
     /// second one. `nonce` is at most 25 characters (`kd-{delivery id}`).
     ///
     /// The default implementation calls [`DiscordRest::create_message`] (no deduplication);
-    /// [`TwilightRest`] sends the nonce.
+    /// `TwilightRest` (feature `rest`) sends the nonce.
     ///
     /// # Errors
     ///
