@@ -1153,3 +1153,73 @@ fn webhook_tokens_stay_out_of_logs_and_debug_output() {
         assert!(!text.contains(TOKEN), "webhook token leaked: {text}");
     }
 }
+
+/// Not a test: prints how fast SQLite ingests (batches of 256, as the receiver's group
+/// commit sends them), routes and delivers on this machine. Run with
+/// `cargo test -p kaltura-discord --test it notify_store::measure -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test"]
+async fn measure_sqlite_throughput() {
+    const N: usize = 20_000;
+    let t = crate::support::sqlite().await;
+    let store = t.store.clone();
+    let events: Vec<InboundEvent> = (0..N).map(|i| event(7, &format!("job:{i}"))).collect();
+    let started = std::time::Instant::now();
+    for batch in events.chunks(256) {
+        store.ingest_batch(batch).await.unwrap();
+    }
+    let ingest = started.elapsed();
+    let started = std::time::Instant::now();
+    let w = worker("router");
+    loop {
+        let claimed = store.claim_events(&w, T0, 600, 1000).await.unwrap();
+        if claimed.is_empty() {
+            break;
+        }
+        for e in claimed {
+            let ch = 100 + (e.id.0 % 50) as u64;
+            store
+                .route_event(&w, e.id, &[delivery(e.id, ch, &format!("s{}", e.id))], T0)
+                .await
+                .unwrap();
+        }
+    }
+    let route = started.elapsed();
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for n in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let me = worker(&format!("d{n}"));
+            while let Some(lease) = store.lease_channel(&me, T0, 600, 10).await.unwrap() {
+                let outcomes: Vec<_> = lease
+                    .items
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.id,
+                            DeliveryOutcome::Delivered {
+                                message: message(1),
+                            },
+                        )
+                    })
+                    .collect();
+                store.finish(&lease, &outcomes, T0).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let deliver = started.elapsed();
+    assert_eq!(store.stats().await.unwrap().delivered, N as u64);
+    let rate = |d: std::time::Duration| N as f64 / d.as_secs_f64();
+    eprintln!(
+        "SQLite, {N} events: ingest {:.0}/s (batches of 256), route {:.0}/s (one event per transaction), \
+         lease+finish {:.0} deliveries/s (4 workers, 10 per lease, 50 channels)",
+        rate(ingest),
+        rate(route),
+        rate(deliver)
+    );
+    t.cleanup().await;
+}
