@@ -56,7 +56,7 @@ impl fmt::Display for WorkerId {
     }
 }
 
-/// The answer to [`NotificationStore::ingest`].
+/// The answer to [`NotificationStore::ingest_batch`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ingested {
     /// Committed now.
