@@ -372,7 +372,19 @@ impl NotificationStore for SqlStore {
                 .await
                 .map_err(db_err(OP))?;
             tx.commit().await.map_err(db_err(OP))?;
-            rows.iter().map(event_from_row).collect::<Result<Vec<_>>>()?
+            // A row that cannot be read must not block every event behind it: it is logged
+            // (id and field, never its content) and left claimed, so it lapses and is
+            // reported again, while the others are routed.
+            rows.iter()
+                .filter_map(|row| match event_from_row(row) {
+                    Ok(event) => Some(event),
+                    Err(e) => {
+                        let id = row.int("id", OP).unwrap_or_default();
+                        tracing::error!(event = id, error = %e, "skipping an unreadable notification event");
+                        None
+                    }
+                })
+                .collect::<Vec<_>>()
         });
         events.sort_by_key(|e| e.id);
         tracing::debug!(claimed = events.len(), "claimed notification events");
