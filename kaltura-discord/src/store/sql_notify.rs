@@ -32,6 +32,9 @@ use crate::{Error, Result};
 /// Most rows one call hands out or lists (claims, lease items, history).
 const MAX_ROWS: u32 = 1000;
 
+/// The reason recorded for a delivery whose stored row could not be read.
+const UNREADABLE: &str = "the stored delivery could not be read";
+
 /// Longest failure or skip reason stored, in characters.
 const MAX_REASON_CHARS: usize = 1000;
 
@@ -534,7 +537,25 @@ impl NotificationStore for SqlStore {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db_err(OP))?;
-            let items = rows.iter().map(lease_item_from_row).collect::<Result<Vec<_>>>()?;
+            // An unreadable delivery must not block its channel (nor, being the oldest, every
+            // channel): it is logged (id and field, never its content) and dead-lettered.
+            let mut items = Vec::with_capacity(rows.len());
+            for row in &rows {
+                match lease_item_from_row(row) {
+                    Ok(item) => items.push(item),
+                    Err(e) => {
+                        let id = row.int("id", OP)?;
+                        tracing::error!(delivery = id, error = %e, "dead-lettering an unreadable delivery");
+                        sqlx::query("UPDATE notify_outbox SET status = 'dead', reason = $1, updated_at = $2 WHERE id = $3")
+                            .bind(UNREADABLE)
+                            .bind(now)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err(OP))?;
+                    }
+                }
+            }
             if items.is_empty() {
                 sqlx::query("UPDATE notify_channels SET lease_owner = NULL, lease_expires_at = NULL WHERE channel_id = $1")
                     .bind(&raw)

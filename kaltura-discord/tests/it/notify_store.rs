@@ -971,12 +971,24 @@ async fn corrupt_rows_are_errors(store: &SqlStore, raw: &Raw) {
     );
     raw.exec("UPDATE {t}notify_outbox SET status = 'queued', message = 'evil{'")
         .await;
+    // An unreadable delivery is dead-lettered rather than blocking its channel.
+    assert_eq!(store.lease_channel(&w, T0, 30, 10).await.unwrap(), None);
     assert_corrupt(
-        store.lease_channel(&w, T0, 30, 10).await,
+        store.history(guild(1), 10).await,
         Resource::Delivery,
         "message",
     );
     let valid = serde_json::to_string(&Reply::text("x")).unwrap();
+    raw.exec(&format!(
+        "UPDATE {{t}}notify_outbox SET message = '{valid}'"
+    ))
+    .await;
+    let record = store.history(guild(1), 10).await.unwrap().remove(0);
+    assert_eq!(record.status, DeliveryStatus::Dead);
+    assert_eq!(
+        record.reason.as_deref(),
+        Some("the stored delivery could not be read")
+    );
     raw.exec(&format!(
         "UPDATE {{t}}notify_outbox SET message = '{valid}', kind = 'evil'"
     ))
