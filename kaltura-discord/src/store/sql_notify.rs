@@ -32,6 +32,9 @@ use crate::{Error, Result};
 /// Most rows one call hands out or lists (claims, lease items, history).
 const MAX_ROWS: u32 = 1000;
 
+/// The reason recorded for a delivery whose stored row could not be read.
+const UNREADABLE: &str = "the stored delivery could not be read";
+
 /// Longest failure or skip reason stored, in characters.
 const MAX_REASON_CHARS: usize = 1000;
 
@@ -372,7 +375,19 @@ impl NotificationStore for SqlStore {
                 .await
                 .map_err(db_err(OP))?;
             tx.commit().await.map_err(db_err(OP))?;
-            rows.iter().map(event_from_row).collect::<Result<Vec<_>>>()?
+            // A row that cannot be read must not block every event behind it: it is logged
+            // (id and field, never its content) and left claimed, so it lapses and is
+            // reported again, while the others are routed.
+            rows.iter()
+                .filter_map(|row| match event_from_row(row) {
+                    Ok(event) => Some(event),
+                    Err(e) => {
+                        let id = row.int("id", OP).unwrap_or_default();
+                        tracing::error!(event = id, error = %e, "skipping an unreadable notification event");
+                        None
+                    }
+                })
+                .collect::<Vec<_>>()
         });
         events.sort_by_key(|e| e.id);
         tracing::debug!(claimed = events.len(), "claimed notification events");
@@ -522,7 +537,25 @@ impl NotificationStore for SqlStore {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db_err(OP))?;
-            let items = rows.iter().map(lease_item_from_row).collect::<Result<Vec<_>>>()?;
+            // An unreadable delivery must not block its channel (nor, being the oldest, every
+            // channel): it is logged (id and field, never its content) and dead-lettered.
+            let mut items = Vec::with_capacity(rows.len());
+            for row in &rows {
+                match lease_item_from_row(row) {
+                    Ok(item) => items.push(item),
+                    Err(e) => {
+                        let id = row.int("id", OP)?;
+                        tracing::error!(delivery = id, error = %e, "dead-lettering an unreadable delivery");
+                        sqlx::query("UPDATE notify_outbox SET status = 'dead', reason = $1, updated_at = $2 WHERE id = $3")
+                            .bind(UNREADABLE)
+                            .bind(now)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err(OP))?;
+                    }
+                }
+            }
             if items.is_empty() {
                 sqlx::query("UPDATE notify_channels SET lease_owner = NULL, lease_expires_at = NULL WHERE channel_id = $1")
                     .bind(&raw)
