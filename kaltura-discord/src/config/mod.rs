@@ -46,8 +46,8 @@ pub use layers::{Layer, Layered, MAX_CONFIG_FILE_BYTES, read_guild_file};
 pub use model::{
     DatabaseConfig, DatabaseUrl, DiscordConfig, FeaturesConfig, GuildConfig, GuildKalturaConfig,
     HttpConfig, IdentityConfig, IdentityStrategy, JwtConfig, JwtKeyConfig,
-    KalturaCredentialsConfig, LinkScopeKind, MeetingType, MeetingsConfig, NotificationEvent,
-    NotificationRoute, NotificationsConfig, ProcessConfig, ShardsConfig,
+    KalturaCredentialsConfig, LinkScopeKind, MeetingType, MeetingsConfig, NotificationRoute,
+    NotificationsConfig, ProcessConfig, ShardsConfig,
 };
 pub use resolver::{
     ConfigResolver, ConfigSources, DEFAULT_CACHE_TTL, DEFAULT_CONFIG_JSON, ENV_PREFIX, Explanation,

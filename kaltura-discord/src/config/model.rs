@@ -12,8 +12,10 @@ use schemars::JsonSchema;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::ChannelId;
+use crate::ids::{ChannelId, RoleId};
+use crate::notify::{EventKind, RouteFilters};
 use crate::rbac::GuildPolicy;
+use crate::rest::WebhookUrl;
 
 /// Everything one Discord server (guild) can configure.
 ///
@@ -153,35 +155,59 @@ pub struct IdentityConfig {
     pub auto_provision: bool,
 }
 
-/// A kind of Kaltura event that can be posted to Discord.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationEvent {
-    /// A media entry finished processing and can be played.
-    EntryReady,
-    /// A media entry was added.
-    EntryAdded,
-    /// A media entry was deleted.
-    EntryDeleted,
-    /// A meeting (schedule event) starts soon or was created.
-    MeetingScheduled,
-    /// A meeting recording is ready.
-    RecordingReady,
-}
-
-/// Posts one kind of event into one channel.
+/// Posts one kind of event into one channel (a route in the guild configuration; routes
+/// made with `/kaltura-admin notify subscribe` are stored instead, with the same fields).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationRoute {
-    /// The event.
-    pub event: NotificationEvent,
+    /// The event kind.
+    pub event: EventKind,
     /// The channel to post into.
     pub channel: ChannelId,
+    /// Which entries are announced (every set filter must match; see
+    /// `docs/notifications.md`). Entries that are not ready, not approved or not published
+    /// to the filter's categories are announced only with `include_restricted`.
+    #[serde(default, skip_serializing_if = "is_default_filters")]
+    pub filters: RouteFilters,
+    /// Roles pinged in the message content (at most 10); nobody else can be pinged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub mention_roles: Vec<RoleId>,
     /// The name of a template in `notifications.templates`; the built-in one when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// Post through this Discord channel webhook (`https://discord.com/api/webhooks/…`)
+    /// instead of as the bot. A secret: shown redacted.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_webhook_opt",
+        deserialize_with = "de_webhook_opt"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub webhook_url: Option<WebhookUrl>,
+}
+
+fn is_default_filters(f: &RouteFilters) -> bool {
+    *f == RouteFilters::default()
+}
+
+fn ser_webhook_opt<S: serde::Serializer>(v: &Option<WebhookUrl>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str(REDACTED),
+        None => s.serialize_none(),
+    }
+}
+
+fn de_webhook_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<WebhookUrl>, D::Error> {
+    use serde::de::Error as _;
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        // The parse error names the problem, never the URL.
+        Some(raw) => WebhookUrl::parse(raw.trim())
+            .map(Some)
+            .map_err(|e| D::Error::custom(e.to_string())),
+    }
 }
 
 /// Notification routing and templates.
@@ -190,7 +216,9 @@ pub struct NotificationRoute {
 pub struct NotificationsConfig {
     /// Where each event goes.
     pub routes: Vec<NotificationRoute>,
-    /// Message templates by name, with `{entry.name}`-style placeholders.
+    /// Message templates by name: minijinja templates of the embed description, with the
+    /// variables of the route's event kind (`{{ entry.name }}`; see `docs/notifications.md`).
+    /// Validated when loaded or saved: an unknown variable is an error that names it.
     pub templates: BTreeMap<String, String>,
 }
 

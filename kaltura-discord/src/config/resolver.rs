@@ -5,7 +5,7 @@
 //! deserializing, the schema's ranges and lengths, and the rules the schema cannot express.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -21,6 +21,7 @@ use super::layers::{
 use super::model::{GuildConfig, KalturaCredentialsConfig, ProcessConfig};
 use super::schema;
 use crate::ids::GuildId;
+use crate::notify::render::Renderer;
 
 /// The built-in defaults (`config/default.json`), compiled in.
 pub const DEFAULT_CONFIG_JSON: &str = include_str!("../../default-config.json");
@@ -432,6 +433,35 @@ impl ConfigResolver {
         let config: GuildConfig = deserialize(&mut layered, None)?;
         validate_guild(&config, &layered, &base.process.config.kaltura, None)?;
         Ok(config)
+    }
+
+    /// The guilds that have settings of their own: a guild file (`{guild_dir}/{id}.json`) or
+    /// an override in the store. These are the guilds whose `notifications.routes` the
+    /// notification router considers (a guild with neither can only have routes from the
+    /// global `guild_defaults`, which name no guild, and from `/kaltura-admin notify
+    /// subscribe`, which are stored subscriptions). Sorted, without duplicates.
+    ///
+    /// # Errors
+    ///
+    /// The store cannot list its overrides. An unreadable guild directory lists no files
+    /// (logged).
+    pub async fn configured_guilds(&self) -> Result<Vec<GuildId>, ConfigError> {
+        let mut guilds = match &self.store {
+            Some(store) => store.override_guilds().await.map_err(|e| ConfigError {
+                guild: None,
+                key: String::new(),
+                message: format!("could not be listed: {e}"),
+                layer: Some(Layer::GuildStore),
+            })?,
+            None => Vec::new(),
+        };
+        if let Some(dir) = self.guild_dir.clone() {
+            let files = off_the_workers(move || Ok(guild_files(&dir))).await?;
+            guilds.extend(files);
+        }
+        guilds.sort();
+        guilds.dedup();
+        Ok(guilds)
     }
 
     /// Drops a guild's cached configuration (call after its overrides change).
@@ -873,6 +903,24 @@ fn validate_connection(
 /// The longest notification template, in characters (a Discord message).
 const MAX_TEMPLATE_CHARS: usize = 2000;
 
+/// The guild ids of the `{id}.json` files in `dir` (other names are ignored).
+fn guild_files(dir: &Path) -> Vec<GuildId> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name();
+                let stem = name.to_str()?.strip_suffix(".json")?;
+                stem.parse::<GuildId>().ok()
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "the guild configuration directory cannot be listed");
+            Vec::new()
+        }
+    }
+}
+
 fn validate_guild(
     config: &GuildConfig,
     layered: &Layered,
@@ -923,6 +971,31 @@ fn validate_guild(
             ));
         }
     }
+    for (i, route) in config.notifications.routes.iter().enumerate() {
+        if let Some(source) = route
+            .template
+            .as_ref()
+            .and_then(|t| config.notifications.templates.get(t))
+            && let Err(e) = Renderer::validate(Some(route.event), source)
+        {
+            return Err(fail(
+                &format!("notifications.routes.{i}.template"),
+                format!(
+                    "names a template that cannot be used for {}: {e}",
+                    route.event
+                ),
+            ));
+        }
+        if route.mention_roles.len() > crate::notify::render::MAX_MENTION_ROLES {
+            return Err(fail(
+                &format!("notifications.routes.{i}.mention_roles"),
+                format!(
+                    "may list at most {} roles",
+                    crate::notify::render::MAX_MENTION_ROLES
+                ),
+            ));
+        }
+    }
     for (name, template) in &config.notifications.templates {
         let chars = template.chars().count();
         if chars > MAX_TEMPLATE_CHARS {
@@ -941,6 +1014,20 @@ fn validate_guild(
                     .cloned(),
             });
         }
+        if let Err(e) = Renderer::validate(None, template) {
+            return Err(ConfigError {
+                guild,
+                key: format!("notifications.templates.{name}"),
+                message: format!("is not a valid template: {e}"),
+                layer: layered
+                    .layer_at(&[
+                        "notifications".to_owned(),
+                        "templates".to_owned(),
+                        name.clone(),
+                    ])
+                    .cloned(),
+            });
+        }
     }
     Ok(())
 }
@@ -949,7 +1036,8 @@ fn validate_guild(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use crate::config::{MeetingType, NotificationEvent};
+    use crate::config::MeetingType;
+    use crate::notify::EventKind;
     use serde_json::json;
     use std::sync::Mutex;
 
@@ -1204,10 +1292,7 @@ mod tests {
                 &layer,
             )
             .unwrap();
-        assert_eq!(
-            ok.notifications.routes[0].event,
-            NotificationEvent::EntryReady
-        );
+        assert_eq!(ok.notifications.routes[0].event, EventKind::EntryReady);
         assert!(r.check_override(Map::new(), &layer).is_ok());
     }
 

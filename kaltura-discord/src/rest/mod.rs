@@ -7,6 +7,7 @@
 //! it already has. Its base URL is configurable, so tests point it at a fake Discord.
 
 use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -239,12 +240,57 @@ pub trait DiscordRest: Send + Sync {
         reply: &Reply,
     ) -> Result<()>;
 
+    /// Posts a message in a channel as the bot at most once per `nonce`: Discord's `nonce`
+    /// with `enforce_nonce: true`, so a retry after a crash or a lost answer (with the same
+    /// nonce, within a few minutes) gets the message posted the first time instead of a
+    /// second one. `nonce` is at most 25 characters (`kd-{delivery id}`).
+    ///
+    /// The default implementation calls [`DiscordRest::create_message`] (no deduplication);
+    /// [`TwilightRest`] sends the nonce.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Discord`] when Discord refuses or cannot be reached;
+    /// [`crate::Error::InvalidInput`] (field `nonce`) when the nonce is empty or longer than
+    /// 25 characters.
+    async fn create_message_once(
+        &self,
+        channel: ChannelId,
+        reply: &Reply,
+        nonce: &str,
+    ) -> Result<MessageId> {
+        check_nonce(nonce)?;
+        self.create_message(channel, reply).await
+    }
+
     /// Posts through a channel webhook (`?wait=true`, so the message id comes back).
+    ///
+    /// Webhook execution has no nonce: a caller that crashes after Discord posted and before
+    /// it recorded the message posts it again when it retries (at-least-once), unlike
+    /// [`DiscordRest::create_message_once`].
     ///
     /// # Errors
     ///
     /// [`crate::Error::Discord`] when Discord refuses or cannot be reached.
     async fn execute_webhook(&self, webhook: &WebhookUrl, reply: &Reply) -> Result<MessageId>;
+}
+
+/// Discord's limit on a message nonce (characters).
+pub const MAX_NONCE_LEN: usize = 25;
+
+/// Checks a message nonce: 1 to [`MAX_NONCE_LEN`] ASCII characters.
+///
+/// # Errors
+///
+/// [`crate::Error::InvalidInput`] (field `nonce`) otherwise.
+pub fn check_nonce(nonce: &str) -> Result<()> {
+    if nonce.is_empty() || nonce.len() > MAX_NONCE_LEN || !nonce.is_ascii() {
+        return Err(crate::Error::invalid_input(
+            "nonce",
+            format!("a message nonce has 1 to {MAX_NONCE_LEN} ASCII characters"),
+        ));
+    }
+    Ok(())
 }
 
 /// What kind of REST failure a [`DiscordError`] is.
@@ -278,6 +324,10 @@ pub struct DiscordError {
     pub code: Option<u32>,
     /// Discord's message (at most 200 characters), when sent.
     pub message: Option<String>,
+    /// For [`DiscordErrorKind::RateLimited`]: how long Discord asked to wait (its
+    /// `Retry-After`, or the rate-limit bucket's reset), when known. A caller that retries
+    /// later must not retry before it.
+    pub retry_after: Option<Duration>,
 }
 
 fn describe(
@@ -301,6 +351,51 @@ fn describe(
 }
 
 impl DiscordError {
+    /// An error of `kind` while doing `operation`, with no status, code, message or wait.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kaltura_discord::rest::{DiscordError, DiscordErrorKind};
+    ///
+    /// let e = DiscordError::new("posting a message", DiscordErrorKind::RateLimited)
+    ///     .with_retry_after(Duration::from_secs(30));
+    /// assert_eq!(e.retry_after, Some(Duration::from_secs(30)));
+    /// ```
+    pub fn new(operation: &'static str, kind: DiscordErrorKind) -> DiscordError {
+        DiscordError {
+            operation,
+            kind,
+            status: None,
+            code: None,
+            message: None,
+            retry_after: None,
+        }
+    }
+
+    /// The same error with the HTTP status.
+    pub fn with_status(mut self, status: u16) -> DiscordError {
+        self.status = Some(status);
+        self
+    }
+
+    /// The same error with Discord's JSON error code.
+    pub fn with_code(mut self, code: u32) -> DiscordError {
+        self.code = Some(code);
+        self
+    }
+
+    /// The same error with a message (shown in `Display`; never put a secret in it).
+    pub fn with_message(mut self, message: impl Into<String>) -> DiscordError {
+        self.message = Some(message.into());
+        self
+    }
+
+    /// The same error with the wait Discord asked for.
+    pub fn with_retry_after(mut self, retry_after: Duration) -> DiscordError {
+        self.retry_after = Some(retry_after);
+        self
+    }
+
     /// Whether retrying the same call can never succeed (404, 401/403, other 4xx).
     pub fn is_permanent(&self) -> bool {
         matches!(

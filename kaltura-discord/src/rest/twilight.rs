@@ -259,6 +259,14 @@ impl TwilightRest {
             route = call.route,
             status = tracing::field::Empty,
         );
+        let mut path = request.path().to_owned();
+        if let Some(i) = path.find('?') {
+            path.truncate(i);
+        }
+        let endpoint = twilight_http_ratelimiting::Endpoint {
+            method: request.method(),
+            path,
+        };
         let work = async {
             let response = self
                 .client
@@ -283,16 +291,16 @@ impl TwilightRest {
             .await;
         let result = match outcome {
             Ok(result) => result,
-            Err(_) => Err(discord_error(
-                call.operation,
-                DiscordErrorKind::RateLimited,
-                None,
-                None,
-                Some(format!(
-                    "the call did not finish within {} s (rate limits); try again later",
-                    self.budget.as_secs_f32()
-                )),
-            )),
+            Err(_) => {
+                let wait = self.bucket_wait(endpoint).await;
+                let mut error = DiscordError::new(call.operation, DiscordErrorKind::RateLimited)
+                    .with_message(format!(
+                        "the call did not finish within {} s (rate limits); try again later",
+                        self.budget.as_secs_f32()
+                    ));
+                error.retry_after = wait;
+                Err(crate::Error::Discord(error))
+            }
         };
         if let Err(e) = &result {
             if let crate::Error::Discord(DiscordError {
@@ -305,6 +313,30 @@ impl TwilightRest {
             span.in_scope(|| tracing::warn!(error = %e, "Discord REST call failed"));
         }
         result
+    }
+
+    /// How long the rate limiter will hold `endpoint`'s bucket: after a 429 that outlasted
+    /// the budget, the `Retry-After` (or `X-RateLimit-Reset-After`) Discord sent. `None`
+    /// when the bucket is not exhausted or unknown (a global limit, no rate-limit headers).
+    async fn bucket_wait(
+        &self,
+        endpoint: twilight_http_ratelimiting::Endpoint,
+    ) -> Option<Duration> {
+        let limiter = self.client.ratelimiter()?;
+        // The bucket is read before anything is queued; bound it anyway.
+        let bucket = tokio::time::timeout(Duration::from_secs(1), limiter.bucket(endpoint))
+            .await
+            .ok()
+            .flatten()?;
+        if bucket.remaining > 0 {
+            return None;
+        }
+        let wait = bucket
+            .reset_at
+            .saturating_duration_since(std::time::Instant::now());
+        // Round up to whole seconds: the outbox schedules in seconds and must never be early.
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        (secs > 0).then(|| Duration::from_secs(secs))
     }
 
     /// Builds the request (raw JSON body) and sends it.
@@ -383,6 +415,7 @@ fn discord_error(
         status,
         code,
         message,
+        retry_after: None,
     })
 }
 
@@ -516,6 +549,24 @@ fn message_body(reply: &Reply, how: Body) -> Result<Vec<u8>> {
             json
         }
     };
+    to_body(&json)
+}
+
+/// Adds Discord's `nonce` and `enforce_nonce: true` to a message body.
+fn with_nonce(body: &[u8], nonce: &str) -> Result<Vec<u8>> {
+    let mut json: Value = serde_json::from_slice(body).map_err(|_| {
+        discord_error(
+            "serializing a request body",
+            DiscordErrorKind::Rejected,
+            None,
+            None,
+            None,
+        )
+    })?;
+    if let Value::Object(map) = &mut json {
+        map.insert("nonce".to_owned(), Value::from(nonce));
+        map.insert("enforce_nonce".to_owned(), Value::Bool(true));
+    }
     to_body(&json)
 }
 
@@ -748,6 +799,26 @@ impl DiscordRest for TwilightRest {
             channel_id: channel.get(),
         };
         let body = message_body(reply, Body::Message)?;
+        let (status, bytes) = self.call(&call, &route, Some(body), true).await?;
+        message_id(call.operation, status, &bytes)
+    }
+
+    async fn create_message_once(
+        &self,
+        channel: ChannelId,
+        reply: &Reply,
+        nonce: &str,
+    ) -> Result<MessageId> {
+        super::check_nonce(nonce)?;
+        let call = Call {
+            operation: "posting a message",
+            route: "POST /channels/{channel}/messages",
+            secrets: [""],
+        };
+        let route = Route::CreateMessage {
+            channel_id: channel.get(),
+        };
+        let body = with_nonce(&message_body(reply, Body::Message)?, nonce)?;
         let (status, bytes) = self.call(&call, &route, Some(body), true).await?;
         message_id(call.operation, status, &bytes)
     }

@@ -223,6 +223,10 @@ impl GuildOverrideStore for MemoryStore {
         Ok(self.state.lock().await.overrides.get(&guild).cloned())
     }
 
+    async fn override_guilds(&self) -> Result<Vec<GuildId>> {
+        Ok(self.state.lock().await.overrides.keys().copied().collect())
+    }
+
     async fn update_override(
         &self,
         guild: GuildId,

@@ -246,6 +246,17 @@ pub trait GuildOverrideStore: Send + Sync {
             .map(|o| o.document)
             .filter(|d| !d.is_empty()))
     }
+
+    /// The guilds that have an override (the notification router reads their routes). The
+    /// default lists none: a store that cannot list them leaves routing to guild files and
+    /// stored subscriptions.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails.
+    async fn override_guilds(&self) -> Result<Vec<GuildId>> {
+        Ok(Vec::new())
+    }
 }
 
 /// Checks an edited override document against [`MAX_OVERRIDE_BYTES`] and returns its JSON

@@ -772,6 +772,16 @@ impl IdentityStore for SqlStore {
 
 #[async_trait]
 impl GuildOverrideStore for SqlStore {
+    async fn override_guilds(&self) -> Result<Vec<GuildId>> {
+        let ids: Vec<String> = on_pool!(self, p => {
+            sqlx::query_scalar("SELECT guild_id FROM guild_overrides ORDER BY guild_id")
+                .fetch_all(p)
+                .await
+                .map_err(db_err("listing guild overrides"))?
+        });
+        Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
+    }
+
     async fn get_override(&self, guild: GuildId) -> Result<Option<StoredOverride>> {
         on_pool!(self, p => {
             sqlx::query(concat!("SELECT ", override_columns!(), " FROM guild_overrides WHERE guild_id = $1"))

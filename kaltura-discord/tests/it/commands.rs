@@ -75,6 +75,7 @@ fn refused(operation: &'static str) -> Error {
         status: Some(403),
         code: Some(50013),
         message: Some("Missing Permissions".into()),
+        retry_after: None,
     })
 }
 
