@@ -173,6 +173,14 @@ pub enum Resource {
     GuildOverride,
     /// An audit log entry.
     AuditEntry,
+    /// A received Kaltura notification (the notification inbox).
+    NotificationEvent,
+    /// A notification subscription (`/kaltura-admin notify subscribe`).
+    NotificationSubscription,
+    /// A queued or finished notification delivery (the outbox).
+    Delivery,
+    /// A Discord channel's delivery lease.
+    DeliveryChannel,
 }
 
 impl Resource {
@@ -185,6 +193,10 @@ impl Resource {
             Resource::IdentityLink => "identity link",
             Resource::GuildOverride => "guild configuration override",
             Resource::AuditEntry => "audit entry",
+            Resource::NotificationEvent => "notification event",
+            Resource::NotificationSubscription => "notification subscription",
+            Resource::Delivery => "delivery",
+            Resource::DeliveryChannel => "delivery channel",
         }
     }
 }
@@ -209,6 +221,9 @@ pub enum ConflictReason {
     MeetingOver,
     /// The meeting was ended before this request.
     AlreadyEnded,
+    /// The worker's lease or claim lapsed and another worker took it over; its work must
+    /// not be recorded.
+    LeaseLost,
 }
 
 fn conflict_message(resource: Resource, id: &str, reason: ConflictReason) -> String {
@@ -220,6 +235,9 @@ fn conflict_message(resource: Resource, id: &str, reason: ConflictReason) -> Str
         ConflictReason::MeetingEnded => format!("{resource} {id} has been ended"),
         ConflictReason::MeetingOver => format!("{resource} {id} is over"),
         ConflictReason::AlreadyEnded => format!("{resource} {id} has already been ended"),
+        ConflictReason::LeaseLost => {
+            format!("the lease on {resource} {id} was lost: it lapsed and another worker took it")
+        }
     }
 }
 
@@ -353,6 +371,12 @@ pub enum SetupError {
     DiscordClient {
         /// Why (never the bot token).
         reason: String,
+    },
+    /// A Kaltura webhook receiver was built without a required part.
+    #[error("the Kaltura webhook receiver needs `{part}`; give it to the builder")]
+    WebhookReceiverIncomplete {
+        /// The builder method that was not called, e.g. `store` or `partner`.
+        part: &'static str,
     },
 }
 

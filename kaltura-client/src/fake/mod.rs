@@ -31,6 +31,7 @@ mod errors;
 mod fuzz;
 mod limits;
 mod multirequest;
+mod notify;
 mod params;
 mod server;
 mod services;
@@ -54,6 +55,9 @@ use crate::ks::{self, Ks, KsBuilder, KsSigner, KsVersion, SessionType};
 
 pub use demo::DEMO_ENTRY_COUNT;
 pub use limits::Limits;
+pub use notify::{
+    AttemptOutcome, DispatchRecord, MAX_RECORDS, NotificationFault, NotificationSettings,
+};
 
 /// The default partner id of a fake server.
 pub const DEFAULT_PARTNER_ID: i64 = 12345;
@@ -172,6 +176,7 @@ pub(crate) struct Shared {
     pub(crate) limits: Limits,
     pub(crate) store: Mutex<store::Store>,
     pub(crate) failures: Mutex<VecDeque<Failure>>,
+    pub(crate) notifier: notify::Notifier,
 }
 
 impl Shared {
@@ -184,6 +189,16 @@ impl Shared {
 
     pub(crate) fn now(&self) -> i64 {
         self.clock.now_unix()
+    }
+
+    /// Dispatches the HTTP notifications `event` raises (from a handler holding `store`).
+    pub(crate) fn emit(&self, store: &store::Store, event: &notify::ObjectEvent) {
+        self.notifier.emit(
+            store,
+            expose(&self.admin_secret),
+            self.partner_id.get(),
+            event,
+        );
     }
 
     fn next_failure(&self) -> Option<Failure> {
@@ -208,6 +223,7 @@ pub struct FakeKalturaBuilder {
     ks_version: KsVersion,
     max_ks_expiry: Duration,
     limits: Limits,
+    notifications: NotificationSettings,
 }
 
 impl Default for FakeKalturaBuilder {
@@ -223,6 +239,7 @@ impl Default for FakeKalturaBuilder {
             ks_version: KsVersion::V2,
             max_ks_expiry: KsBuilder::DEFAULT_EXPIRY,
             limits: Limits::default(),
+            notifications: NotificationSettings::default(),
         }
     }
 }
@@ -291,6 +308,13 @@ impl FakeKalturaBuilder {
         self
     }
 
+    /// How HTTP notifications are delivered (attempts, retry interval); default
+    /// [`NotificationSettings::default`]: 3 attempts, 60 s apart, like Kaltura.
+    pub fn notifications(mut self, settings: NotificationSettings) -> Self {
+        self.notifications = settings;
+        self
+    }
+
     fn into_shared(self, base_url: String) -> Arc<Shared> {
         let admin_secret = self.admin_secret.unwrap_or_else(random_secret);
         let user_secret = self.user_secret.unwrap_or_else(random_secret);
@@ -318,6 +342,7 @@ impl FakeKalturaBuilder {
             limits: self.limits,
             store: Mutex::new(store),
             failures: Mutex::new(VecDeque::new()),
+            notifier: notify::Notifier::new(self.notifications),
         })
     }
 
@@ -493,6 +518,123 @@ impl FakeKaltura {
         self.shared.store().entries.len()
     }
 
+    /// Every HTTP notification dispatched so far (oldest first, at most [`MAX_RECORDS`]), with
+    /// the outcome of each attempt; see [`NotificationSettings`].
+    pub fn notifications(&self) -> Vec<DispatchRecord> {
+        self.shared.notifier.snapshot()
+    }
+
+    /// How many dispatches were started and how many finished (all attempts done).
+    pub fn notification_counts(&self) -> (usize, usize) {
+        (
+            self.shared.notifier.started(),
+            self.shared.notifier.finished(),
+        )
+    }
+
+    /// Resolves once at least `n` dispatches have finished (delivered or given up), with the
+    /// number finished. Wrap it in a timeout in tests.
+    ///
+    /// ```no_run
+    /// # async fn demo(fake: kaltura_client::fake::FakeKaltura) {
+    /// use std::time::Duration;
+    /// tokio::time::timeout(Duration::from_secs(30), fake.wait_for_notifications(1))
+    ///     .await
+    ///     .expect("one notification within 30 s");
+    /// # }
+    /// ```
+    pub fn wait_for_notifications(&self, n: usize) -> impl Future<Output = usize> + 'static {
+        self.shared.notifier.wait_finished(n)
+    }
+
+    /// Makes the next `times` dispatches carry `fault` (on every attempt), e.g. a wrong
+    /// signature.
+    pub fn fail_next_notifications(&self, times: usize, fault: NotificationFault) {
+        self.shared.notifier.fail_next(times, fault);
+    }
+
+    /// Sets an entry's status as the conversion pipeline of a real server would (an admin
+    /// helper: `status` is read-only in the API), bumping `updatedAt` and dispatching the
+    /// OBJECT_CHANGED notifications (e.g. `HTTP_ENTRY_STATUS_EQUALS` for READY = 2).
+    ///
+    /// # Errors
+    /// `ENTRY_ID_NOT_FOUND` when there is no such entry.
+    pub fn set_entry_status(&self, entry_id: &str, status: i64) -> Result<(), crate::ApiError> {
+        let now = self.shared.now();
+        let mut store = self.shared.store();
+        let old = store
+            .entries
+            .get(entry_id)
+            .cloned()
+            .ok_or_else(|| errors::entry_id_not_found(entry_id))?;
+        let mut new = old.clone();
+        new.insert("status".into(), serde_json::json!(status));
+        new.insert("updatedAt".into(), serde_json::json!(now));
+        store.entries.insert(entry_id.to_owned(), new.clone());
+        if let Some(event) = notify::ObjectEvent::entry_changed(&old, &new) {
+            self.shared.emit(&store, &event);
+        }
+        Ok(())
+    }
+
+    /// Adds an entry the way an upload ends on a real server: created without content
+    /// (OBJECT_ADDED, and an added-to-category event per category), then READY (status
+    /// changed). Returns the new entry id. For the dev console and tests.
+    ///
+    /// ```no_run
+    /// # async fn demo(fake: kaltura_client::fake::FakeKaltura) {
+    /// use kaltura_client::fake::NewEntry;
+    /// let id = fake
+    ///     .add_ready_entry(NewEntry::new("Intro lecture").duration(200).category(7))
+    ///     .expect("added");
+    /// # let _ = id;
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// `MAX_OBJECTS_REACHED` when the catalog is full ([`Limits::max_entries`]).
+    pub fn add_ready_entry(&self, entry: NewEntry) -> Result<String, crate::ApiError> {
+        let now = self.shared.now();
+        let mut store = self.shared.store();
+        let max = self.shared.limits.entries();
+        if store.entries.len() >= max {
+            return Err(errors::max_objects_reached("entry", &max.to_string()));
+        }
+        let id = store.next_string_id();
+        let mut object = services::media::new_entry(
+            self.shared.partner_id.get(),
+            &self.shared.base_url,
+            &id,
+            now,
+            &entry.user_id,
+        );
+        let ids: Vec<String> = entry.category_ids.iter().map(i64::to_string).collect();
+        for (k, v) in [
+            ("name", serde_json::json!(entry.name)),
+            ("description", serde_json::json!(entry.description)),
+            ("tags", serde_json::json!(entry.tags.join(","))),
+            ("categoriesIds", serde_json::json!(ids.join(","))),
+            ("mediaType", serde_json::json!(entry.media_type)),
+            ("duration", serde_json::json!(entry.duration_secs)),
+            (
+                "msDuration",
+                serde_json::json!(entry.duration_secs.saturating_mul(1000)),
+            ),
+        ] {
+            object.insert(k.to_owned(), v);
+        }
+        services::media::sync_categories(&store, &mut object);
+        store.entries.insert(id.clone(), object.clone());
+        self.shared
+            .emit(&store, &notify::ObjectEvent::entry_added(&object));
+        for event in notify::ObjectEvent::categories_added(None, &object, now) {
+            self.shared.emit(&store, &event);
+        }
+        drop(store);
+        self.set_entry_status(&id, 2)?;
+        Ok(id)
+    }
+
     /// Stops accepting connections and waits for the open ones to finish.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -509,6 +651,70 @@ impl Drop for FakeKaltura {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// An entry for [`FakeKaltura::add_ready_entry`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct NewEntry {
+    name: String,
+    description: String,
+    tags: Vec<String>,
+    category_ids: Vec<i64>,
+    user_id: String,
+    media_type: i64,
+    duration_secs: i64,
+}
+
+impl NewEntry {
+    /// A video named `name`, owned by `admin`, 60 seconds long, in no category.
+    pub fn new(name: impl Into<String>) -> Self {
+        NewEntry {
+            name: name.into(),
+            description: String::new(),
+            tags: Vec::new(),
+            category_ids: Vec::new(),
+            user_id: "admin".to_owned(),
+            media_type: 1,
+            duration_secs: 60,
+        }
+    }
+
+    /// The description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Adds a tag.
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.tags.push(tag.into());
+        self
+    }
+
+    /// Adds the entry to category `id`.
+    pub fn category(mut self, id: i64) -> Self {
+        self.category_ids.push(id);
+        self
+    }
+
+    /// The owner's Kaltura user id.
+    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = user_id.into();
+        self
+    }
+
+    /// The media type (VIDEO = 1, IMAGE = 2, AUDIO = 5).
+    pub fn media_type(mut self, media_type: i64) -> Self {
+        self.media_type = media_type;
+        self
+    }
+
+    /// The duration in seconds.
+    pub fn duration(mut self, secs: i64) -> Self {
+        self.duration_secs = secs.max(0);
+        self
     }
 }
 

@@ -7,6 +7,9 @@
 //! [`axum::Router`], so a host program mounts it next to its own routes and serves it with
 //! whatever server it already runs.
 //!
+//! [`webhooks`] receives Kaltura's HTTP event notifications (signature-checked, committed to
+//! the notification store before `200`), with `/healthz`, `/readyz` and `/metrics`.
+//!
 //! ```no_run
 //! # async fn run(handler: std::sync::Arc<dyn kaltura_discord::commands::InteractionHandler>)
 //! # -> Result<(), Box<dyn std::error::Error>> {
@@ -24,7 +27,9 @@
 //! ```
 
 pub mod interactions;
+pub mod webhooks;
 
 pub use interactions::{
     DiscordPublicKey, EndpointStats, InteractionsEndpoint, Outcome, interactions_router,
 };
+pub use webhooks::{WebhookOutcome, WebhookReceiver, WebhookReceiverBuilder};

@@ -469,6 +469,10 @@ pub enum AuditAction {
     MeetingEnded,
     /// A media entry was shared into a channel.
     MediaShared,
+    /// A notification was posted (or a living message edited) in a channel.
+    NotificationDelivered,
+    /// A notification was given up (dead-lettered) with a reason.
+    NotificationFailed,
     /// Something not covered above (kept verbatim).
     Other,
 }
@@ -485,6 +489,8 @@ impl AuditAction {
             AuditAction::MeetingStarted => "meeting_started",
             AuditAction::MeetingEnded => "meeting_ended",
             AuditAction::MediaShared => "media_shared",
+            AuditAction::NotificationDelivered => "notification_delivered",
+            AuditAction::NotificationFailed => "notification_failed",
             AuditAction::Other => "other",
         }
     }

@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, INITIAL_V1),
     (2, MEETINGS_V2),
     (3, MEETING_DISCORD_EVENTS_V3),
+    (4, NOTIFICATIONS_V4),
 ];
 
 /// The table that records which migrations ran.
@@ -97,6 +98,75 @@ CREATE INDEX meetings_guild_open ON meetings (guild_id, partner_id, status, ends
 /// Migration 3: the Discord scheduled event mirroring a meeting (`meetings.discord_events`).
 const MEETING_DISCORD_EVENTS_V3: &str = r#"
 ALTER TABLE meetings ADD COLUMN discord_event_id TEXT;
+"#;
+
+/// Migration 4: Kaltura notifications — the inbox of received events (deduplicated per
+/// partner), subscriptions, the outbox of deliveries and the per-channel leases and backoff.
+/// Statuses in partial index predicates are literals so that SQLite can use the indexes.
+const NOTIFICATIONS_V4: &str = r#"
+CREATE TABLE notify_events (
+    {AUTO_ID},
+    partner_id BIGINT NOT NULL,
+    dedup_key TEXT NOT NULL,
+    kind TEXT,
+    subject TEXT,
+    body TEXT NOT NULL,
+    received_at BIGINT NOT NULL,
+    routed_at BIGINT,
+    claim_owner TEXT,
+    claim_expires_at BIGINT,
+    UNIQUE (partner_id, dedup_key)
+);
+CREATE INDEX notify_events_unrouted ON notify_events (id) WHERE routed_at IS NULL;
+CREATE TABLE notify_subscriptions (
+    {AUTO_ID},
+    guild_id TEXT NOT NULL,
+    partner_id BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    webhook_id TEXT,
+    webhook_token TEXT,
+    mention_roles TEXT NOT NULL,
+    template TEXT,
+    filters TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (guild_id, channel_id, kind)
+);
+CREATE INDEX notify_subscriptions_partner ON notify_subscriptions (partner_id, id);
+CREATE TABLE notify_outbox (
+    {AUTO_ID},
+    event_id BIGINT NOT NULL REFERENCES notify_events (id),
+    guild_id TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    webhook_id TEXT,
+    webhook_token TEXT,
+    kind TEXT NOT NULL,
+    subject_key TEXT NOT NULL,
+    thread_key TEXT,
+    message TEXT NOT NULL,
+    digest_line TEXT,
+    status TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    reason TEXT,
+    message_id TEXT,
+    queued_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (channel_id, subject_key)
+);
+CREATE INDEX notify_outbox_queued ON notify_outbox (channel_id, id) WHERE status = 'queued';
+CREATE INDEX notify_outbox_thread ON notify_outbox (channel_id, thread_key, id) WHERE status = 'delivered';
+CREATE INDEX notify_outbox_guild ON notify_outbox (guild_id, id);
+CREATE INDEX notify_outbox_event ON notify_outbox (event_id);
+CREATE INDEX notify_outbox_status ON notify_outbox (status);
+CREATE TABLE notify_channels (
+    channel_id TEXT PRIMARY KEY,
+    lease_owner TEXT,
+    lease_expires_at BIGINT,
+    next_attempt_at BIGINT NOT NULL
+);
+CREATE INDEX notify_channels_due ON notify_channels (next_attempt_at);
 "#;
 
 /// The URL schemes this build can open.
@@ -1064,3 +1134,8 @@ impl MeetingStore for SqlStore {
         }
     }
 }
+
+/// `NotificationStore` for `SqlStore`; a child module so that it shares the pool, the row
+/// readers and the write lock of this one.
+#[path = "sql_notify.rs"]
+mod notify;

@@ -22,6 +22,9 @@ mod identity;
 mod interactions_endpoint;
 #[cfg(feature = "sqlite")]
 mod meetings;
+// The notification store on SQLite (and PostgreSQL with the `postgres` feature).
+#[cfg(feature = "sqlite")]
+mod notify_store;
 #[cfg(feature = "rest")]
 mod rest;
 #[cfg(feature = "watch")]

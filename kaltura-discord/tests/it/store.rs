@@ -846,7 +846,7 @@ mod sqlite_only {
             store.find_by_discord(scope(1), user(10)).await.unwrap(),
             Some(link(1, 10, "k", 10))
         );
-        assert_eq!(raw(&path).await.migrations().await, vec![1, 2, 3]);
+        assert_eq!(raw(&path).await.migrations().await, vec![1, 2, 3, 4]);
     }
 
     #[tokio::test]
@@ -953,9 +953,17 @@ mod sqlite_only {
                 .await
                 .unwrap();
             let raw = raw(&path).await;
-            assert_eq!(raw.migrations().await, vec![1, 2, 3], "round {round}");
-            // Undo migrations 2 and 3, so that the next round is an upgrade.
+            assert_eq!(raw.migrations().await, vec![1, 2, 3, 4], "round {round}");
+            // Undo migrations 2 to 4, so that the next round is an upgrade.
             raw.exec("DROP TABLE meetings").await;
+            for table in [
+                "notify_outbox",
+                "notify_channels",
+                "notify_subscriptions",
+                "notify_events",
+            ] {
+                raw.exec(&format!("DROP TABLE {table}")).await;
+            }
             raw.exec("DELETE FROM kd_schema_migrations WHERE version >= 2")
                 .await;
             raw.close().await;
@@ -1002,7 +1010,7 @@ mod postgres_only {
                 sqlx::PgPool::connect(url).await.unwrap(),
                 schema.to_owned(),
             );
-            assert_eq!(raw.migrations().await, vec![1, 2, 3]);
+            assert_eq!(raw.migrations().await, vec![1, 2, 3, 4]);
             raw.close().await;
             reopened.close().await;
             again.close().await;

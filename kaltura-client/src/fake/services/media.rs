@@ -11,6 +11,7 @@ use super::{
 };
 use crate::ApiError;
 use crate::fake::errors;
+use crate::fake::notify::ObjectEvent;
 use crate::fake::params::{self, Params};
 use crate::fake::store::{Object, Store};
 
@@ -322,17 +323,29 @@ pub(crate) fn add(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
     apply(&mut entry, src, INSERT_ONLY);
     sync_categories(ctx.store, &mut entry);
     ctx.store.entries.insert(id, entry.clone());
+    ctx.shared
+        .emit(ctx.store, &ObjectEvent::entry_added(&entry));
+    for event in ObjectEvent::categories_added(None, &entry, ctx.now) {
+        ctx.shared.emit(ctx.store, &event);
+    }
     Ok(Value::Object(entry))
 }
 
 fn update_with(ctx: &mut Ctx<'_>, p: &Params, object_param: &str) -> Result<Value, ApiError> {
     let id = required(p, "entryId")?;
     let src = required_object(p, object_param)?;
-    let mut entry = get_entry(ctx.store, &id)?.clone();
+    let old = get_entry(ctx.store, &id)?.clone();
+    let mut entry = old.clone();
     apply(&mut entry, src, WRITABLE);
     sync_categories(ctx.store, &mut entry);
     entry.insert("updatedAt".into(), json!(ctx.now));
     ctx.store.entries.insert(id, entry.clone());
+    if let Some(event) = ObjectEvent::entry_changed(&old, &entry) {
+        ctx.shared.emit(ctx.store, &event);
+    }
+    for event in ObjectEvent::categories_added(Some(&old), &entry, ctx.now) {
+        ctx.shared.emit(ctx.store, &event);
+    }
     Ok(Value::Object(entry))
 }
 
@@ -349,9 +362,12 @@ pub(crate) fn base_update(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiErr
 /// `media.delete(entryId)` / `baseEntry.delete` → null.
 pub(crate) fn delete(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
     let id = required(p, "entryId")?;
-    ctx.store
+    let entry = ctx
+        .store
         .entries
         .remove(&id)
         .ok_or_else(|| errors::entry_id_not_found(&id))?;
+    ctx.shared
+        .emit(ctx.store, &ObjectEvent::entry_deleted(&entry));
     Ok(Value::Null)
 }

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::ApiError;
 use crate::fake::errors;
+use crate::fake::notify::ObjectEvent;
 use crate::fake::params::{self, Params};
 use crate::fake::store::Object;
 
@@ -276,10 +277,17 @@ fn update(ctx: &mut Ctx<'_>, p: &Params, spec: &Spec) -> Result<Value, ApiError>
         .table(spec.table)
         .get_mut(&id)
         .ok_or_else(|| (spec.not_found)(&id.to_string()))?;
+    let old = o.clone();
     copy_props(o, &src, spec);
     o.insert("updatedAt".into(), json!(now));
     after_write(o);
-    Ok(Value::Object(o.clone()))
+    let new = o.clone();
+    if spec.table == EVENT.table
+        && let Some(event) = ObjectEvent::schedule_event_changed(&old, &new)
+    {
+        ctx.shared.emit(ctx.store, &event);
+    }
+    Ok(Value::Object(new))
 }
 
 fn delete(ctx: &mut Ctx<'_>, p: &Params, spec: &Spec) -> Result<Object, ApiError> {
@@ -390,7 +398,12 @@ pub(crate) fn event_add(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError
     o.entry("recurrenceType").or_insert(json!(0));
     o.entry("classificationType").or_insert(json!(1));
     o.entry("sequence").or_insert(json!(1));
-    Ok(insert(ctx, &EVENT, o))
+    let added = insert(ctx, &EVENT, o);
+    if let Value::Object(event) = &added {
+        ctx.shared
+            .emit(ctx.store, &ObjectEvent::schedule_event_added(event));
+    }
+    Ok(added)
 }
 /// `scheduleEvent.get(scheduleEventId)`.
 pub(crate) fn event_get(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
@@ -414,9 +427,14 @@ pub(crate) fn event_cancel(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiEr
         .table(EVENT.table)
         .get_mut(&id)
         .ok_or_else(|| errors::schedule_event_not_found(&id.to_string()))?;
+    let old = o.clone();
     o.insert("status".into(), json!(1));
     o.insert("updatedAt".into(), json!(now));
-    Ok(Value::Object(o.clone()))
+    let new = o.clone();
+    if let Some(event) = ObjectEvent::schedule_event_changed(&old, &new) {
+        ctx.shared.emit(ctx.store, &event);
+    }
+    Ok(Value::Object(new))
 }
 /// `scheduleEvent.list(filter, pager)`.
 pub(crate) fn event_list(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
@@ -545,32 +563,7 @@ pub(crate) fn template_update_status(ctx: &mut Ctx<'_>, p: &Params) -> Result<Va
 pub(crate) fn template_delete(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
     delete(ctx, p, &TEMPLATE).map(|_| Value::Null)
 }
-/// The system templates `listTemplates` offers for cloning (partner 0), as on a real server.
-fn system_templates() -> Vec<Value> {
-    let template = |id: i64, name: &str, system_name: &str, event_type: &str| {
-        json!({
-            "id": id,
-            "partnerId": 0,
-            "name": name,
-            "systemName": system_name,
-            "description": name,
-            "type": "httpNotification.Http",
-            "status": 2,
-            "eventType": event_type,
-            "eventObjectType": "1",
-            "automaticDispatchEnabled": true,
-            "method": 2,
-            "objectType": "KalturaHttpNotificationTemplate",
-        })
-    };
-    vec![
-        template(1, "Entry Status Changed", "HTTP_ENTRY_STATUS_CHANGED", "3"),
-        template(2, "Entry Status Equals", "HTTP_ENTRY_STATUS_EQUALS", "3"),
-        template(3, "Entry Changed", "HTTP_ENTRY_CHANGED", "3"),
-        template(4, "Entry Added", "HTTP_ENTRY_ADDED", "2"),
-        template(5, "Entry Deleted", "HTTP_ENTRY_DELETED", "7"),
-    ]
-}
+use crate::fake::notify::system_templates;
 
 /// `eventNotificationTemplate.listTemplates(filter, pager)`: the system templates.
 pub(crate) fn template_list_templates(_ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {

@@ -1,0 +1,902 @@
+//! The notification store (`NotificationStore` on `SqlStore`): inbox deduplication, claims,
+//! routing, channel leases, outcomes, history, replay, stats and subscriptions, each on
+//! SQLite and PostgreSQL.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use kaltura_client::PartnerId;
+use kaltura_discord::commands::Reply;
+use kaltura_discord::error::{ConflictReason, Resource};
+use kaltura_discord::notify::{
+    ChannelLease, DeliveryId, DeliveryOutcome, DeliveryStatus, EventId, EventKind, InboundEvent,
+    Ingested, NewDelivery, NotificationMeta, NotificationStore, OutboxStats, RouteFilters,
+    Subscription, WorkerId,
+};
+use kaltura_discord::rest::WebhookUrl;
+use kaltura_discord::store::SqlStore;
+use kaltura_discord::{ChannelId, DiscordUserId, Error, GuildId, MessageId, RoleId};
+use serde_json::json;
+
+const T0: i64 = 1_700_000_000;
+
+fn partner(id: i64) -> PartnerId {
+    PartnerId::new(id)
+}
+fn guild(id: u64) -> GuildId {
+    GuildId::new(id).unwrap()
+}
+fn channel(id: u64) -> ChannelId {
+    ChannelId::new(id).unwrap()
+}
+fn message(id: u64) -> MessageId {
+    MessageId::new(id).unwrap()
+}
+fn worker(name: &str) -> WorkerId {
+    WorkerId(name.to_owned())
+}
+
+fn event(partner_id: i64, key: &str) -> InboundEvent {
+    InboundEvent {
+        partner_id: partner(partner_id),
+        dedup_key: key.to_owned(),
+        kind: Some(EventKind::EntryReady),
+        subject: Some(format!("0_{key}")),
+        object: json!({"id": format!("0_{key}"), "name": "Intro lecture", "status": 2}),
+        meta: NotificationMeta {
+            job_id: Some(42),
+            format: "json".to_owned(),
+            ..NotificationMeta::default()
+        },
+        received_at: T0,
+    }
+}
+
+fn delivery(event: EventId, ch: u64, subject: &str) -> NewDelivery {
+    NewDelivery {
+        event,
+        guild: guild(1),
+        channel: channel(ch),
+        webhook: None,
+        kind: EventKind::EntryReady,
+        subject_key: subject.to_owned(),
+        thread_key: None,
+        message: Reply::text(format!("**{subject}** is ready")),
+        digest_line: Some(format!("**{subject}**")),
+    }
+}
+
+fn new_id(answer: Ingested) -> EventId {
+    match answer {
+        Ingested::New(id) => id,
+        Ingested::Duplicate(id) => panic!("expected a new event, got duplicate {id}"),
+    }
+}
+
+/// Ingests one event, claims it for `w` and routes `deliveries(event id)`.
+async fn queue(
+    store: &SqlStore,
+    key: &str,
+    w: &WorkerId,
+    deliveries: impl FnOnce(EventId) -> Vec<NewDelivery>,
+) -> (EventId, u32) {
+    let id = new_id(store.ingest_batch(&[event(7, key)]).await.unwrap()[0]);
+    let claimed = store.claim_events(w, T0, 60, 100).await.unwrap();
+    assert!(claimed.iter().any(|e| e.id == id), "{key} not claimed");
+    let queued = store.route_event(w, id, &deliveries(id), T0).await.unwrap();
+    (id, queued)
+}
+
+fn assert_lease_lost(err: Error, resource: Resource) {
+    match err {
+        Error::Conflict {
+            resource: r,
+            reason: ConflictReason::LeaseLost,
+            ..
+        } => assert_eq!(r, resource),
+        other => panic!("expected a lost lease on {resource}, got {other:?}"),
+    }
+}
+
+fn ids(lease: &ChannelLease) -> Vec<DeliveryId> {
+    lease.items.iter().map(|d| d.id).collect()
+}
+
+async fn dedup_across_and_within_batches(store: SqlStore) {
+    let a = event(7, "job:1");
+    let b = event(7, "job:2");
+    let first = store
+        .ingest_batch(&[a.clone(), b.clone(), a.clone()])
+        .await
+        .unwrap();
+    let (ida, idb) = (new_id(first[0]), new_id(first[1]));
+    assert_ne!(ida, idb);
+    assert_eq!(first[2], Ingested::Duplicate(ida));
+    let c = event(7, "job:3");
+    let other_partner = event(8, "job:1");
+    let second = store
+        .ingest_batch(&[b.clone(), c.clone(), other_partner.clone()])
+        .await
+        .unwrap();
+    assert_eq!(second[0], Ingested::Duplicate(idb));
+    let idc = new_id(second[1]);
+    let idp = new_id(second[2]);
+    assert_eq!(store.ingest_batch(&[]).await.unwrap(), vec![]);
+    assert_eq!(store.stats().await.unwrap().unrouted_events, 4);
+    // Each event is stored once, as received.
+    let claimed = store.claim_events(&worker("r"), T0, 60, 10).await.unwrap();
+    let got: Vec<(EventId, InboundEvent)> = claimed.into_iter().map(|e| (e.id, e.event)).collect();
+    assert_eq!(
+        got,
+        vec![(ida, a), (idb, b), (idc, c), (idp, other_partner)]
+    );
+}
+
+async fn claims_lapse_and_are_taken_again(store: SqlStore) {
+    let answers = store
+        .ingest_batch(&[event(7, "1"), event(7, "2"), event(7, "3")])
+        .await
+        .unwrap();
+    let ids: Vec<EventId> = answers.into_iter().map(new_id).collect();
+    let (w1, w2) = (worker("router-1"), worker("router-2"));
+    let first = store.claim_events(&w1, T0, 30, 2).await.unwrap();
+    assert_eq!(first.iter().map(|e| e.id).collect::<Vec<_>>(), ids[..2]);
+    // Held claims are not handed out again before they lapse.
+    let second = store.claim_events(&w2, T0 + 10, 30, 10).await.unwrap();
+    assert_eq!(second.iter().map(|e| e.id).collect::<Vec<_>>(), ids[2..]);
+    assert!(
+        store
+            .claim_events(&w2, T0 + 29, 30, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Router 1 died: its claims lapse at T0 + 30 and router 2 takes them.
+    let retaken = store.claim_events(&w2, T0 + 30, 30, 10).await.unwrap();
+    assert_eq!(retaken.iter().map(|e| e.id).collect::<Vec<_>>(), ids[..2]);
+    // Router 1 comes back: it no longer holds its claim.
+    let err = store
+        .route_event(&w1, ids[0], &[delivery(ids[0], 10, "a")], T0 + 31)
+        .await
+        .unwrap_err();
+    assert_lease_lost(err, Resource::NotificationEvent);
+    assert_eq!(store.stats().await.unwrap().queued, 0);
+    assert_eq!(
+        store
+            .route_event(&w2, ids[0], &[delivery(ids[0], 10, "a")], T0 + 31)
+            .await
+            .unwrap(),
+        1
+    );
+    // Routed events are never claimed again, even after the claim lapses.
+    let later = store.claim_events(&w1, T0 + 1000, 30, 10).await.unwrap();
+    assert_eq!(later.iter().map(|e| e.id).collect::<Vec<_>>(), ids[1..]);
+    assert_eq!(store.stats().await.unwrap().unrouted_events, 2);
+    // Unknown events are not found.
+    let err = store
+        .route_event(&w1, EventId(999_999), &[], T0)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotFound {
+                resource: Resource::NotificationEvent,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // A zero limit claims nothing.
+    assert!(store.claim_events(&w1, T0, 30, 0).await.unwrap().is_empty());
+}
+
+async fn routing_is_idempotent_per_subject_key(store: SqlStore) {
+    let w = worker("router");
+    let (e1, n) = queue(&store, "1", &w, |e| {
+        vec![
+            delivery(e, 10, "entry_ready:0_a"),
+            delivery(e, 11, "entry_ready:0_a"),
+        ]
+    })
+    .await;
+    assert_eq!(n, 2);
+    // The router's answer was lost and it routes again: nothing more is queued.
+    assert_eq!(
+        store
+            .route_event(&w, e1, &[delivery(e1, 10, "entry_ready:0_a")], T0)
+            .await
+            .unwrap(),
+        0
+    );
+    // A second event about the same entry (a backfill) queues only the new channel.
+    let (_, n) = queue(&store, "backfill:entry_ready:0_a", &w, |e| {
+        vec![
+            delivery(e, 10, "entry_ready:0_a"),
+            delivery(e, 12, "entry_ready:0_a"),
+        ]
+    })
+    .await;
+    assert_eq!(n, 1);
+    assert_eq!(
+        store.stats().await.unwrap(),
+        OutboxStats {
+            unrouted_events: 0,
+            queued: 3,
+            dead: 0,
+            delivered: 0
+        }
+    );
+}
+
+async fn a_leased_channel_goes_to_one_worker(store: SqlStore) {
+    let w = worker("router");
+    queue(&store, "1", &w, |e| vec![delivery(e, 10, "a")]).await;
+    let (w1, w2) = (worker("deliver-1"), worker("deliver-2"));
+    let lease = store.lease_channel(&w1, T0, 30, 10).await.unwrap().unwrap();
+    assert_eq!(lease.channel, channel(10));
+    assert_eq!(lease.owner, w1);
+    assert_eq!(lease.expires_at, T0 + 30);
+    assert_eq!(lease.items.len(), 1);
+    assert_eq!(
+        lease.items[0].new,
+        delivery(lease.items[0].new.event, 10, "a")
+    );
+    assert_eq!(lease.items[0].attempts, 0);
+    assert_eq!(
+        store.lease_channel(&w2, T0 + 1, 30, 10).await.unwrap(),
+        None
+    );
+    // Another channel is free for the second worker.
+    queue(&store, "2", &w, |e| vec![delivery(e, 11, "b")]).await;
+    let other = store
+        .lease_channel(&w2, T0 + 1, 30, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other.channel, channel(11));
+    assert_eq!(
+        store.lease_channel(&w2, T0 + 1, 30, 10).await.unwrap(),
+        None
+    );
+    // Finishing releases the channel; nothing is due afterwards.
+    let id = lease.items[0].id;
+    store
+        .finish(
+            &lease,
+            &[(
+                id,
+                DeliveryOutcome::Delivered {
+                    message: message(500),
+                },
+            )],
+            T0 + 2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.lease_channel(&w2, T0 + 3, 30, 10).await.unwrap(),
+        None
+    );
+    // An outcome for a delivery outside the lease is refused.
+    let err = store
+        .finish(
+            &other,
+            &[(
+                id,
+                DeliveryOutcome::Delivered {
+                    message: message(501),
+                },
+            )],
+            T0 + 3,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+}
+
+async fn a_lapsed_lease_is_taken_over_and_the_first_finish_conflicts(store: SqlStore) {
+    let w = worker("router");
+    queue(&store, "1", &w, |e| vec![delivery(e, 10, "a")]).await;
+    let (w1, w2) = (worker("deliver-1"), worker("deliver-2"));
+    let first = store.lease_channel(&w1, T0, 30, 10).await.unwrap().unwrap();
+    assert_eq!(
+        store.lease_channel(&w2, T0 + 29, 30, 10).await.unwrap(),
+        None
+    );
+    let second = store
+        .lease_channel(&w2, T0 + 30, 30, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ids(&second), ids(&first));
+    let id = first.items[0].id;
+    let err = store
+        .finish(
+            &first,
+            &[(
+                id,
+                DeliveryOutcome::Delivered {
+                    message: message(1),
+                },
+            )],
+            T0 + 31,
+        )
+        .await
+        .unwrap_err();
+    assert_lease_lost(err, Resource::DeliveryChannel);
+    store
+        .finish(
+            &second,
+            &[(
+                id,
+                DeliveryOutcome::Delivered {
+                    message: message(2),
+                },
+            )],
+            T0 + 32,
+        )
+        .await
+        .unwrap();
+    let history = store.history(guild(1), 10).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].status, DeliveryStatus::Delivered);
+    assert_eq!(history[0].message, Some(message(2)));
+    assert_eq!(history[0].attempts, 1);
+    // A finish after the lease was released also conflicts.
+    let err = store.finish(&second, &[], T0 + 33).await.unwrap_err();
+    assert_lease_lost(err, Resource::DeliveryChannel);
+}
+
+async fn order_per_channel_is_kept_across_retry(store: SqlStore) {
+    let w = worker("router");
+    queue(&store, "1", &w, |e| vec![delivery(e, 10, "a")]).await;
+    queue(&store, "2", &w, |e| vec![delivery(e, 10, "b")]).await;
+    let d = worker("deliver");
+    let lease = store.lease_channel(&d, T0, 30, 1).await.unwrap().unwrap();
+    assert_eq!(lease.items.len(), 1);
+    let first = lease.items[0].id;
+    store
+        .finish(
+            &lease,
+            &[(
+                first,
+                DeliveryOutcome::Retry {
+                    at: T0 + 100,
+                    reason: "Discord answered 503".to_owned(),
+                },
+            )],
+            T0 + 1,
+        )
+        .await
+        .unwrap();
+    // The later delivery waits with the channel.
+    assert_eq!(
+        store.lease_channel(&d, T0 + 99, 30, 10).await.unwrap(),
+        None
+    );
+    let lease = store
+        .lease_channel(&d, T0 + 100, 30, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lease.items.len(), 2);
+    assert_eq!(lease.items[0].id, first);
+    assert_eq!(lease.items[0].attempts, 1);
+    assert!(lease.items[0].id < lease.items[1].id);
+    let history = store.history(guild(1), 10).await.unwrap();
+    let retried = history.iter().find(|r| r.id == first).unwrap();
+    assert_eq!(retried.status, DeliveryStatus::Queued);
+    assert_eq!(retried.reason.as_deref(), Some("Discord answered 503"));
+    // Other channels do not wait for this one.
+    queue(&store, "3", &w, |e| vec![delivery(e, 11, "c")]).await;
+    let other = store
+        .lease_channel(&worker("other"), T0 + 101, 30, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other.channel, channel(11));
+}
+
+async fn the_oldest_due_channel_is_leased_first(store: SqlStore) {
+    let w = worker("router");
+    queue(&store, "1", &w, |e| vec![delivery(e, 20, "a")]).await;
+    queue(&store, "2", &w, |e| vec![delivery(e, 10, "b")]).await;
+    let d = worker("deliver");
+    let first = store.lease_channel(&d, T0, 30, 10).await.unwrap().unwrap();
+    assert_eq!(first.channel, channel(20));
+    let second = store.lease_channel(&d, T0, 30, 10).await.unwrap().unwrap();
+    assert_eq!(second.channel, channel(10));
+}
+
+async fn living_messages_find_their_thread_message(store: SqlStore) {
+    let w = worker("router");
+    let threaded = |e: EventId, ch: u64, subject: &str, thread: &str| NewDelivery {
+        kind: EventKind::MeetingScheduled,
+        thread_key: Some(thread.to_owned()),
+        ..delivery(e, ch, subject)
+    };
+    queue(&store, "1", &w, |e| {
+        vec![threaded(e, 10, "meeting_scheduled:5", "meeting:7:5")]
+    })
+    .await;
+    let d = worker("deliver");
+    let lease = store.lease_channel(&d, T0, 30, 10).await.unwrap().unwrap();
+    assert_eq!(lease.items[0].thread_message, None);
+    store
+        .finish(
+            &lease,
+            &[(
+                lease.items[0].id,
+                DeliveryOutcome::Delivered {
+                    message: message(555),
+                },
+            )],
+            T0,
+        )
+        .await
+        .unwrap();
+    queue(&store, "2", &w, |e| {
+        vec![
+            threaded(e, 10, "meeting_live:5", "meeting:7:5"),
+            threaded(e, 10, "meeting_live:6", "meeting:7:6"),
+            threaded(e, 11, "meeting_live:5", "meeting:7:5"),
+        ]
+    })
+    .await;
+    let lease = store.lease_channel(&d, T0, 30, 10).await.unwrap().unwrap();
+    assert_eq!(lease.channel, channel(10));
+    let threads: Vec<Option<MessageId>> = lease.items.iter().map(|i| i.thread_message).collect();
+    assert_eq!(threads, vec![Some(message(555)), None]);
+    let other = store.lease_channel(&d, T0, 30, 10).await.unwrap().unwrap();
+    assert_eq!(other.channel, channel(11));
+    assert_eq!(other.items[0].thread_message, None);
+}
+
+async fn dead_and_skipped_deliveries_are_replayed(store: SqlStore) {
+    let w = worker("router");
+    queue(&store, "1", &w, |e| {
+        vec![
+            delivery(e, 10, "a"),
+            delivery(e, 10, "b"),
+            delivery(e, 10, "c"),
+        ]
+    })
+    .await;
+    let d = worker("deliver");
+    let lease = store.lease_channel(&d, T0, 30, 10).await.unwrap().unwrap();
+    let [a, b, c] = [lease.items[0].id, lease.items[1].id, lease.items[2].id];
+    store
+        .finish(
+            &lease,
+            &[
+                (
+                    a,
+                    DeliveryOutcome::Delivered {
+                        message: message(9),
+                    },
+                ),
+                (
+                    b,
+                    DeliveryOutcome::Dead {
+                        reason: "Unknown Channel (10003)".to_owned(),
+                    },
+                ),
+                (
+                    c,
+                    DeliveryOutcome::Skipped {
+                        reason: "entry not published to the category".to_owned(),
+                    },
+                ),
+            ],
+            T0 + 1,
+        )
+        .await
+        .unwrap();
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.queued, stats.dead, stats.delivered), (0, 1, 1));
+    let history = store.history(guild(1), 10).await.unwrap();
+    let dead = history.iter().find(|r| r.id == b).unwrap();
+    assert_eq!(dead.status, DeliveryStatus::Dead);
+    assert_eq!(dead.reason.as_deref(), Some("Unknown Channel (10003)"));
+    assert_eq!(dead.attempts, 1);
+    let skipped = history.iter().find(|r| r.id == c).unwrap();
+    assert_eq!(skipped.status, DeliveryStatus::Skipped);
+    // Only dead or skipped deliveries of the guild are replayed.
+    assert!(!store.replay(guild(2), b, T0 + 2).await.unwrap());
+    assert!(!store.replay(guild(1), a, T0 + 2).await.unwrap());
+    assert!(
+        !store
+            .replay(guild(1), DeliveryId(999_999), T0 + 2)
+            .await
+            .unwrap()
+    );
+    // Put the channel in backoff behind another delivery; replay makes it due again.
+    queue(&store, "2", &w, |e| vec![delivery(e, 10, "d")]).await;
+    let lease = store
+        .lease_channel(&d, T0 + 2, 30, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    let d_id = lease.items[0].id;
+    store
+        .finish(
+            &lease,
+            &[(
+                d_id,
+                DeliveryOutcome::Retry {
+                    at: T0 + 1000,
+                    reason: "503".to_owned(),
+                },
+            )],
+            T0 + 3,
+        )
+        .await
+        .unwrap();
+    assert!(store.replay(guild(1), b, T0 + 4).await.unwrap());
+    assert!(store.replay(guild(1), c, T0 + 4).await.unwrap());
+    assert!(!store.replay(guild(1), b, T0 + 4).await.unwrap());
+    let lease = store
+        .lease_channel(&d, T0 + 4, 30, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ids(&lease), vec![b, c, d_id]);
+    assert_eq!(lease.items[0].attempts, 0);
+    let record = store
+        .history(guild(1), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == b)
+        .unwrap();
+    assert_eq!(
+        (record.status, record.reason, record.updated_at),
+        (DeliveryStatus::Queued, None, T0 + 4)
+    );
+}
+
+async fn history_is_newest_first_per_guild(store: SqlStore) {
+    let w = worker("router");
+    queue(&store, "1", &w, |e| {
+        vec![
+            delivery(e, 10, "a"),
+            delivery(e, 11, "b"),
+            NewDelivery {
+                guild: guild(2),
+                ..delivery(e, 12, "c")
+            },
+        ]
+    })
+    .await;
+    queue(&store, "2", &w, |e| vec![delivery(e, 10, "d")]).await;
+    let history = store.history(guild(1), 10).await.unwrap();
+    let subjects: Vec<&str> = history.iter().map(|r| r.subject_key.as_str()).collect();
+    assert_eq!(subjects, ["d", "b", "a"]);
+    assert!(history.iter().all(|r| r.guild == guild(1)));
+    assert!(history.windows(2).all(|w| w[0].id > w[1].id));
+    assert_eq!(history[0].queued_at, T0);
+    assert_eq!(history[0].kind, EventKind::EntryReady);
+    assert_eq!(store.history(guild(1), 2).await.unwrap().len(), 2);
+    let other = store.history(guild(2), 10).await.unwrap();
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].channel, channel(12));
+}
+
+async fn stats_count_each_state(store: SqlStore) {
+    assert_eq!(store.stats().await.unwrap(), OutboxStats::default());
+    store
+        .ingest_batch(&[event(7, "x"), event(7, "y")])
+        .await
+        .unwrap();
+    let w = worker("router");
+    let claimed = store.claim_events(&w, T0, 30, 1).await.unwrap();
+    store
+        .route_event(
+            &w,
+            claimed[0].id,
+            &[
+                delivery(claimed[0].id, 10, "a"),
+                delivery(claimed[0].id, 11, "b"),
+                delivery(claimed[0].id, 12, "c"),
+            ],
+            T0,
+        )
+        .await
+        .unwrap();
+    let d = worker("deliver");
+    let lease = store.lease_channel(&d, T0, 30, 10).await.unwrap().unwrap();
+    store
+        .finish(
+            &lease,
+            &[(
+                lease.items[0].id,
+                DeliveryOutcome::Delivered {
+                    message: message(3),
+                },
+            )],
+            T0,
+        )
+        .await
+        .unwrap();
+    let lease = store.lease_channel(&d, T0, 30, 10).await.unwrap().unwrap();
+    store
+        .finish(
+            &lease,
+            &[(
+                lease.items[0].id,
+                DeliveryOutcome::Dead {
+                    reason: "Missing Access".to_owned(),
+                },
+            )],
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.stats().await.unwrap(),
+        OutboxStats {
+            unrouted_events: 1,
+            queued: 1,
+            dead: 1,
+            delivered: 1
+        }
+    );
+}
+
+fn subscription(g: u64, ch: u64, kind: EventKind) -> Subscription {
+    Subscription {
+        id: None,
+        guild: guild(g),
+        partner_id: partner(7),
+        kind,
+        channel: channel(ch),
+        webhook: None,
+        mention_roles: vec![RoleId::new(77).unwrap(), RoleId::new(78).unwrap()],
+        template: None,
+        filters: RouteFilters {
+            category_ids: vec![12, 13],
+            tags: vec!["lecture".to_owned()],
+            min_duration_secs: Some(60),
+            ..RouteFilters::default()
+        },
+        created_by: DiscordUserId::new(5).unwrap(),
+        created_at: T0,
+    }
+}
+
+async fn subscriptions_conflict_per_channel_and_kind(store: SqlStore) {
+    let webhook =
+        WebhookUrl::parse("https://discord.com/api/webhooks/123456789/s3cr3t-token_value").unwrap();
+    let mut first = subscription(1, 10, EventKind::EntryReady);
+    first.webhook = Some(webhook.clone());
+    first.template = Some("short".to_owned());
+    let id = store.subscribe(&first).await.unwrap();
+    let err = store
+        .subscribe(&subscription(1, 10, EventKind::EntryReady))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Conflict {
+                resource: Resource::NotificationSubscription,
+                reason: ConflictReason::AlreadyExists,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("s3cr3t"), "{err}");
+    let second = store
+        .subscribe(&subscription(1, 10, EventKind::MeetingLive))
+        .await
+        .unwrap();
+    let third = store
+        .subscribe(&subscription(2, 20, EventKind::EntryReady))
+        .await
+        .unwrap();
+    let mut other_partner = subscription(3, 30, EventKind::EntryReady);
+    other_partner.partner_id = partner(8);
+    store.subscribe(&other_partner).await.unwrap();
+
+    let listed = store.guild_subscriptions(guild(1)).await.unwrap();
+    assert_eq!(
+        listed,
+        vec![
+            Subscription {
+                id: Some(id),
+                ..first
+            },
+            Subscription {
+                id: Some(second),
+                ..subscription(1, 10, EventKind::MeetingLive)
+            },
+        ]
+    );
+    assert_eq!(
+        listed[0].webhook.as_ref().unwrap().expose_token(),
+        "s3cr3t-token_value"
+    );
+    let for_partner: Vec<_> = store
+        .partner_subscriptions(partner(7))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id.unwrap())
+        .collect();
+    assert_eq!(for_partner, vec![id, second, third]);
+
+    assert_eq!(
+        store
+            .unsubscribe(guild(1), channel(10), Some(EventKind::MeetingLive))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .unsubscribe(guild(2), channel(10), None)
+            .await
+            .unwrap(),
+        0
+    );
+    store
+        .subscribe(&subscription(1, 10, EventKind::CaptionsReady))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .unsubscribe(guild(1), channel(10), None)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.guild_subscriptions(guild(1)).await.unwrap(), vec![]);
+    assert_eq!(store.guild_subscriptions(guild(2)).await.unwrap().len(), 1);
+}
+
+const CHANNELS: u64 = 20;
+const EVENTS: usize = 25;
+const WORKERS: usize = 8;
+
+/// Queues `EVENTS` × `CHANNELS` = 500 deliveries (one per channel per event).
+async fn queue_many(store: &SqlStore) -> BTreeMap<ChannelId, Vec<DeliveryId>> {
+    let events: Vec<InboundEvent> = (0..EVENTS).map(|i| event(7, &format!("job:{i}"))).collect();
+    store.ingest_batch(&events).await.unwrap();
+    let w = worker("router");
+    let claimed = store.claim_events(&w, T0, 600, 1000).await.unwrap();
+    assert_eq!(claimed.len(), EVENTS);
+    for e in &claimed {
+        let deliveries: Vec<NewDelivery> = (0..CHANNELS)
+            .map(|c| delivery(e.id, 100 + c, &format!("entry_ready:{}", e.id)))
+            .collect();
+        assert_eq!(
+            store.route_event(&w, e.id, &deliveries, T0).await.unwrap(),
+            CHANNELS as u32
+        );
+    }
+    let mut expected: BTreeMap<ChannelId, Vec<DeliveryId>> = BTreeMap::new();
+    for record in store.history(guild(1), 1000).await.unwrap() {
+        expected.entry(record.channel).or_default().push(record.id);
+    }
+    for ids in expected.values_mut() {
+        ids.sort();
+    }
+    expected
+}
+
+/// 8 tasks lease from `stores` (round robin) until everything is delivered; a delivery is
+/// retried once when its id is a multiple of 7. Returns what each channel delivered, in the
+/// order the workers delivered it.
+async fn drain(stores: Vec<SqlStore>) -> BTreeMap<ChannelId, Vec<DeliveryId>> {
+    let delivered: Arc<Mutex<BTreeMap<ChannelId, Vec<DeliveryId>>>> = Arc::default();
+    let mut tasks = Vec::new();
+    for n in 0..WORKERS {
+        let store = stores[n % stores.len()].clone();
+        let delivered = delivered.clone();
+        tasks.push(tokio::spawn(async move {
+            let me = worker(&format!("deliver-{n}"));
+            let mut idle = 0u32;
+            loop {
+                let Some(lease) = store.lease_channel(&me, T0, 600, 5).await.unwrap() else {
+                    if store.stats().await.unwrap().queued == 0 {
+                        return;
+                    }
+                    idle += 1;
+                    assert!(idle < 1_000_000, "no progress");
+                    tokio::task::yield_now().await;
+                    continue;
+                };
+                let mut outcomes = Vec::new();
+                for item in &lease.items {
+                    if item.id.0 % 7 == 0 && item.attempts == 0 {
+                        // Retry now: the channel is due again at once, and the later
+                        // deliveries of this lease are not attempted.
+                        outcomes.push((
+                            item.id,
+                            DeliveryOutcome::Retry {
+                                at: T0,
+                                reason: "503".to_owned(),
+                            },
+                        ));
+                        break;
+                    }
+                    // Recorded while the lease is held: nobody else posts to this channel.
+                    delivered
+                        .lock()
+                        .unwrap()
+                        .entry(lease.channel)
+                        .or_default()
+                        .push(item.id);
+                    outcomes.push((
+                        item.id,
+                        DeliveryOutcome::Delivered {
+                            message: message(1_000_000 + u64::try_from(item.id.0).unwrap()),
+                        },
+                    ));
+                }
+                store.finish(&lease, &outcomes, T0).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    Arc::try_unwrap(delivered).unwrap().into_inner().unwrap()
+}
+
+async fn assert_drained(
+    store: &SqlStore,
+    expected: BTreeMap<ChannelId, Vec<DeliveryId>>,
+    got: BTreeMap<ChannelId, Vec<DeliveryId>>,
+) {
+    let total: usize = got.values().map(Vec::len).sum();
+    assert_eq!(total, EVENTS * CHANNELS as usize);
+    let unique: HashSet<DeliveryId> = got.values().flatten().copied().collect();
+    assert_eq!(unique.len(), total, "a delivery was posted twice");
+    // Exactly once and in order per channel.
+    assert_eq!(got, expected);
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.queued, stats.delivered), (0, total as u64));
+}
+
+async fn eight_workers_deliver_everything_once_in_order(store: SqlStore) {
+    let expected = queue_many(&store).await;
+    assert_eq!(expected.len(), CHANNELS as usize);
+    let got = drain(vec![store.clone(); 1]).await;
+    assert_drained(&store, expected, got).await;
+}
+
+both_backends!(
+    dedup_across_and_within_batches,
+    claims_lapse_and_are_taken_again,
+    routing_is_idempotent_per_subject_key,
+    a_leased_channel_goes_to_one_worker,
+    a_lapsed_lease_is_taken_over_and_the_first_finish_conflicts,
+    order_per_channel_is_kept_across_retry,
+    the_oldest_due_channel_is_leased_first,
+    living_messages_find_their_thread_message,
+    dead_and_skipped_deliveries_are_replayed,
+    history_is_newest_first_per_guild,
+    stats_count_each_state,
+    subscriptions_conflict_per_channel_and_kind,
+    eight_workers_deliver_everything_once_in_order,
+);
+
+/// Two "processes" (two pools on one PostgreSQL schema), four workers each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_pools_deliver_everything_once_in_order() {
+    #[cfg(feature = "postgres")]
+    if let Some(t) = crate::support::postgres("two_pools").await {
+        let (url, schema) = t.pg_schema().unwrap();
+        let second = SqlStore::postgres(url, Some(schema)).await.unwrap();
+        let expected = queue_many(&t.store).await;
+        let got = drain(vec![t.store.clone(), second.clone()]).await;
+        assert_drained(&t.store, expected, got).await;
+        second.close().await;
+        t.cleanup().await;
+    }
+    #[cfg(not(feature = "postgres"))]
+    crate::support::skip_postgres("two_pools", "built without the `postgres` feature");
+}
