@@ -5,6 +5,7 @@ mod errors;
 mod fake;
 mod fake_access;
 mod fake_limits;
+mod fake_notify;
 mod fake_support;
 mod ks;
 mod ks_fuzz;

@@ -537,7 +537,51 @@ fn kaltura_admin_command() -> CommandSpec {
                         .channel_types([0, 5]),
                 )
                 .option(event_option("event", "Which event").required())
-                .option(OptionSpec::role("role", "Role to mention")),
+                .option(OptionSpec::role("role", "Role to mention"))
+                .option(
+                    OptionSpec::integer(
+                        "category",
+                        "Only entries published in this Kaltura category id",
+                    )
+                    .range(1.0, 9_007_199_254_740_991.0),
+                )
+                .option(OptionSpec::string("tag", "Only entries with this tag").length(1, 100))
+                .option(
+                    OptionSpec::string("owner", "Only entries owned by this Kaltura user id")
+                        .length(1, 100),
+                )
+                .option(
+                    OptionSpec::integer("media_type", "Only entries of this media type")
+                        .int_choice("Video", 1)
+                        .int_choice("Audio", 5)
+                        .int_choice("Image", 2),
+                )
+                .option(
+                    OptionSpec::integer(
+                        "min_duration",
+                        "Only entries at least this long (seconds)",
+                    )
+                    .range(0.0, 86_400.0),
+                )
+                .option(OptionSpec::new(
+                    OptionKind::Boolean,
+                    "include_restricted",
+                    "Also announce entries that are unpublished or restricted (default: no)",
+                ))
+                .option(
+                    OptionSpec::string(
+                        "template",
+                        "A template from this server's notifications.templates",
+                    )
+                    .length(1, 100),
+                )
+                .option(
+                    OptionSpec::string(
+                        "webhook_url",
+                        "Post through this channel webhook instead of as the bot",
+                    )
+                    .length(1, 300),
+                ),
         )
         .option(
             OptionSpec::subcommand("unsubscribe", "Stop posting events in a channel")
@@ -552,6 +596,13 @@ fn kaltura_admin_command() -> CommandSpec {
         .option(
             OptionSpec::subcommand("history", "Recent notification deliveries")
                 .option(OptionSpec::integer("limit", "How many (1-25)").range(1.0, 25.0)),
+        )
+        .option(
+            OptionSpec::subcommand("replay", "Queue a failed delivery again").option(
+                OptionSpec::integer("id", "The delivery id (from history)")
+                    .required()
+                    .range(1.0, 9_007_199_254_740_991.0),
+            ),
         );
     CommandSpec::new("kaltura-admin", "Configure Kaltura for this server")
         .default_member_permissions(DiscordPermissions::MANAGE_GUILD)
@@ -1154,6 +1205,7 @@ mod tests {
             &["notify", "list"],
             &["notify", "test"],
             &["notify", "history"],
+            &["notify", "replay"],
         ] {
             assert_eq!(
                 a.node(path).map(|n| n.kind),

@@ -70,6 +70,8 @@ use crate::error::{ErrorKind, SetupError};
 use crate::identity::IdentityService;
 use crate::ids::{DiscordUserId, GuildId};
 use crate::meetings::MeetingService;
+use crate::notify::NotificationStore;
+use crate::notify::render::Renderer;
 use crate::rest::DiscordRest;
 use crate::store::{AuditLog, GuildOverrideStore, IdentityStore, MeetingStore};
 use crate::video::VideoService;
@@ -224,6 +226,8 @@ pub(crate) struct Inner {
     pub(crate) meeting_store: Arc<dyn MeetingStore>,
     pub(crate) audit: Arc<dyn AuditLog>,
     pub(crate) overrides: Arc<dyn GuildOverrideStore>,
+    pub(crate) notifications: Option<Arc<dyn NotificationStore>>,
+    pub(crate) renderer: Arc<Renderer>,
     pub(crate) meetings: MeetingService,
     pub(crate) video: VideoService,
     pub(crate) rest: Arc<dyn DiscordRest>,
@@ -309,6 +313,7 @@ pub struct CommandEngineBuilder {
     meeting_store: Option<Arc<dyn MeetingStore>>,
     audit: Option<Arc<dyn AuditLog>>,
     overrides: Option<Arc<dyn GuildOverrideStore>>,
+    notifications: Option<Arc<dyn NotificationStore>>,
     rest: Option<Arc<dyn DiscordRest>>,
     clock: Arc<dyn Clock>,
     deadline: Duration,
@@ -335,6 +340,7 @@ impl CommandEngine {
             meeting_store: None,
             audit: None,
             overrides: None,
+            notifications: None,
             rest: None,
             clock: Arc::new(SystemClock),
             deadline: DEFAULT_DEADLINE,
@@ -404,6 +410,13 @@ impl CommandEngineBuilder {
         self
     }
 
+    /// The notification store (optional): without it, `/kaltura-admin notify` answers that
+    /// notifications are not configured for this bot.
+    pub fn notifications(mut self, store: Arc<dyn NotificationStore>) -> Self {
+        self.notifications = Some(store);
+        self
+    }
+
     /// Discord's REST API (required): completes deferred replies, mirrors meetings as
     /// scheduled events.
     pub fn rest(mut self, rest: Arc<dyn DiscordRest>) -> Self {
@@ -467,6 +480,8 @@ impl CommandEngineBuilder {
             meeting_store,
             audit,
             overrides,
+            notifications: self.notifications,
+            renderer: Arc::new(Renderer::new()),
             rest,
             clock,
             deadline: self.deadline,

@@ -369,9 +369,11 @@ impl Renderer {
             MAX_DESCRIPTION_CHARS,
         ));
 
-        let mut embed = Embed::default();
-        embed.color = Some(COLOR);
-        embed.footer = Some(format!("Kaltura · {}", kind_label(kind)));
+        let mut embed = Embed {
+            color: Some(COLOR),
+            footer: Some(format!("Kaltura · {}", kind_label(kind))),
+            ..Embed::default()
+        };
         if !description.is_empty() {
             embed.description = Some(description);
         }

@@ -255,7 +255,13 @@ impl EventRouterBuilder {
 }
 
 /// Why an entry is not announced on a route.
-fn refusal(filters: &RouteFilters, kind: EventKind, entry: &MediaEntry, event: &Value, now: i64) -> Option<String> {
+fn refusal(
+    filters: &RouteFilters,
+    kind: EventKind,
+    entry: &MediaEntry,
+    event: &Value,
+    now: i64,
+) -> Option<String> {
     if !filters.include_restricted {
         if entry.status != Some(EntryStatus::Ready) {
             return Some(format!(
@@ -268,7 +274,10 @@ fn refusal(filters: &RouteFilters, kind: EventKind, entry: &MediaEntry, event: &
             ));
         }
         if let Some(m) = entry.moderation_status
-            && !matches!(m, ModerationStatus::Approved | ModerationStatus::AutoApproved)
+            && !matches!(
+                m,
+                ModerationStatus::Approved | ModerationStatus::AutoApproved
+            )
         {
             return Some(format!(
                 "the entry is not approved (moderation status {})",
@@ -278,7 +287,10 @@ fn refusal(filters: &RouteFilters, kind: EventKind, entry: &MediaEntry, event: &
         if entry.start_date.is_some_and(|s| s.as_secs() > now) {
             return Some("the entry's scheduling window has not started".into());
         }
-        if entry.end_date.is_some_and(|e| e.as_secs() > 0 && e.as_secs() < now) {
+        if entry
+            .end_date
+            .is_some_and(|e| e.as_secs() > 0 && e.as_secs() < now)
+        {
             return Some("the entry's scheduling window has ended".into());
         }
         if kind == EventKind::EntryAddedToCategory
@@ -511,9 +523,7 @@ impl EventRouter {
         };
         match account.client().media().get(id).await {
             Ok(entry) => Ok(Some(entry)),
-            Err(e) if e.api_code() == Some(&kaltura_client::ErrorCode::EntryIdNotFound) => {
-                Ok(None)
-            }
+            Err(e) if e.api_code() == Some(&kaltura_client::ErrorCode::EntryIdNotFound) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
@@ -661,7 +671,8 @@ impl EventRouter {
         let mut shutdown = pin!(shutdown);
         let inner = self.inner.clone();
         loop {
-            let stop = std::future::poll_fn(|cx| Poll::Ready(shutdown.as_mut().poll(cx).is_ready()));
+            let stop =
+                std::future::poll_fn(|cx| Poll::Ready(shutdown.as_mut().poll(cx).is_ready()));
             if stop.await {
                 return;
             }

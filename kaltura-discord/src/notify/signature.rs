@@ -185,7 +185,7 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         }
     }
     let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 || bytes.len() > 128 {
+    if !bytes.len().is_multiple_of(2) || bytes.len() > 128 {
         return None;
     }
     bytes

@@ -336,6 +336,35 @@ impl MeetingStore for MemoryStore {
         Ok(open)
     }
 
+    async fn meetings_between(
+        &self,
+        after: i64,
+        until: i64,
+        limit: u32,
+    ) -> Result<Vec<MeetingRecord>> {
+        let state = self.state.lock().await;
+        let within = |t: i64| t > after && t <= until;
+        let mut due: Vec<MeetingRecord> = state
+            .meetings
+            .values()
+            .filter(|m| within(m.starts_at) || within(m.ends_at))
+            .cloned()
+            .collect();
+        due.sort_by_key(|m| (m.starts_at, m.partner_id.get(), m.event_id.get()));
+        due.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(due)
+    }
+
+    async fn next_meeting_time(&self, after: i64) -> Result<Option<i64>> {
+        let state = self.state.lock().await;
+        Ok(state
+            .meetings
+            .values()
+            .flat_map(|m| [m.starts_at, m.ends_at])
+            .filter(|t| *t > after)
+            .min())
+    }
+
     async fn mark_meeting_ended(
         &self,
         guild: GuildId,

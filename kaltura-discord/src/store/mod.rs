@@ -429,6 +429,39 @@ pub trait MeetingStore: Send + Sync {
         Ok(false)
     }
 
+    /// Meetings of every guild whose start or end falls in `(after, until]` (unix seconds),
+    /// earliest start first, at most `limit`: the meeting lifecycle's timers
+    /// ([`crate::notify::lifecycle::MeetingLifecycle::tick`]).
+    ///
+    /// The default implementation has none (a host store without it gets no live/ended
+    /// states from timers).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when a
+    /// stored meeting cannot be read back.
+    async fn meetings_between(
+        &self,
+        after: i64,
+        until: i64,
+        limit: u32,
+    ) -> Result<Vec<MeetingRecord>> {
+        let _ = (after, until, limit);
+        Ok(Vec::new())
+    }
+
+    /// The earliest start or end of any meeting after `after`, for the lifecycle's timer.
+    ///
+    /// The default implementation knows none.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails.
+    async fn next_meeting_time(&self, after: i64) -> Result<Option<i64>> {
+        let _ = after;
+        Ok(None)
+    }
+
     /// The Discord scheduled event recorded for the guild's meeting, if any.
     ///
     /// The default implementation has none.
@@ -473,6 +506,14 @@ pub enum AuditAction {
     NotificationDelivered,
     /// A notification was given up (dead-lettered) with a reason.
     NotificationFailed,
+    /// A channel was subscribed to Kaltura events (`/kaltura-admin notify subscribe`).
+    NotifySubscribed,
+    /// A channel's event subscriptions were removed.
+    NotifyUnsubscribed,
+    /// A test notification was posted.
+    NotifyTested,
+    /// A dead-lettered delivery was queued again.
+    NotifyReplayed,
     /// Something not covered above (kept verbatim).
     Other,
 }
@@ -491,6 +532,10 @@ impl AuditAction {
             AuditAction::MediaShared => "media_shared",
             AuditAction::NotificationDelivered => "notification_delivered",
             AuditAction::NotificationFailed => "notification_failed",
+            AuditAction::NotifySubscribed => "notify_subscribed",
+            AuditAction::NotifyUnsubscribed => "notify_unsubscribed",
+            AuditAction::NotifyTested => "notify_tested",
+            AuditAction::NotifyReplayed => "notify_replayed",
             AuditAction::Other => "other",
         }
     }

@@ -1051,6 +1051,48 @@ impl MeetingStore for SqlStore {
         })
     }
 
+    async fn meetings_between(
+        &self,
+        after: i64,
+        until: i64,
+        limit: u32,
+    ) -> Result<Vec<MeetingRecord>> {
+        on_pool!(self, p => {
+            sqlx::query(concat!(
+                "SELECT ", meeting_columns!(), " FROM meetings WHERE (starts_at > $1 AND starts_at <= $2) OR (ends_at > $1 AND ends_at <= $2) ORDER BY starts_at, partner_id, event_id LIMIT $3"
+            ))
+                .bind(after)
+                .bind(until)
+                .bind(i64::from(limit))
+                .fetch_all(p)
+                .await
+                .map_err(db_err("listing meetings due"))?
+                .iter()
+                .map(meeting_from_row)
+                .collect()
+        })
+    }
+
+    async fn next_meeting_time(&self, after: i64) -> Result<Option<i64>> {
+        let (start, end): (Option<i64>, Option<i64>) = on_pool!(self, p => {
+            let start: Option<i64> = sqlx::query_scalar("SELECT MIN(starts_at) FROM meetings WHERE starts_at > $1")
+                .bind(after)
+                .fetch_one(p)
+                .await
+                .map_err(db_err("finding the next meeting time"))?;
+            let end: Option<i64> = sqlx::query_scalar("SELECT MIN(ends_at) FROM meetings WHERE ends_at > $1")
+                .bind(after)
+                .fetch_one(p)
+                .await
+                .map_err(db_err("finding the next meeting time"))?;
+            Ok::<_, Error>((start, end))
+        })?;
+        Ok(match (start, end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+
     async fn mark_meeting_ended(
         &self,
         guild: GuildId,

@@ -281,11 +281,25 @@ impl NotificationStore for SqlStore {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        // Rows are inserted in key order (answers keep the order of `events`), so that two
+        // processes committing overlapping batches wait for each other instead of deadlocking.
+        // The sort is stable: the first of two equal events in a batch is the new one.
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by(|&a, &b| {
+            let key = |i: usize| {
+                events
+                    .get(i)
+                    .map(|e| (e.partner_id.get(), e.dedup_key.as_str()))
+            };
+            key(a).cmp(&key(b))
+        });
         let _guard = self.notify_write_guard().await;
         on_pool!(self, p => {
             let mut tx = p.begin_write(OP).await?;
-            let mut answers = Vec::with_capacity(events.len());
-            for (event, body) in events.iter().zip(&bodies) {
+            let mut answers = vec![Ingested::New(EventId(0)); events.len()];
+            for (slot, event, body) in order.iter().filter_map(|&i| {
+                Some((i, events.get(i)?, bodies.get(i)?))
+            }) {
                 let inserted: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO notify_events (partner_id, dedup_key, kind, subject, body, received_at) \
                      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (partner_id, dedup_key) DO NOTHING RETURNING id",
@@ -313,7 +327,9 @@ impl NotificationStore for SqlStore {
                         Ingested::Duplicate(EventId(id))
                     }
                 };
-                answers.push(answer);
+                if let Some(place) = answers.get_mut(slot) {
+                    *place = answer;
+                }
             }
             tx.commit().await.map_err(db_err(OP))?;
             Ok(answers)

@@ -25,6 +25,11 @@ mod meetings;
 // The notification store on SQLite (and PostgreSQL with the `postgres` feature).
 #[cfg(feature = "sqlite")]
 mod notify_store;
+// Webhook templates in Kaltura (setup, drift) and backfill, against the fake Kaltura.
+#[cfg(feature = "sqlite")]
+mod notify_setup;
+#[cfg(feature = "rest")]
+mod notify_deliver;
 #[cfg(feature = "rest")]
 mod rest;
 #[cfg(feature = "watch")]
@@ -34,3 +39,6 @@ mod serenity_adapter;
 mod store;
 #[cfg(feature = "sqlite")]
 mod video;
+// The Kaltura webhook receiver over loopback, on the SQL notification store.
+#[cfg(all(feature = "http", feature = "sqlite"))]
+mod webhooks;

@@ -1,4 +1,4 @@
-//! `/kaltura-admin config|identity|audit|notify`. Every reply is ephemeral and every leaf
+//! `/kaltura-admin config|identity|audit` (`notify` is in `notify.rs`). Every reply is ephemeral and every leaf
 //! checks its permission first (`manage_config`, `manage_identities`, `view_audit_log`,
 //! `manage_notifications`).
 
@@ -393,21 +393,6 @@ pub(crate) async fn audit_recent(call: &Call<'_>, opts: Options<'_>) -> Result<R
     embed.color = Some(COLOR);
     embed.description = Some(listing(lines));
     Ok(Reply::default().embed(embed).ephemeral())
-}
-
-/// `/kaltura-admin notify …`: not in this build yet.
-pub(crate) async fn notify(call: &Call<'_>, leaf: &str, _opts: Options<'_>) -> Result<Reply> {
-    if !matches!(
-        leaf,
-        "subscribe" | "unsubscribe" | "list" | "test" | "history"
-    ) {
-        return Err(unknown("this subcommand"));
-    }
-    call.require(Permission::ManageNotifications)?;
-    Ok(Reply::text(
-        "Kaltura event notifications are not set up yet in this build of the bot; a later version adds them.",
-    )
-    .ephemeral())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ mod admin;
 mod help;
 mod identity;
 mod meeting;
+mod notify;
 mod video;
 
 use std::sync::Arc;
@@ -239,7 +240,7 @@ pub(crate) async fn command(engine: &Inner, cmd: &CommandInvocation) -> Result<R
         ("kaltura-admin", ["config", leaf]) => admin::config(&call, leaf, opts).await,
         ("kaltura-admin", ["identity", leaf]) => admin::identity(&call, leaf, opts).await,
         ("kaltura-admin", ["audit", "recent"]) => admin::audit_recent(&call, opts).await,
-        ("kaltura-admin", ["notify", leaf]) => admin::notify(&call, leaf, opts).await,
+        ("kaltura-admin", ["notify", leaf]) => notify::notify(&call, leaf, opts).await,
         _ => Err(unknown("this subcommand")),
     }
 }

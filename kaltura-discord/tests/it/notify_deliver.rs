@@ -1,0 +1,1023 @@
+//! Delivery workers and the meeting's living message against a fake Discord (wiremock on
+//! loopback) driven through the REAL `TwilightRest`, with an injected clock (no sleeping).
+//!
+//! The outbox is a small in-test implementation of the `NotificationStore` contract (one
+//! lease per channel, per-channel retry time, thread message lookup), until the SQL store
+//! lands on this branch.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kaltura_client::clock::{Clock, ManualClock};
+use kaltura_client::{PartnerId, ScheduleEventId, ScheduleResourceId};
+use kaltura_discord::commands::Reply;
+use kaltura_discord::commands::reply::Embed;
+use kaltura_discord::config::MeetingType;
+use kaltura_discord::notify::deliver::{DeliveryOptions, DeliveryWorker};
+use kaltura_discord::notify::lifecycle::MeetingLifecycle;
+use kaltura_discord::notify::metrics::NotifyMetrics;
+use kaltura_discord::notify::{
+    ChannelLease, Delivery, DeliveryId, DeliveryOutcome, DeliveryRecord, DeliveryStatus, EventId,
+    EventKind, InboundEvent, Ingested, NewDelivery, NotificationStore, OutboxStats, StoredEvent,
+    Subscription, SubscriptionId, WorkerId,
+};
+use kaltura_discord::rest::{DiscordRest, TwilightRest, WebhookUrl};
+use kaltura_discord::store::{
+    AuditAction, AuditLog, MeetingRecord, MeetingStatus, MeetingStore, MemoryStore,
+};
+use kaltura_discord::{ChannelId, DiscordUserId, Error, GuildId, MessageId, Result, RoleId};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const BOT_TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.MARKER-BOT-TOKEN.x";
+const WEBHOOK_TOKEN: &str = "MARKER-WEBHOOK-TOKEN_abcdefghijklmnopqrstuvwxyz0123";
+const GUILD: u64 = 987_654_321_098_765_432;
+const CH_A: u64 = 1_122_334_455_667_788_990;
+const CH_B: u64 = 1_122_334_455_667_788_991;
+const WEBHOOK: u64 = 1_300_000_000_000_000_999;
+const PARTNER: i64 = 4242;
+const T0: i64 = 1_796_040_000;
+
+// ---------------------------------------------------------------------------------------
+// A minimal outbox implementing the contract.
+
+#[derive(Clone)]
+struct Row {
+    id: DeliveryId,
+    new: NewDelivery,
+    status: DeliveryStatus,
+    attempts: u32,
+    reason: Option<String>,
+    message: Option<MessageId>,
+    queued_at: i64,
+}
+
+#[derive(Default)]
+struct Channel {
+    owner: Option<(WorkerId, i64)>,
+    next_attempt_at: i64,
+}
+
+/// A received event, whether it was routed, and its claim.
+type EventRow = (StoredEvent, bool, Option<(WorkerId, i64)>);
+
+#[derive(Default)]
+struct MiniState {
+    events: Vec<EventRow>,
+    rows: Vec<Row>,
+    channels: HashMap<ChannelId, Channel>,
+}
+
+#[derive(Default)]
+struct MiniStore {
+    state: Mutex<MiniState>,
+}
+
+impl MiniStore {
+    fn rows(&self) -> Vec<Row> {
+        self.state.lock().unwrap().rows.clone()
+    }
+
+    fn channel_next_attempt(&self, channel: ChannelId) -> i64 {
+        self.state
+            .lock()
+            .unwrap()
+            .channels
+            .get(&channel)
+            .map_or(0, |c| c.next_attempt_at)
+    }
+}
+
+#[async_trait]
+impl NotificationStore for MiniStore {
+    async fn ingest_batch(&self, events: &[InboundEvent]) -> Result<Vec<Ingested>> {
+        let mut s = self.state.lock().unwrap();
+        let mut out = Vec::new();
+        for e in events {
+            let existing = s.events.iter().find(|(x, _, _)| {
+                x.event.partner_id == e.partner_id && x.event.dedup_key == e.dedup_key
+            });
+            match existing {
+                Some((x, _, _)) => out.push(Ingested::Duplicate(x.id)),
+                None => {
+                    let id = EventId(s.events.len() as i64 + 1);
+                    s.events.push((
+                        StoredEvent {
+                            id,
+                            event: e.clone(),
+                        },
+                        false,
+                        None,
+                    ));
+                    out.push(Ingested::New(id));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn claim_events(
+        &self,
+        worker: &WorkerId,
+        now: i64,
+        lease_secs: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>> {
+        let mut s = self.state.lock().unwrap();
+        let mut out = Vec::new();
+        for (e, routed, claim) in s.events.iter_mut() {
+            if out.len() as u32 >= limit {
+                break;
+            }
+            if !*routed && claim.as_ref().is_none_or(|(_, exp)| *exp <= now) {
+                *claim = Some((worker.clone(), now + lease_secs));
+                out.push(e.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn route_event(
+        &self,
+        _worker: &WorkerId,
+        event: EventId,
+        deliveries: &[NewDelivery],
+        now: i64,
+    ) -> Result<u32> {
+        let mut s = self.state.lock().unwrap();
+        let mut n = 0;
+        for d in deliveries {
+            if s.rows
+                .iter()
+                .any(|r| r.new.channel == d.channel && r.new.subject_key == d.subject_key)
+            {
+                continue;
+            }
+            let id = DeliveryId(s.rows.len() as i64 + 1);
+            s.rows.push(Row {
+                id,
+                new: d.clone(),
+                status: DeliveryStatus::Queued,
+                attempts: 0,
+                reason: None,
+                message: None,
+                queued_at: now,
+            });
+            s.channels.entry(d.channel).or_default();
+            n += 1;
+        }
+        if let Some(e) = s.events.iter_mut().find(|(e, _, _)| e.id == event) {
+            e.1 = true;
+        }
+        Ok(n)
+    }
+
+    async fn lease_channel(
+        &self,
+        worker: &WorkerId,
+        now: i64,
+        lease_secs: i64,
+        max_items: u32,
+    ) -> Result<Option<ChannelLease>> {
+        let mut s = self.state.lock().unwrap();
+        let MiniState { rows, channels, .. } = &mut *s;
+        let due = rows
+            .iter()
+            .filter(|r| r.status == DeliveryStatus::Queued)
+            .find(|r| {
+                channels.get(&r.new.channel).is_some_and(|c| {
+                    c.next_attempt_at <= now && c.owner.as_ref().is_none_or(|(_, exp)| *exp <= now)
+                })
+            })
+            .map(|r| r.new.channel);
+        let Some(channel) = due else { return Ok(None) };
+        let c = channels.entry(channel).or_default();
+        c.owner = Some((worker.clone(), now + lease_secs));
+        let items = rows
+            .iter()
+            .filter(|r| r.new.channel == channel && r.status == DeliveryStatus::Queued)
+            .take(max_items as usize)
+            .map(|r| Delivery {
+                id: r.id,
+                new: r.new.clone(),
+                attempts: r.attempts,
+                queued_at: r.queued_at,
+                thread_message: r.new.thread_key.as_ref().and_then(|k| {
+                    rows.iter()
+                        .filter(|x| {
+                            x.new.channel == channel
+                                && x.new.thread_key.as_ref() == Some(k)
+                                && x.status == DeliveryStatus::Delivered
+                        })
+                        .filter_map(|x| x.message)
+                        .next_back()
+                }),
+            })
+            .collect();
+        Ok(Some(ChannelLease {
+            channel,
+            owner: worker.clone(),
+            expires_at: now + lease_secs,
+            items,
+        }))
+    }
+
+    async fn finish(
+        &self,
+        lease: &ChannelLease,
+        outcomes: &[(DeliveryId, DeliveryOutcome)],
+        _now: i64,
+    ) -> Result<()> {
+        let mut s = self.state.lock().unwrap();
+        let held = s
+            .channels
+            .get(&lease.channel)
+            .and_then(|c| c.owner.as_ref())
+            .is_some_and(|(w, _)| *w == lease.owner);
+        if !held {
+            return Err(Error::invalid_input("lease", "the lease was lost"));
+        }
+        let mut retry_at = None;
+        for (id, outcome) in outcomes {
+            let row = s.rows.iter_mut().find(|r| r.id == *id).unwrap();
+            match outcome {
+                DeliveryOutcome::Delivered { message } => {
+                    row.status = DeliveryStatus::Delivered;
+                    row.message = Some(*message);
+                }
+                DeliveryOutcome::Retry { at, reason } => {
+                    row.attempts += 1;
+                    row.reason = Some(reason.clone());
+                    retry_at = Some(*at);
+                }
+                DeliveryOutcome::Dead { reason } => {
+                    row.status = DeliveryStatus::Dead;
+                    row.reason = Some(reason.clone());
+                }
+                DeliveryOutcome::Skipped { reason } => {
+                    row.status = DeliveryStatus::Skipped;
+                    row.reason = Some(reason.clone());
+                }
+            }
+        }
+        let c = s.channels.entry(lease.channel).or_default();
+        c.owner = None;
+        if let Some(at) = retry_at {
+            c.next_attempt_at = at;
+        }
+        Ok(())
+    }
+
+    async fn history(&self, _: GuildId, _: u32) -> Result<Vec<DeliveryRecord>> {
+        Ok(Vec::new())
+    }
+    async fn replay(&self, _: GuildId, _: DeliveryId, _: i64) -> Result<bool> {
+        Ok(false)
+    }
+    async fn stats(&self) -> Result<OutboxStats> {
+        Ok(OutboxStats::default())
+    }
+    async fn subscribe(&self, _: &Subscription) -> Result<SubscriptionId> {
+        Ok(SubscriptionId(1))
+    }
+    async fn unsubscribe(&self, _: GuildId, _: ChannelId, _: Option<EventKind>) -> Result<u32> {
+        Ok(0)
+    }
+    async fn guild_subscriptions(&self, _: GuildId) -> Result<Vec<Subscription>> {
+        Ok(Vec::new())
+    }
+    async fn partner_subscriptions(&self, _: PartnerId) -> Result<Vec<Subscription>> {
+        Ok(Vec::new())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers.
+
+fn ch(id: u64) -> ChannelId {
+    ChannelId::new(id).unwrap()
+}
+
+fn guild() -> GuildId {
+    GuildId::new(GUILD).unwrap()
+}
+
+/// Answers like Discord's Create Message: a new message id each time.
+struct NewMessage(AtomicU64);
+
+impl Respond for NewMessage {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let id = self.0.fetch_add(1, Ordering::SeqCst);
+        ResponseTemplate::new(200).set_body_json(json!({"id": id.to_string(), "content": ""}))
+    }
+}
+
+fn new_messages() -> NewMessage {
+    NewMessage(AtomicU64::new(1_400_000_000_000_000_001))
+}
+
+fn rest(server: &MockServer, budget: Duration) -> Arc<dyn DiscordRest> {
+    Arc::new(
+        TwilightRest::builder(SecretString::from(BOT_TOKEN.to_owned()))
+            .base_url(server.uri())
+            .timeout(budget.min(Duration::from_secs(5)))
+            .budget(budget)
+            .build()
+            .unwrap(),
+    )
+}
+
+static QUEUED: AtomicU64 = AtomicU64::new(0);
+
+struct Harness {
+    store: Arc<MiniStore>,
+    audit: Arc<MemoryStore>,
+    clock: ManualClock,
+    metrics: NotifyMetrics,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness {
+            store: Arc::new(MiniStore::default()),
+            audit: Arc::new(MemoryStore::new()),
+            clock: ManualClock::new(T0),
+            metrics: NotifyMetrics::new(),
+        }
+    }
+
+    fn worker(&self, rest: Arc<dyn DiscordRest>) -> DeliveryWorker {
+        DeliveryWorker::builder()
+            .store(self.store.clone())
+            .rest(rest)
+            .audit(self.audit.clone())
+            .metrics(self.metrics.clone())
+            .clock(Arc::new(self.clock.clone()))
+            .worker_id(WorkerId("w1".to_owned()))
+            .options(DeliveryOptions::default())
+            .build()
+            .unwrap()
+    }
+
+    /// Queues deliveries as the router would (ingest, claim, route).
+    async fn queue(&self, deliveries: Vec<NewDelivery>) {
+        let now = self.clock.now_unix();
+        let event = InboundEvent {
+            partner_id: PartnerId::new(PARTNER),
+            dedup_key: format!("test:{}", QUEUED.fetch_add(1, Ordering::SeqCst)),
+            kind: None,
+            subject: None,
+            object: json!({}),
+            meta: Default::default(),
+            received_at: now,
+        };
+        let ids = self.store.ingest_batch(&[event]).await.unwrap();
+        let Ingested::New(id) = ids[0] else { panic!() };
+        let w = WorkerId("router".to_owned());
+        let claimed = self.store.claim_events(&w, now, 60, 100).await.unwrap();
+        assert!(claimed.iter().any(|e| e.id == id));
+        self.store
+            .route_event(&w, id, &deliveries, now)
+            .await
+            .unwrap();
+    }
+
+    /// Runs the worker until nothing is due, advancing the clock by `step` seconds each
+    /// time nothing is due, for at most `rounds` rounds.
+    async fn drain(&self, worker: &DeliveryWorker, step: i64, rounds: usize) {
+        for _ in 0..rounds {
+            if !worker.run_once().await.unwrap() {
+                if self
+                    .store
+                    .rows()
+                    .iter()
+                    .all(|r| r.status != DeliveryStatus::Queued)
+                {
+                    return;
+                }
+                self.clock.advance(step);
+            }
+        }
+        panic!("deliveries still queued after {rounds} rounds");
+    }
+}
+
+fn delivery(channel: u64, kind: EventKind, subject: &str, text: &str) -> NewDelivery {
+    NewDelivery {
+        event: EventId(1),
+        guild: guild(),
+        channel: ch(channel),
+        webhook: None,
+        kind,
+        subject_key: format!("{kind}:{subject}"),
+        thread_key: None,
+        message: Reply::text(text).embed(Embed::titled(text)),
+        digest_line: Some(format!("**{text}** <https://example.invalid/{subject}>")),
+    }
+}
+
+fn body(r: &Request) -> Value {
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+async fn requests(server: &MockServer) -> Vec<Request> {
+    server.received_requests().await.unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests.
+
+#[tokio::test]
+async fn discord_unavailable_for_a_while_then_everything_is_delivered_in_order() {
+    let server = MockServer::start().await;
+    // Channel A: two 503s first. Channel B: one.
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{CH_A}/messages")))
+        .respond_with(ResponseTemplate::new(503).set_body_string("upstream down"))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{CH_B}/messages")))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/api/v10/channels/\d+/messages$"))
+        .respond_with(new_messages())
+        .with_priority(5)
+        .mount(&server)
+        .await;
+    let h = Harness::new();
+    let mut queued = Vec::new();
+    for i in 0..3 {
+        queued.push(delivery(
+            CH_A,
+            EventKind::EntryReady,
+            &format!("a{i}"),
+            &format!("A{i}"),
+        ));
+        queued.push(delivery(
+            CH_B,
+            EventKind::EntryChanged,
+            &format!("b{i}"),
+            &format!("B{i}"),
+        ));
+    }
+    h.queue(queued).await;
+    let worker = h.worker(rest(&server, Duration::from_secs(10)));
+    h.drain(&worker, 5, 200).await;
+
+    let rows = h.store.rows();
+    assert!(rows.iter().all(|r| r.status == DeliveryStatus::Delivered));
+    // Each row retried as often as its channel failed before it was first tried.
+    assert_eq!(
+        rows.iter().map(|r| r.attempts).collect::<Vec<_>>(),
+        [2, 1, 0, 0, 0, 0]
+    );
+    // Per channel: the failed first message was retried before anything else was sent.
+    let reqs = requests(&server).await;
+    let contents = |c: u64| -> Vec<String> {
+        reqs.iter()
+            .filter(|r| r.url.path() == format!("/api/v10/channels/{c}/messages"))
+            .map(|r| body(r)["content"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(contents(CH_A), ["A0", "A0", "A0", "A1", "A2"]);
+    assert_eq!(contents(CH_B), ["B0", "B0", "B1", "B2"]);
+    // Every post carries its idempotency nonce.
+    for r in &reqs {
+        let b = body(r);
+        assert!(b["nonce"].as_str().unwrap().starts_with("kd-"), "{b}");
+        assert_eq!(b["enforce_nonce"], json!(true));
+    }
+    let text = h.metrics.encode();
+    assert!(
+        text.contains("kd_notifications_delivered_total 6"),
+        "{text}"
+    );
+    assert!(text.contains("kd_notifications_retried_total 3"), "{text}");
+    let audit = h.audit.recent(guild(), 50).await.unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.action == AuditAction::NotificationDelivered)
+            .count(),
+        6
+    );
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_honoured_no_request_before_its_time() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{CH_A}/messages")))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "30")
+                .insert_header("x-ratelimit-scope", "shared")
+                .insert_header("x-ratelimit-bucket", "abcd1234")
+                .set_body_json(json!({"message": "You are being rate limited.", "retry_after": 30.0, "global": false})),
+        )
+        .mount(&server)
+        .await;
+    let h = Harness::new();
+    h.queue(vec![
+        delivery(CH_A, EventKind::EntryReady, "x1", "first"),
+        delivery(CH_A, EventKind::EntryReady, "x2", "second"),
+    ])
+    .await;
+    // A budget shorter than the Retry-After: the call gives up and reports the wait.
+    let worker = h.worker(rest(&server, Duration::from_millis(600)));
+    assert!(worker.run_once().await.unwrap());
+    assert_eq!(requests(&server).await.len(), 1);
+    let next = h.store.channel_next_attempt(ch(CH_A));
+    assert!(
+        (T0 + 28..=T0 + 30).contains(&next),
+        "retry at {next}, now {T0}: must follow Retry-After 30"
+    );
+    let rows = h.store.rows();
+    assert!(rows.iter().all(|r| r.status == DeliveryStatus::Queued));
+    assert_eq!(rows[0].attempts, 1);
+    assert!(rows[0].reason.as_deref().unwrap().contains("RateLimited"));
+
+    // Before its time nothing is sent, however often the worker runs.
+    for _ in 0..5 {
+        h.clock.advance(5);
+        assert!(h.clock.now_unix() < next);
+        assert!(!worker.run_once().await.unwrap());
+    }
+    assert_eq!(requests(&server).await.len(), 1);
+
+    // At its time (and with Discord's bucket reset: a fresh client), both are delivered, in order.
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{CH_A}/messages")))
+        .respond_with(new_messages())
+        .mount(&server)
+        .await;
+    h.clock.set(next);
+    let worker = h.worker(rest(&server, Duration::from_secs(10)));
+    h.drain(&worker, 5, 10).await;
+    let reqs = requests(&server).await;
+    let texts: Vec<String> = reqs
+        .iter()
+        .map(|r| body(r)["content"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(texts, ["first", "second"]);
+    assert!(
+        h.store
+            .rows()
+            .iter()
+            .all(|r| r.status == DeliveryStatus::Delivered)
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_channel_dead_letters_the_batch_with_the_reason() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{CH_A}/messages")))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"code": 10003, "message": "Unknown Channel"})),
+        )
+        .mount(&server)
+        .await;
+    let h = Harness::new();
+    h.queue(vec![
+        delivery(CH_A, EventKind::EntryReady, "d1", "one"),
+        delivery(CH_A, EventKind::EntryChanged, "d2", "two"),
+        delivery(CH_A, EventKind::CaptionsReady, "d3", "three"),
+    ])
+    .await;
+    let worker = h.worker(rest(&server, Duration::from_secs(10)));
+    assert!(worker.run_once().await.unwrap());
+    assert!(!worker.run_once().await.unwrap(), "nothing is left queued");
+    assert_eq!(
+        requests(&server).await.len(),
+        1,
+        "the rest of the batch is not tried"
+    );
+    for r in h.store.rows() {
+        assert_eq!(r.status, DeliveryStatus::Dead);
+        let reason = r.reason.unwrap();
+        assert!(
+            reason.contains("Unknown Channel") && reason.contains("10003"),
+            "{reason}"
+        );
+        assert!(!reason.contains("MARKER"), "{reason}");
+    }
+    let audit = h.audit.recent(guild(), 50).await.unwrap();
+    let failed: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == AuditAction::NotificationFailed)
+        .collect();
+    assert_eq!(failed.len(), 3);
+    assert!(
+        failed[0].detail["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Unknown Channel")
+    );
+    assert!(
+        h.metrics
+            .encode()
+            .contains("kd_notifications_dead_lettered_total 3")
+    );
+}
+
+#[tokio::test]
+async fn missing_access_and_too_many_attempts_dead_letter() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{CH_A}/messages")))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"code": 50001, "message": "Missing Access"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{CH_B}/messages")))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let h = Harness::new();
+    h.queue(vec![
+        delivery(CH_A, EventKind::EntryReady, "m1", "one"),
+        delivery(CH_B, EventKind::EntryReady, "m2", "two"),
+    ])
+    .await;
+    let worker = DeliveryWorker::builder()
+        .store(h.store.clone())
+        .rest(rest(&server, Duration::from_secs(10)))
+        .clock(Arc::new(h.clock.clone()))
+        .options(DeliveryOptions::default().max_attempts(3))
+        .build()
+        .unwrap();
+    h.drain(&worker, 3600, 50).await;
+    let rows = h.store.rows();
+    assert!(
+        rows[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("Missing Access")
+    );
+    assert_eq!(rows[1].status, DeliveryStatus::Dead);
+    assert!(
+        rows[1]
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("gave up after 3 attempts"),
+        "{:?}",
+        rows[1].reason
+    );
+    let b_posts = requests(&server)
+        .await
+        .iter()
+        .filter(|r| r.url.path().contains(&CH_B.to_string()))
+        .count();
+    assert_eq!(b_posts, 3);
+}
+
+#[tokio::test]
+async fn a_burst_of_50_becomes_one_digest_message() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{CH_A}/messages")))
+        .respond_with(new_messages())
+        .mount(&server)
+        .await;
+    let h = Harness::new();
+    let role_a = RoleId::new(555).unwrap();
+    let role_b = RoleId::new(556).unwrap();
+    let burst: Vec<NewDelivery> = (0..50)
+        .map(|i| {
+            let mut d = delivery(
+                CH_A,
+                EventKind::EntryReady,
+                &format!("0_{i:03}"),
+                &format!("Lecture {i} @everyone"),
+            );
+            d.message.content = Some(format!(
+                "<@&{}> Lecture {i}",
+                if i % 2 == 0 { 555 } else { 556 }
+            ));
+            d.message.allowed_mentions.roles = vec![if i % 2 == 0 { role_a } else { role_b }];
+            d
+        })
+        .collect();
+    h.queue(burst).await;
+    let worker = h.worker(rest(&server, Duration::from_secs(10)));
+    assert!(worker.run_once().await.unwrap());
+    let reqs = requests(&server).await;
+    assert_eq!(reqs.len(), 1, "one digest instead of 50 messages");
+    let b = body(&reqs[0]);
+    let embed = &b["embeds"][0];
+    assert_eq!(embed["title"], json!("50 new videos"));
+    let lines: Vec<&str> = embed["description"].as_str().unwrap().lines().collect();
+    assert_eq!(lines.len(), 50);
+    assert!(lines[0].starts_with("**Lecture 0"));
+    assert!(lines[49].starts_with("**Lecture 49"));
+    // The roles once each, in the content, and only they may be pinged.
+    assert_eq!(b["content"], json!("<@&555> <@&556>"));
+    assert_eq!(b["allowed_mentions"]["parse"], json!([]));
+    assert_eq!(b["allowed_mentions"]["roles"], json!(["555", "556"]));
+    assert_eq!(b["nonce"], json!("kd-1"));
+    let rows = h.store.rows();
+    let first = rows[0].message.unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| r.status == DeliveryStatus::Delivered && r.message == Some(first))
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_target_posts_through_the_webhook_without_the_bot_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}")))
+        .respond_with(new_messages())
+        .mount(&server)
+        .await;
+    let h = Harness::new();
+    let mut d = delivery(CH_A, EventKind::EntryReady, "w1", "via webhook");
+    d.webhook = Some(
+        WebhookUrl::parse(&format!(
+            "https://discord.com/api/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}"
+        ))
+        .unwrap(),
+    );
+    h.queue(vec![d]).await;
+    let worker = h.worker(rest(&server, Duration::from_secs(10)));
+    h.drain(&worker, 5, 5).await;
+    let reqs = requests(&server).await;
+    assert_eq!(reqs.len(), 1);
+    assert!(!reqs[0].headers.contains_key("authorization"));
+    assert_eq!(reqs[0].url.query(), Some("wait=true"));
+    assert!(
+        body(&reqs[0]).get("nonce").is_none(),
+        "webhooks have no nonce"
+    );
+    assert_eq!(h.store.rows()[0].status, DeliveryStatus::Delivered);
+}
+
+fn meeting(event: i64, starts_at: i64, ends_at: i64) -> MeetingRecord {
+    MeetingRecord {
+        guild: guild(),
+        partner_id: PartnerId::new(PARTNER),
+        event_id: ScheduleEventId::new(event),
+        resource_id: ScheduleResourceId::new(event + 1000),
+        title: "Weekly sync".to_owned(),
+        description: None,
+        kind: MeetingType::MeetingRoom,
+        starts_at,
+        ends_at,
+        created_by: DiscordUserId::new(1).unwrap(),
+        created_at: T0,
+        status: MeetingStatus::Scheduled,
+        ended_at: None,
+        ended_by: None,
+    }
+}
+
+/// Routes what the lifecycle emitted, as the router does for meeting kinds.
+async fn route_meeting_events(h: &Harness) -> usize {
+    let w = WorkerId("router".to_owned());
+    let now = h.clock.now_unix();
+    let events = h.store.claim_events(&w, now, 60, 100).await.unwrap();
+    let n = events.len();
+    for e in events {
+        let kind = e.event.kind.unwrap();
+        let subject = e.event.subject.clone().unwrap();
+        let d = NewDelivery {
+            event: e.id,
+            guild: guild(),
+            channel: ch(CH_A),
+            webhook: None,
+            kind,
+            subject_key: format!("{kind}:{subject}"),
+            thread_key: Some(format!("meeting:{PARTNER}:{subject}")),
+            message: Reply::text(format!("Weekly sync: {kind}")),
+            digest_line: None,
+        };
+        h.store.route_event(&w, e.id, &[d], now).await.unwrap();
+    }
+    n
+}
+
+#[tokio::test]
+async fn a_meeting_is_one_living_message_one_post_three_edits() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{CH_A}/messages")))
+        .respond_with(new_messages())
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path_regex(format!(
+            r"^/api/v10/channels/{CH_A}/messages/\d+$"
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1"})))
+        .mount(&server)
+        .await;
+    let h = Harness::new();
+    let meetings = Arc::new(MemoryStore::new());
+    let (start, end) = (T0 + 600, T0 + 4200);
+    meetings
+        .insert_meeting(&meeting(777, start, end))
+        .await
+        .unwrap();
+    let lifecycle = MeetingLifecycle::new(meetings.clone(), h.store.clone())
+        .with_clock(Arc::new(h.clock.clone()));
+    let worker = h.worker(rest(&server, Duration::from_secs(10)));
+
+    // Scheduled: the router queued the announcement when the meeting was created.
+    let scheduled = kaltura_discord::notify::lifecycle::lifecycle_event(
+        PartnerId::new(PARTNER),
+        EventKind::MeetingScheduled,
+        777,
+        json!({}),
+        T0,
+    );
+    h.store.ingest_batch(&[scheduled]).await.unwrap();
+    assert_eq!(lifecycle.tick(T0).await.unwrap(), 0, "nothing due yet");
+    assert_eq!(route_meeting_events(&h).await, 1);
+    h.drain(&worker, 1, 5).await;
+    assert_eq!(lifecycle.next_due(T0).await.unwrap(), Some(start));
+
+    // Live at its start.
+    h.clock.set(start);
+    assert_eq!(lifecycle.tick(start).await.unwrap(), 1);
+    assert_eq!(route_meeting_events(&h).await, 1);
+    h.drain(&worker, 1, 5).await;
+
+    // Ended at its end; ticking again announces nothing twice.
+    h.clock.set(end + 1);
+    assert_eq!(lifecycle.tick(end + 1).await.unwrap(), 1);
+    assert_eq!(lifecycle.tick(end + 2).await.unwrap(), 0);
+    assert_eq!(route_meeting_events(&h).await, 1);
+    h.drain(&worker, 1, 5).await;
+
+    // The recording becomes ready.
+    let entry = json!({"id": "0_rec", "templateEntryId": "0_tpl", "status": 2});
+    assert!(
+        lifecycle
+            .recording_ready(PartnerId::new(PARTNER), 777, &entry, end + 100)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !lifecycle
+            .recording_ready(PartnerId::new(PARTNER), 777, &entry, end + 101)
+            .await
+            .unwrap()
+    );
+    assert_eq!(route_meeting_events(&h).await, 1);
+    h.drain(&worker, 1, 5).await;
+
+    let reqs = requests(&server).await;
+    let verbs: Vec<&str> = reqs.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(verbs, ["POST", "PATCH", "PATCH", "PATCH"]);
+    let posted = h.store.rows()[0].message.unwrap();
+    for r in &reqs[1..] {
+        assert_eq!(
+            r.url.path(),
+            format!("/api/v10/channels/{CH_A}/messages/{posted}")
+        );
+    }
+    let contents: Vec<String> = reqs
+        .iter()
+        .map(|r| body(r)["content"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        contents,
+        [
+            "Weekly sync: meeting_scheduled",
+            "Weekly sync: meeting_live",
+            "Weekly sync: meeting_ended",
+            "Weekly sync: recording_ready"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_living_message_deleted_by_a_moderator_is_posted_again() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{CH_A}/messages")))
+        .respond_with(new_messages())
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path_regex(format!(
+            r"^/api/v10/channels/{CH_A}/messages/\d+$"
+        )))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"code": 10008, "message": "Unknown Message"})),
+        )
+        .mount(&server)
+        .await;
+    let h = Harness::new();
+    let worker = h.worker(rest(&server, Duration::from_secs(10)));
+    let mut first = delivery(CH_A, EventKind::MeetingScheduled, "9", "scheduled");
+    first.thread_key = Some("meeting:4242:9".to_owned());
+    h.queue(vec![first]).await;
+    h.drain(&worker, 1, 5).await;
+    let mut live = delivery(CH_A, EventKind::MeetingLive, "9", "live");
+    live.thread_key = Some("meeting:4242:9".to_owned());
+    h.queue(vec![live]).await;
+    h.drain(&worker, 1, 5).await;
+
+    let reqs = requests(&server).await;
+    let verbs: Vec<&str> = reqs.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(verbs, ["POST", "PATCH", "POST"]);
+    let rows = h.store.rows();
+    assert_eq!(rows[1].status, DeliveryStatus::Delivered);
+    assert_ne!(rows[0].message, rows[1].message, "a new message was posted");
+    assert_eq!(body(&reqs[2])["content"], json!("live"));
+}
+
+#[tokio::test]
+async fn create_message_once_sends_the_nonce_and_refuses_bad_ones() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{CH_A}/messages")))
+        .respond_with(new_messages())
+        .mount(&server)
+        .await;
+    let rest = rest(&server, Duration::from_secs(10));
+    let id = rest
+        .create_message_once(ch(CH_A), &Reply::text("hello"), "kd-12")
+        .await
+        .unwrap();
+    assert_eq!(id.get(), 1_400_000_000_000_000_001);
+    let reqs = requests(&server).await;
+    let b = body(&reqs[0]);
+    assert_eq!(b["nonce"], json!("kd-12"));
+    assert_eq!(b["enforce_nonce"], json!(true));
+    assert_eq!(b["content"], json!("hello"));
+    for bad in ["", "x".repeat(26).as_str(), "é"] {
+        let e = rest
+            .create_message_once(ch(CH_A), &Reply::text("hello"), bad)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidInput { field: "nonce", .. }),
+            "{e}"
+        );
+    }
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_run_loop_wakes_on_a_poke_and_stops_on_shutdown() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{CH_A}/messages")))
+        .respond_with(new_messages())
+        .mount(&server)
+        .await;
+    let h = Harness::new();
+    let worker = DeliveryWorker::builder()
+        .store(h.store.clone())
+        .rest(rest(&server, Duration::from_secs(10)))
+        .clock(Arc::new(h.clock.clone()))
+        // A long idle poll: only the poke can make it deliver within the test's timeout.
+        .options(DeliveryOptions::default().idle_poll(Duration::from_secs(3600)))
+        .build()
+        .unwrap();
+    let wake = worker.waker();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(worker.run(async move {
+        let _ = stopped.await;
+    }));
+    // Let it find nothing and go to sleep, then queue and poke.
+    tokio::task::yield_now().await;
+    h.queue(vec![delivery(CH_A, EventKind::EntryReady, "p1", "poked")])
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while h.store.rows()[0].status != DeliveryStatus::Delivered {
+        assert!(tokio::time::Instant::now() < deadline, "never delivered");
+        wake.notify_waiters();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .expect("the worker stops on shutdown")
+        .unwrap();
+    assert_eq!(requests(&server).await.len(), 1);
+}
