@@ -17,7 +17,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kaltura_client::PartnerId;
-use kaltura_client::fake::FakeKaltura;
+use kaltura_client::fake::{FakeKaltura, NewEntry};
+use kaltura_client::types::event_notification::{
+    EventNotificationTemplate, EventNotificationTemplateStatus,
+};
 use kaltura_discord::notify::{EventKind, NotificationStore, RouteFilters, Subscription};
 use kaltura_discord::store::SqlStore;
 use kaltura_discord::{ChannelId, DiscordUserId, GuildId};
@@ -169,7 +172,9 @@ fn marker(i: usize) -> String {
 /// as Kaltura's notification would carry it.
 async fn ready_entry(fake: &FakeKaltura, i: usize, tag: &str) -> Value {
     let name = format!("Lecture {}", marker(i));
-    let entry = fake.add_ready_entry(&name);
+    let entry = fake
+        .add_ready_entry(NewEntry::new(name.clone()).tag(tag))
+        .expect("add a ready entry to the fake Kaltura");
     json!({
         "id": entry,
         "name": name,
@@ -324,7 +329,6 @@ async fn kill_9_during_a_burst_then_restart_delivers_every_acknowledged_notifica
             client.clone(),
             addr.clone(),
         );
-        let secret_bad = bad.clone();
         senders.spawn(async move {
             let mut answers = Vec::new();
             for i in (s..GOOD).step_by(8) {
@@ -335,12 +339,11 @@ async fn kill_9_during_a_burst_then_restart_delivers_every_acknowledged_notifica
                 }
                 answers.push((i, status));
                 if i % 10 == 0 {
-                    let (sig, body) = &secret_bad[i / 10];
+                    let (sig, body) = &bad[i / 10];
                     let status = post(&client, &addr, partner, sig, body).await;
                     assert_ne!(status, Some(200), "a wrong signature was accepted");
                 }
             }
-            let _ = bad;
             answers
         });
     }
@@ -652,29 +655,84 @@ async fn setup_twice_is_idempotent_and_check_reports_drift_with_its_exit_code() 
 
     let (code, first) = run(URL).await;
     assert_eq!(code, Some(0), "{first}");
-    let templates = fake.notification_templates();
-    let ours = templates.len();
-    assert!(ours >= 4, "{templates:?}");
+    assert!(first.contains("created 4"), "{first}");
+    let client = kaltura_client::Client::builder()
+        .service_url(fake.url())
+        .partner_id(fake.partner_id())
+        .admin_secret(fake.admin_secret().clone())
+        .build()
+        .unwrap();
+    let ours = ours(&client).await;
+    assert_eq!(ours.len(), 4, "{ours:?}");
 
     let (code, second) = run(URL).await;
     assert_eq!(code, Some(0), "{second}");
-    assert_eq!(
-        fake.notification_templates().len(),
-        ours,
-        "the second run duplicated templates"
+    assert!(
+        second.contains("created 0, repaired 0, unchanged 4"),
+        "{second}"
     );
-    assert!(second.contains("created 0"), "{second}");
+    assert_eq!(
+        ours_again(&client).await,
+        ours,
+        "the second run changed the templates"
+    );
 
     let (code, text) = run(CHECK).await;
     assert_eq!((code, text.contains("no drift")), (Some(0), true), "{text}");
 
     // Someone disables one of our templates in the KMC: check names the drift, setup repairs.
-    fake.disable_notification_template(&templates[0]);
+    client
+        .event_notification_template()
+        .update_status(ours[0].0, EventNotificationTemplateStatus::Disabled)
+        .await
+        .unwrap();
     let (code, text) = run(CHECK).await;
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("disabled"), "{text}");
-    let (code, _) = run(URL).await;
-    assert_eq!(code, Some(0));
+    assert!(
+        text.contains("1 drift(s)") && text.contains("not active"),
+        "{text}"
+    );
+    let (code, text) = run(URL).await;
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("repaired 1"), "{text}");
     let (code, text) = run(CHECK).await;
     assert_eq!(code, Some(0), "{text}");
+}
+
+/// Our templates (system name `KD_…`), not deleted: (id, system name, status).
+async fn ours(client: &kaltura_client::Client) -> Vec<(i64, String, String)> {
+    let page = client
+        .event_notification_template()
+        .list()
+        .page_size(500)
+        .send()
+        .await
+        .expect("list templates");
+    let mut out: Vec<(i64, String, String)> = page
+        .objects
+        .into_iter()
+        .filter_map(|t| match t {
+            EventNotificationTemplate::Http(t) => Some(t),
+            _ => None,
+        })
+        .filter(|t| {
+            t.system_name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("KD_"))
+        })
+        .filter(|t| t.status != Some(EventNotificationTemplateStatus::Deleted))
+        .map(|t| {
+            (
+                t.id.get(),
+                t.system_name.clone().unwrap_or_default(),
+                format!("{:?}", t.status),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn ours_again(client: &kaltura_client::Client) -> Vec<(i64, String, String)> {
+    ours(client).await
 }
