@@ -15,7 +15,10 @@
 //! * an in-memory catalog: media/baseEntry, users, categories, app tokens, eSearch, schedule
 //!   resources/events, virtual events and event-notification templates, optionally seeded with
 //!   a deterministic demo data set ([`FakeKalturaBuilder::seed_demo_data`]);
-//! * failure injection ([`FakeKaltura::fail_next`]): latency, HTTP errors, HTML error pages.
+//! * failure injection ([`FakeKaltura::fail_next`]): latency, HTTP errors, HTML error pages;
+//! * HTTP event notifications (webhooks) for its active HTTP notification templates, signed
+//!   and retried like Kaltura's ([`NotificationSettings`], [`FakeKaltura::notifications`],
+//!   [`FakeKaltura::add_ready_entry`], [`FakeKaltura::set_entry_status`]).
 //!
 //! The binary `fake-kaltura` (package `kaltura-discord-examples`) runs the same server
 //! standalone so clients in any language can use it.
@@ -637,6 +640,7 @@ impl FakeKaltura {
 
     /// Stops accepting connections and waits for the open ones to finish.
     pub async fn shutdown(mut self) {
+        self.shared.notifier.stop();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -648,6 +652,7 @@ impl FakeKaltura {
 
 impl Drop for FakeKaltura {
     fn drop(&mut self) {
+        self.shared.notifier.stop();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

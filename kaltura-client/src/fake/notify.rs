@@ -369,6 +369,8 @@ pub(crate) struct Notifier {
     finished_tx: Arc<watch::Sender<usize>>,
     started: AtomicUsize,
     in_flight: Arc<Semaphore>,
+    /// Set when the server stops: dispatches in flight give up their remaining attempts.
+    stop: watch::Sender<bool>,
 }
 
 impl Notifier {
@@ -392,7 +394,13 @@ impl Notifier {
             finished_tx: Arc::new(finished_tx),
             started: AtomicUsize::new(0),
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            stop: watch::channel(false).0,
         }
+    }
+
+    /// Stops retrying: dispatches in flight end after their current attempt.
+    pub(crate) fn stop(&self) {
+        self.stop.send_replace(true);
     }
 
     fn records(&self) -> MutexGuard<'_, VecDeque<DispatchRecord>> {
@@ -529,6 +537,7 @@ impl Notifier {
             records: self.records.clone(),
             finished: self.finished_tx.clone(),
             in_flight: self.in_flight.clone(),
+            stop: self.stop.subscribe(),
         };
         tracing::debug!(
             job_id,
@@ -557,11 +566,15 @@ struct Job {
     records: Arc<Mutex<VecDeque<DispatchRecord>>>,
     finished: Arc<watch::Sender<usize>>,
     in_flight: Arc<Semaphore>,
+    stop: watch::Receiver<bool>,
 }
 
 impl Job {
-    async fn run(self) {
+    async fn run(mut self) {
         for attempt in 1..=self.settings.attempts {
+            if *self.stop.borrow() {
+                break;
+            }
             let outcome = self.attempt().await;
             let delivered = outcome.status() == Some(200);
             tracing::debug!(
@@ -575,7 +588,14 @@ impl Job {
                 break;
             }
             if attempt < self.settings.attempts && !self.settings.interval.is_zero() {
-                tokio::time::sleep(self.settings.interval).await;
+                let interval = self.settings.interval;
+                let stopped = tokio::select! {
+                    () = tokio::time::sleep(interval) => false,
+                    _ = self.stop.wait_for(|stop| *stop) => true,
+                };
+                if stopped {
+                    break;
+                }
             }
         }
         self.update(|r| r.finished = true);

@@ -364,6 +364,12 @@ async fn dispatch_does_not_block_the_api_call() {
     assert_eq!(record.statuses(), [Some(500)]);
     assert!(!record.finished);
     assert_eq!(fake.notification_counts(), (1, 0));
+    // Stopping the server ends the wait for the retry: the dispatch finishes, not retried.
+    let finished = fake.wait_for_notifications(1);
+    api.fake.shutdown().await;
+    assert_eq!(tokio::time::timeout(WAIT, finished).await.unwrap(), 1);
+    let reqs = receiver.received_requests().await.unwrap();
+    assert_eq!(requests_to(&reqs, "/slow").len(), 1);
 }
 
 #[tokio::test]

@@ -459,6 +459,15 @@ impl DeliveryWorker {
         let steps = plan(items, self.options.digest_threshold.max(2));
         let mut steps = steps.into_iter();
         while let Some(step) = steps.next() {
+            // Never post on a lease that lapsed (another worker may hold the channel now):
+            // what is left stays queued for the next lease.
+            if self.clock.now_unix() >= lease.expires_at {
+                tracing::warn!(
+                    done = outcomes.len(),
+                    "the lease lapsed during the batch; the rest waits"
+                );
+                break;
+            }
             let indexes: Vec<usize> = match &step {
                 Step::Single(i) => vec![*i],
                 Step::Digest(list) => list.clone(),

@@ -622,9 +622,11 @@ pub fn md_escape(text: &str, max: usize) -> String {
 /// `<@123>` and `<@&123>` are shown but never ping, whatever `allowed_mentions` says.
 pub fn neutralize_mentions(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         out.push(c);
-        if c == '@' {
+        // Idempotent: an `@` already followed by the zero-width space gets no second one.
+        if c == '@' && chars.peek() != Some(&'\u{200B}') {
             out.push('\u{200B}');
         }
     }
@@ -667,5 +669,286 @@ impl std::io::Write for Bounded {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::config::{ConfigResolver, ConfigSources, GuildConfig};
+    use crate::context::KalturaAccount;
+    use crate::ids::GuildId;
+    use kaltura_client::{Client, PartnerId};
+    use secrecy::SecretString;
+
+    fn account() -> KalturaAccount {
+        let secret = SecretString::from("canary-admin-secret-0123456789abcdef");
+        let client = Client::builder()
+            .service_url("https://www.kaltura.com")
+            .partner_id(4242)
+            .admin_secret(secret.clone())
+            .build()
+            .unwrap();
+        KalturaAccount::new(client, &secret).unwrap()
+    }
+
+    fn config() -> GuildConfig {
+        let r = ConfigResolver::load(&ConfigSources::defaults_only()).unwrap();
+        let mut overlay = serde_json::Map::new();
+        overlay.insert("kaltura".into(), json!({"player_ui_conf_id": 4711}));
+        r.check_override(overlay, &crate::config::Layer::GuildStore)
+            .unwrap()
+    }
+
+    fn entry(name: &str) -> MediaEntry {
+        serde_json::from_value(json!({
+            "id": "0_abc123",
+            "name": name,
+            "description": "Line one @here <@123> **bold**",
+            "userId": "alice",
+            "tags": "rust, Async",
+            "categories": "Engineering>Rust",
+            "categoriesIds": "7",
+            "status": 2,
+            "mediaType": 1,
+            "duration": 200,
+            "createdAt": 1_700_000_000,
+        }))
+        .unwrap()
+    }
+
+    fn event() -> InboundEvent {
+        InboundEvent {
+            partner_id: PartnerId::new(4242),
+            dedup_key: "job:1".into(),
+            kind: Some(EventKind::EntryReady),
+            subject: Some("0_abc123".into()),
+            object: Value::Null,
+            meta: super::super::NotificationMeta::default(),
+            received_at: 1_800_000_000,
+        }
+    }
+
+    fn guild() -> GuildId {
+        GuildId::new(613_425_648_685_547_541).unwrap()
+    }
+
+    #[test]
+    fn every_builtin_template_is_valid_for_its_kind() {
+        for kind in EventKind::ALL {
+            Renderer::validate(Some(kind), builtin_template(kind))
+                .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        }
+    }
+
+    #[test]
+    fn validation_names_unknown_variables_and_syntax_errors() {
+        assert_eq!(
+            Renderer::validate(
+                Some(EventKind::EntryReady),
+                "{{ meeting.title }} {{ entry.nmae }} {{ entry.name }}"
+            ),
+            Err(TemplateError::UnknownVariables(vec![
+                "entry.nmae".into(),
+                "meeting.title".into()
+            ]))
+        );
+        // Any kind: the union of every kind's variables.
+        assert!(Renderer::validate(None, "{{ meeting.title }} {{ entry.name }}").is_ok());
+        assert_eq!(
+            Renderer::validate(None, "{{ secrets }}"),
+            Err(TemplateError::UnknownVariables(vec!["secrets".into()]))
+        );
+        assert!(
+            Renderer::validate(
+                Some(EventKind::EntryReady),
+                "{% for t in entry.tags %}{{ t }}{{ loop.index }}{% endfor %}{{ entry.tags|join(', ') }}"
+            )
+            .is_ok()
+        );
+        assert!(matches!(
+            Renderer::validate(None, "{% if %}"),
+            Err(TemplateError::Syntax(_))
+        ));
+        assert!(matches!(
+            Renderer::validate(None, &"x".repeat(MAX_SOURCE_CHARS + 1)),
+            Err(TemplateError::TooLong { .. })
+        ));
+        let err = Renderer::validate(Some(EventKind::MeetingLive), "{{ entry.name }}").unwrap_err();
+        assert_eq!(err.to_string(), "unknown variable(s): entry.name");
+    }
+
+    #[test]
+    fn runaway_templates_are_stopped() {
+        let r = Renderer::new();
+        let looping =
+            "{% for a in range(1000) %}{% for b in range(1000) %}{{ b }}{% endfor %}{% endfor %}";
+        assert!(matches!(
+            r.render_source(looping, &json!({})),
+            Err(TemplateError::Render(m)) if m.contains("fuel") || m.contains("larger")
+        ));
+        let big = "{% for a in range(100) %}{{ 'x' * 1000 }}{% endfor %}";
+        assert!(matches!(
+            r.render_source(big, &json!({})),
+            Err(TemplateError::Render(m)) if m.contains("larger")
+        ));
+        // No loader: including a file is an error, not a read.
+        assert!(
+            r.render_source("{% include '/etc/passwd' %}", &json!({}))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn mentions_go_in_content_and_kaltura_text_is_inert() {
+        let r = Renderer::new();
+        let cfg = config();
+        let account = account();
+        let gctx = GuildContext::new(guild(), &cfg, &account);
+        let role = RoleId::new(555).unwrap();
+        let settings = RouteSettings {
+            mention_roles: vec![role, role],
+            template: None,
+        };
+        let e = entry("@everyone Intro <@&999> lecture");
+        let out = r
+            .render(EventKind::EntryReady, &event(), Some(&e), &settings, &gctx)
+            .unwrap();
+        let json = out.message.to_message_json();
+        assert_eq!(json["content"], "<@&555>");
+        assert_eq!(
+            json["allowed_mentions"],
+            json!({"parse": [], "users": [], "roles": ["555"]})
+        );
+        let embed = &json["embeds"][0];
+        let text = embed.to_string();
+        for raw in ["@everyone", "@here", "<@123>", "<@&999>"] {
+            assert!(!text.contains(raw), "{raw} in {text}");
+        }
+        assert!(
+            embed["title"]
+                .as_str()
+                .unwrap()
+                .contains("@\u{200B}everyone")
+        );
+        assert!(
+            embed["description"]
+                .as_str()
+                .unwrap()
+                .contains("\\*\\*bold\\*\\*")
+        );
+        assert_eq!(
+            embed["url"],
+            "https://cdnapisec.kaltura.com/p/4242/embedPlaykitJs/uiconf_id/4711?iframeembed=true&entry_id=0_abc123"
+        );
+        assert!(
+            out.digest_line.starts_with("**@\u{200B}everyone Intro"),
+            "{}",
+            out.digest_line
+        );
+        assert!(out.digest_line.contains("(3:20)"));
+        insta::assert_json_snapshot!("entry_ready_message", json);
+    }
+
+    #[test]
+    fn guild_templates_are_used_and_broken_ones_fall_back() {
+        let r = Renderer::new();
+        let mut cfg = config();
+        cfg.notifications.templates.insert(
+            "mine".into(),
+            "Hi {{ guild.id }}: {{ entry.name }} by {{ entry.owner }}".into(),
+        );
+        cfg.notifications.templates.insert(
+            "loop".into(),
+            "{% for a in range(100000) %}{{ a }}{% endfor %}".into(),
+        );
+        let account = account();
+        let gctx = GuildContext::new(guild(), &cfg, &account);
+        let settings = RouteSettings {
+            mention_roles: Vec::new(),
+            template: Some("mine".into()),
+        };
+        let out = r
+            .render(
+                EventKind::EntryReady,
+                &event(),
+                Some(&entry("Talk")),
+                &settings,
+                &gctx,
+            )
+            .unwrap();
+        assert_eq!(
+            out.message.embeds[0].description.as_deref(),
+            Some("Hi 613425648685547541: Talk by alice")
+        );
+        assert_eq!(out.message.content, None);
+        assert!(out.message.allowed_mentions.roles.is_empty());
+        let fallback = RouteSettings {
+            mention_roles: Vec::new(),
+            template: Some("loop".into()),
+        };
+        let out = r
+            .render(
+                EventKind::EntryReady,
+                &event(),
+                Some(&entry("Talk")),
+                &fallback,
+                &gctx,
+            )
+            .unwrap();
+        assert!(
+            out.message.embeds[0]
+                .description
+                .as_deref()
+                .unwrap()
+                .starts_with("New video from **alice** (3:20)."),
+            "{:?}",
+            out.message.embeds[0].description
+        );
+    }
+
+    #[test]
+    fn meeting_messages() {
+        let r = Renderer::new();
+        let cfg = config();
+        let account = account();
+        let gctx = GuildContext::new(guild(), &cfg, &account);
+        let mut ev = event();
+        ev.kind = Some(EventKind::MeetingScheduled);
+        ev.subject = Some("4001".into());
+        ev.object = json!({"id": 4001, "summary": "Weekly @here sync", "startDate": 1_800_000_600, "endDate": 1_800_004_200});
+        let out = r
+            .render(
+                EventKind::MeetingScheduled,
+                &ev,
+                None,
+                &RouteSettings::default(),
+                &gctx,
+            )
+            .unwrap();
+        let json = out.message.to_message_json();
+        assert_eq!(json["embeds"][0]["title"], "Weekly @\u{200B}here sync");
+        assert!(
+            json["embeds"][0]["description"]
+                .as_str()
+                .unwrap()
+                .contains("<t:1800000600:F>")
+        );
+        insta::assert_json_snapshot!("meeting_scheduled_message", json);
+    }
+
+    #[test]
+    fn neutralizing_mentions() {
+        assert_eq!(neutralize_mentions("a@b"), "a@\u{200B}b");
+        assert_eq!(
+            neutralize_mentions(&neutralize_mentions("@@x")),
+            "@\u{200B}@\u{200B}x"
+        );
+        assert_eq!(
+            md_escape("[x](y) <@1>", 100),
+            "\\[x\\]\\(y\\) \\<@\u{200B}1\\>"
+        );
+        assert_eq!(format_duration(3_723), "1:02:03");
     }
 }

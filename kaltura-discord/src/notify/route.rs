@@ -704,3 +704,169 @@ impl EventRouter {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(extra: Value) -> MediaEntry {
+        let mut base = json!({
+            "id": "0_abc",
+            "name": "Intro",
+            "userId": "alice",
+            "tags": "Rust, async",
+            "categoriesIds": "7,9",
+            "status": 2,
+            "moderationStatus": 6,
+            "mediaType": 1,
+            "duration": 300,
+        });
+        if let (Value::Object(b), Value::Object(e)) = (&mut base, extra) {
+            b.extend(e);
+        }
+        serde_json::from_value(base).unwrap()
+    }
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn check(filters: &RouteFilters, e: &MediaEntry) -> Option<String> {
+        refusal(filters, EventKind::EntryReady, e, &Value::Null, NOW)
+    }
+
+    #[test]
+    fn every_filter_matches_and_refuses() {
+        let e = entry(json!({}));
+        assert_eq!(check(&RouteFilters::default(), &e), None);
+        let f = |f: RouteFilters| check(&f, &e);
+        assert_eq!(
+            f(RouteFilters {
+                category_ids: vec![9],
+                ..Default::default()
+            }),
+            None
+        );
+        assert!(
+            f(RouteFilters {
+                category_ids: vec![8],
+                ..Default::default()
+            })
+            .unwrap()
+            .contains("categories")
+        );
+        assert_eq!(
+            f(RouteFilters {
+                tags: vec!["ASYNC".into()],
+                ..Default::default()
+            }),
+            None
+        );
+        assert!(
+            f(RouteFilters {
+                tags: vec!["go".into()],
+                ..Default::default()
+            })
+            .unwrap()
+            .contains("tags")
+        );
+        assert_eq!(
+            f(RouteFilters {
+                owner: Some("alice".into()),
+                ..Default::default()
+            }),
+            None
+        );
+        assert!(
+            f(RouteFilters {
+                owner: Some("bob".into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .contains("owner")
+        );
+        assert_eq!(
+            f(RouteFilters {
+                media_types: vec![5, 1],
+                ..Default::default()
+            }),
+            None
+        );
+        assert!(
+            f(RouteFilters {
+                media_types: vec![5],
+                ..Default::default()
+            })
+            .unwrap()
+            .contains("media type")
+        );
+        assert_eq!(
+            f(RouteFilters {
+                min_duration_secs: Some(300),
+                ..Default::default()
+            }),
+            None
+        );
+        assert!(
+            f(RouteFilters {
+                min_duration_secs: Some(301),
+                ..Default::default()
+            })
+            .unwrap()
+            .contains("shorter")
+        );
+    }
+
+    #[test]
+    fn restricted_entries_need_include_restricted() {
+        let open = RouteFilters::default();
+        let restricted = RouteFilters {
+            include_restricted: true,
+            ..Default::default()
+        };
+        for (extra, why) in [
+            (json!({"status": 4}), "not ready"),
+            (json!({"moderationStatus": 1}), "not approved"),
+            (json!({"moderationStatus": 3}), "not approved"),
+            (json!({"startDate": NOW + 60}), "not started"),
+            (json!({"endDate": NOW - 60}), "ended"),
+        ] {
+            let e = entry(extra.clone());
+            assert!(check(&open, &e).unwrap().contains(why), "{extra}");
+            assert_eq!(check(&restricted, &e), None, "{extra}");
+        }
+        assert_eq!(check(&open, &entry(json!({"moderationStatus": 2}))), None);
+        assert_eq!(
+            check(&open, &entry(json!({"moderationStatus": null}))),
+            None
+        );
+        // A pending category assignment.
+        let pending = json!({"categoryId": 11, "status": 1});
+        let e = entry(json!({}));
+        assert!(
+            refusal(&open, EventKind::EntryAddedToCategory, &e, &pending, NOW)
+                .unwrap()
+                .contains("pending")
+        );
+        let in_11 = RouteFilters {
+            category_ids: vec![11],
+            ..Default::default()
+        };
+        assert!(refusal(&in_11, EventKind::EntryAddedToCategory, &e, &pending, NOW).is_some());
+        let in_11_restricted = RouteFilters {
+            category_ids: vec![11],
+            include_restricted: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            refusal(
+                &in_11_restricted,
+                EventKind::EntryAddedToCategory,
+                &e,
+                &pending,
+                NOW
+            ),
+            None
+        );
+    }
+}

@@ -288,6 +288,60 @@ pub struct OutboxStats {
 /// Implementations must make [`NotificationStore::ingest_batch`] durable before returning
 /// (the receiver answers Kaltura 200 on its word), and must never hand one channel to two
 /// workers at once ([`NotificationStore::lease_channel`]).
+///
+/// The crate has two: `SqlStore` (SQLite, PostgreSQL) and [`crate::store::MemoryStore`]; both
+/// pass the same tests. One event through the whole flow:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> kaltura_discord::Result<()> {
+/// use kaltura_discord::commands::Reply;
+/// use kaltura_discord::notify::*;
+/// use kaltura_discord::store::MemoryStore;
+/// use kaltura_discord::{ChannelId, GuildId, MessageId};
+///
+/// let store = MemoryStore::new();
+/// let (Some(guild), Some(channel), Some(posted)) =
+///     (GuildId::new(1), ChannelId::new(2), MessageId::new(3))
+/// else {
+///     unreachable!()
+/// };
+/// let event = InboundEvent {
+///     partner_id: kaltura_discord::kaltura_client::PartnerId::new(100),
+///     dedup_key: "job:42".into(),
+///     kind: Some(EventKind::EntryReady),
+///     subject: Some("0_abc".into()),
+///     object: serde_json::json!({"id": "0_abc"}),
+///     meta: NotificationMeta::default(),
+///     received_at: 1_700_000_000,
+/// };
+/// // Receiver: commit, then answer 200. A retry of the same job is a duplicate.
+/// let Ingested::New(id) = store.ingest_batch(&[event.clone()]).await?[0] else { unreachable!() };
+/// assert_eq!(store.ingest_batch(&[event]).await?, vec![Ingested::Duplicate(id)]);
+/// // Router: claim, then queue one delivery per target channel.
+/// let router = WorkerId("router-1".into());
+/// let claimed = store.claim_events(&router, 1_700_000_000, 60, 100).await?;
+/// let delivery = NewDelivery {
+///     event: claimed[0].id,
+///     guild,
+///     channel,
+///     webhook: None,
+///     kind: EventKind::EntryReady,
+///     subject_key: "entry_ready:0_abc".into(),
+///     thread_key: None,
+///     message: Reply::text("Intro lecture is ready"),
+///     digest_line: None,
+/// };
+/// assert_eq!(store.route_event(&router, id, &[delivery], 1_700_000_001).await?, 1);
+/// // Delivery worker: lease the channel, post, record the outcome.
+/// let worker = WorkerId("deliver-1".into());
+/// let lease = store.lease_channel(&worker, 1_700_000_002, 30, 10).await?.unwrap();
+/// let outcome = DeliveryOutcome::Delivered { message: posted };
+/// store.finish(&lease, &[(lease.items[0].id, outcome)], 1_700_000_003).await?;
+/// assert_eq!(store.stats().await?.delivered, 1);
+/// # Ok(())
+/// # }
+/// ```
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
     /// Commits received events in one transaction, each deduplicated on

@@ -30,7 +30,8 @@ const LIST_LIMIT: usize = 1000;
 /// A real implementation of [`IdentityStore`], [`GuildOverrideStore`], [`MeetingStore`] and
 /// [`AuditLog`] with the same rules as the SQL store: a Kaltura user is linked to one member
 /// per scope, override edits run atomically with their audit entry and bump the version, a
-/// Kaltura event is recorded once. Everything is lost when the process ends; the audit log
+/// Kaltura event is recorded once. It also implements [`crate::notify::NotificationStore`]
+/// with the SQL store's rules. Everything is lost when the process ends; the audit log
 /// keeps the newest [`MAX_MEMORY_AUDIT_ENTRIES`] entries. Clones share the same data.
 ///
 /// ```
@@ -57,6 +58,8 @@ const LIST_LIMIT: usize = 1000;
 #[derive(Clone)]
 pub struct MemoryStore {
     state: Arc<Mutex<State>>,
+    /// The notification inbox, subscriptions and outbox (`memory_notify.rs`).
+    notify: Arc<Mutex<notify::NotifyState>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -109,6 +112,7 @@ impl MemoryStore {
     pub fn new() -> Self {
         MemoryStore {
             state: Arc::default(),
+            notify: Arc::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -443,3 +447,7 @@ impl AuditLog for MemoryStore {
             .collect())
     }
 }
+
+/// `NotificationStore` for `MemoryStore`, with the same rules as the SQL store.
+#[path = "memory_notify.rs"]
+mod notify;

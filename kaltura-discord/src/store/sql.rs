@@ -102,7 +102,9 @@ ALTER TABLE meetings ADD COLUMN discord_event_id TEXT;
 
 /// Migration 4: Kaltura notifications — the inbox of received events (deduplicated per
 /// partner), subscriptions, the outbox of deliveries and the per-channel leases and backoff.
-/// Statuses in partial index predicates are literals so that SQLite can use the indexes.
+/// Queries compare statuses with literals (`status = 'queued'`), which SQLite needs to use a
+/// partial index; `(status, channel_id, id)` serves the due-channel and lease queries and the
+/// counts by status.
 const NOTIFICATIONS_V4: &str = r#"
 CREATE TABLE notify_events (
     {AUTO_ID},
@@ -155,11 +157,10 @@ CREATE TABLE notify_outbox (
     updated_at BIGINT NOT NULL,
     UNIQUE (channel_id, subject_key)
 );
-CREATE INDEX notify_outbox_queued ON notify_outbox (channel_id, id) WHERE status = 'queued';
+CREATE INDEX notify_outbox_channel_status ON notify_outbox (status, channel_id, id);
 CREATE INDEX notify_outbox_thread ON notify_outbox (channel_id, thread_key, id) WHERE status = 'delivered';
 CREATE INDEX notify_outbox_guild ON notify_outbox (guild_id, id);
 CREATE INDEX notify_outbox_event ON notify_outbox (event_id);
-CREATE INDEX notify_outbox_status ON notify_outbox (status);
 CREATE TABLE notify_channels (
     channel_id TEXT PRIMARY KEY,
     lease_owner TEXT,

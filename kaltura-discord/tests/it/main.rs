@@ -23,13 +23,15 @@ mod interactions_endpoint;
 #[cfg(feature = "sqlite")]
 mod meetings;
 // The notification store on SQLite (and PostgreSQL with the `postgres` feature).
+#[cfg(all(feature = "rest", feature = "sqlite"))]
+mod notify_deliver;
+#[cfg(feature = "sqlite")]
+mod notify_route;
 #[cfg(feature = "sqlite")]
 mod notify_store;
 // Webhook templates in Kaltura (setup, drift) and backfill, against the fake Kaltura.
 #[cfg(feature = "sqlite")]
 mod notify_setup;
-#[cfg(feature = "rest")]
-mod notify_deliver;
 #[cfg(feature = "rest")]
 mod rest;
 #[cfg(feature = "watch")]

@@ -1,16 +1,14 @@
 //! Delivery workers and the meeting's living message against a fake Discord (wiremock on
 //! loopback) driven through the REAL `TwilightRest`, with an injected clock (no sleeping).
 //!
-//! The outbox is a small in-test implementation of the `NotificationStore` contract (one
-//! lease per channel, per-channel retry time, thread message lookup), until the SQL store
-//! lands on this branch.
+//! The outbox is the real `SqlStore` on SQLite (a fresh database per test); the test reads
+//! its tables directly only to check what the contract does not expose (the channel's next
+//! attempt time).
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use kaltura_client::clock::{Clock, ManualClock};
 use kaltura_client::{PartnerId, ScheduleEventId, ScheduleResourceId};
 use kaltura_discord::commands::Reply;
@@ -20,15 +18,14 @@ use kaltura_discord::notify::deliver::{DeliveryOptions, DeliveryWorker};
 use kaltura_discord::notify::lifecycle::MeetingLifecycle;
 use kaltura_discord::notify::metrics::NotifyMetrics;
 use kaltura_discord::notify::{
-    ChannelLease, Delivery, DeliveryId, DeliveryOutcome, DeliveryRecord, DeliveryStatus, EventId,
-    EventKind, InboundEvent, Ingested, NewDelivery, NotificationStore, OutboxStats, StoredEvent,
-    Subscription, SubscriptionId, WorkerId,
+    DeliveryStatus, EventId, EventKind, InboundEvent, Ingested, NewDelivery, NotificationStore,
+    WorkerId,
 };
 use kaltura_discord::rest::{DiscordRest, TwilightRest, WebhookUrl};
 use kaltura_discord::store::{
-    AuditAction, AuditLog, MeetingRecord, MeetingStatus, MeetingStore, MemoryStore,
+    AuditAction, AuditLog, MeetingRecord, MeetingStatus, MeetingStore, SqlStore,
 };
-use kaltura_discord::{ChannelId, DiscordUserId, Error, GuildId, MessageId, Result, RoleId};
+use kaltura_discord::{ChannelId, DiscordUserId, Error, GuildId, MessageId, RoleId};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
@@ -42,259 +39,6 @@ const CH_B: u64 = 1_122_334_455_667_788_991;
 const WEBHOOK: u64 = 1_300_000_000_000_000_999;
 const PARTNER: i64 = 4242;
 const T0: i64 = 1_796_040_000;
-
-// ---------------------------------------------------------------------------------------
-// A minimal outbox implementing the contract.
-
-#[derive(Clone)]
-struct Row {
-    id: DeliveryId,
-    new: NewDelivery,
-    status: DeliveryStatus,
-    attempts: u32,
-    reason: Option<String>,
-    message: Option<MessageId>,
-    queued_at: i64,
-}
-
-#[derive(Default)]
-struct Channel {
-    owner: Option<(WorkerId, i64)>,
-    next_attempt_at: i64,
-}
-
-/// A received event, whether it was routed, and its claim.
-type EventRow = (StoredEvent, bool, Option<(WorkerId, i64)>);
-
-#[derive(Default)]
-struct MiniState {
-    events: Vec<EventRow>,
-    rows: Vec<Row>,
-    channels: HashMap<ChannelId, Channel>,
-}
-
-#[derive(Default)]
-struct MiniStore {
-    state: Mutex<MiniState>,
-}
-
-impl MiniStore {
-    fn rows(&self) -> Vec<Row> {
-        self.state.lock().unwrap().rows.clone()
-    }
-
-    fn channel_next_attempt(&self, channel: ChannelId) -> i64 {
-        self.state
-            .lock()
-            .unwrap()
-            .channels
-            .get(&channel)
-            .map_or(0, |c| c.next_attempt_at)
-    }
-}
-
-#[async_trait]
-impl NotificationStore for MiniStore {
-    async fn ingest_batch(&self, events: &[InboundEvent]) -> Result<Vec<Ingested>> {
-        let mut s = self.state.lock().unwrap();
-        let mut out = Vec::new();
-        for e in events {
-            let existing = s.events.iter().find(|(x, _, _)| {
-                x.event.partner_id == e.partner_id && x.event.dedup_key == e.dedup_key
-            });
-            match existing {
-                Some((x, _, _)) => out.push(Ingested::Duplicate(x.id)),
-                None => {
-                    let id = EventId(s.events.len() as i64 + 1);
-                    s.events.push((
-                        StoredEvent {
-                            id,
-                            event: e.clone(),
-                        },
-                        false,
-                        None,
-                    ));
-                    out.push(Ingested::New(id));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    async fn claim_events(
-        &self,
-        worker: &WorkerId,
-        now: i64,
-        lease_secs: i64,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>> {
-        let mut s = self.state.lock().unwrap();
-        let mut out = Vec::new();
-        for (e, routed, claim) in s.events.iter_mut() {
-            if out.len() as u32 >= limit {
-                break;
-            }
-            if !*routed && claim.as_ref().is_none_or(|(_, exp)| *exp <= now) {
-                *claim = Some((worker.clone(), now + lease_secs));
-                out.push(e.clone());
-            }
-        }
-        Ok(out)
-    }
-
-    async fn route_event(
-        &self,
-        _worker: &WorkerId,
-        event: EventId,
-        deliveries: &[NewDelivery],
-        now: i64,
-    ) -> Result<u32> {
-        let mut s = self.state.lock().unwrap();
-        let mut n = 0;
-        for d in deliveries {
-            if s.rows
-                .iter()
-                .any(|r| r.new.channel == d.channel && r.new.subject_key == d.subject_key)
-            {
-                continue;
-            }
-            let id = DeliveryId(s.rows.len() as i64 + 1);
-            s.rows.push(Row {
-                id,
-                new: d.clone(),
-                status: DeliveryStatus::Queued,
-                attempts: 0,
-                reason: None,
-                message: None,
-                queued_at: now,
-            });
-            s.channels.entry(d.channel).or_default();
-            n += 1;
-        }
-        if let Some(e) = s.events.iter_mut().find(|(e, _, _)| e.id == event) {
-            e.1 = true;
-        }
-        Ok(n)
-    }
-
-    async fn lease_channel(
-        &self,
-        worker: &WorkerId,
-        now: i64,
-        lease_secs: i64,
-        max_items: u32,
-    ) -> Result<Option<ChannelLease>> {
-        let mut s = self.state.lock().unwrap();
-        let MiniState { rows, channels, .. } = &mut *s;
-        let due = rows
-            .iter()
-            .filter(|r| r.status == DeliveryStatus::Queued)
-            .find(|r| {
-                channels.get(&r.new.channel).is_some_and(|c| {
-                    c.next_attempt_at <= now && c.owner.as_ref().is_none_or(|(_, exp)| *exp <= now)
-                })
-            })
-            .map(|r| r.new.channel);
-        let Some(channel) = due else { return Ok(None) };
-        let c = channels.entry(channel).or_default();
-        c.owner = Some((worker.clone(), now + lease_secs));
-        let items = rows
-            .iter()
-            .filter(|r| r.new.channel == channel && r.status == DeliveryStatus::Queued)
-            .take(max_items as usize)
-            .map(|r| Delivery {
-                id: r.id,
-                new: r.new.clone(),
-                attempts: r.attempts,
-                queued_at: r.queued_at,
-                thread_message: r.new.thread_key.as_ref().and_then(|k| {
-                    rows.iter()
-                        .filter(|x| {
-                            x.new.channel == channel
-                                && x.new.thread_key.as_ref() == Some(k)
-                                && x.status == DeliveryStatus::Delivered
-                        })
-                        .filter_map(|x| x.message)
-                        .next_back()
-                }),
-            })
-            .collect();
-        Ok(Some(ChannelLease {
-            channel,
-            owner: worker.clone(),
-            expires_at: now + lease_secs,
-            items,
-        }))
-    }
-
-    async fn finish(
-        &self,
-        lease: &ChannelLease,
-        outcomes: &[(DeliveryId, DeliveryOutcome)],
-        _now: i64,
-    ) -> Result<()> {
-        let mut s = self.state.lock().unwrap();
-        let held = s
-            .channels
-            .get(&lease.channel)
-            .and_then(|c| c.owner.as_ref())
-            .is_some_and(|(w, _)| *w == lease.owner);
-        if !held {
-            return Err(Error::invalid_input("lease", "the lease was lost"));
-        }
-        let mut retry_at = None;
-        for (id, outcome) in outcomes {
-            let row = s.rows.iter_mut().find(|r| r.id == *id).unwrap();
-            match outcome {
-                DeliveryOutcome::Delivered { message } => {
-                    row.status = DeliveryStatus::Delivered;
-                    row.message = Some(*message);
-                }
-                DeliveryOutcome::Retry { at, reason } => {
-                    row.attempts += 1;
-                    row.reason = Some(reason.clone());
-                    retry_at = Some(*at);
-                }
-                DeliveryOutcome::Dead { reason } => {
-                    row.status = DeliveryStatus::Dead;
-                    row.reason = Some(reason.clone());
-                }
-                DeliveryOutcome::Skipped { reason } => {
-                    row.status = DeliveryStatus::Skipped;
-                    row.reason = Some(reason.clone());
-                }
-            }
-        }
-        let c = s.channels.entry(lease.channel).or_default();
-        c.owner = None;
-        if let Some(at) = retry_at {
-            c.next_attempt_at = at;
-        }
-        Ok(())
-    }
-
-    async fn history(&self, _: GuildId, _: u32) -> Result<Vec<DeliveryRecord>> {
-        Ok(Vec::new())
-    }
-    async fn replay(&self, _: GuildId, _: DeliveryId, _: i64) -> Result<bool> {
-        Ok(false)
-    }
-    async fn stats(&self) -> Result<OutboxStats> {
-        Ok(OutboxStats::default())
-    }
-    async fn subscribe(&self, _: &Subscription) -> Result<SubscriptionId> {
-        Ok(SubscriptionId(1))
-    }
-    async fn unsubscribe(&self, _: GuildId, _: ChannelId, _: Option<EventKind>) -> Result<u32> {
-        Ok(0)
-    }
-    async fn guild_subscriptions(&self, _: GuildId) -> Result<Vec<Subscription>> {
-        Ok(Vec::new())
-    }
-    async fn partner_subscriptions(&self, _: PartnerId) -> Result<Vec<Subscription>> {
-        Ok(Vec::new())
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Helpers.
@@ -334,21 +78,70 @@ fn rest(server: &MockServer, budget: Duration) -> Arc<dyn DiscordRest> {
 
 static QUEUED: AtomicU64 = AtomicU64::new(0);
 
+/// An outbox row as the test reads it back.
+struct Row {
+    status: DeliveryStatus,
+    attempts: u32,
+    reason: Option<String>,
+    message: Option<MessageId>,
+}
+
 struct Harness {
-    store: Arc<MiniStore>,
-    audit: Arc<MemoryStore>,
+    store: Arc<SqlStore>,
+    raw: sqlx::SqlitePool,
+    audit: Arc<SqlStore>,
     clock: ManualClock,
     metrics: NotifyMetrics,
+    _dir: tempfile::TempDir,
 }
 
 impl Harness {
-    fn new() -> Harness {
+    async fn new() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kd.db");
+        let clock = ManualClock::new(T0);
+        let store = Arc::new(
+            SqlStore::sqlite(&file)
+                .await
+                .unwrap()
+                .with_clock(Arc::new(clock.clone())),
+        );
+        let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
         Harness {
-            store: Arc::new(MiniStore::default()),
-            audit: Arc::new(MemoryStore::new()),
-            clock: ManualClock::new(T0),
+            audit: store.clone(),
+            store,
+            raw,
+            clock,
             metrics: NotifyMetrics::new(),
+            _dir: dir,
         }
+    }
+
+    async fn rows(&self) -> Vec<Row> {
+        let rows: Vec<(String, i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT status, attempts, reason, message_id FROM notify_outbox ORDER BY id",
+        )
+        .fetch_all(&self.raw)
+        .await
+        .unwrap();
+        rows.into_iter()
+            .map(|(status, attempts, reason, message)| Row {
+                status: DeliveryStatus::parse(&status).unwrap(),
+                attempts: u32::try_from(attempts).unwrap(),
+                reason,
+                message: message.map(|m| m.parse().unwrap()),
+            })
+            .collect()
+    }
+
+    async fn channel_next_attempt(&self, channel: ChannelId) -> i64 {
+        sqlx::query_scalar("SELECT next_attempt_at FROM notify_channels WHERE channel_id = $1")
+            .bind(channel.to_string())
+            .fetch_one(&self.raw)
+            .await
+            .unwrap()
     }
 
     fn worker(&self, rest: Arc<dyn DiscordRest>) -> DeliveryWorker {
@@ -393,8 +186,8 @@ impl Harness {
         for _ in 0..rounds {
             if !worker.run_once().await.unwrap() {
                 if self
-                    .store
                     .rows()
+                    .await
                     .iter()
                     .all(|r| r.status != DeliveryStatus::Queued)
                 {
@@ -456,7 +249,7 @@ async fn discord_unavailable_for_a_while_then_everything_is_delivered_in_order()
         .with_priority(5)
         .mount(&server)
         .await;
-    let h = Harness::new();
+    let h = Harness::new().await;
     let mut queued = Vec::new();
     for i in 0..3 {
         queued.push(delivery(
@@ -476,12 +269,13 @@ async fn discord_unavailable_for_a_while_then_everything_is_delivered_in_order()
     let worker = h.worker(rest(&server, Duration::from_secs(10)));
     h.drain(&worker, 5, 200).await;
 
-    let rows = h.store.rows();
+    let rows = h.rows().await;
     assert!(rows.iter().all(|r| r.status == DeliveryStatus::Delivered));
-    // Each row retried as often as its channel failed before it was first tried.
+    // Attempts made, the successful one included: the first of each channel also took the
+    // failures of its channel; nothing later was tried before it succeeded.
     assert_eq!(
         rows.iter().map(|r| r.attempts).collect::<Vec<_>>(),
-        [2, 1, 0, 0, 0, 0]
+        [3, 2, 1, 1, 1, 1]
     );
     // Per channel: the failed first message was retried before anything else was sent.
     let reqs = requests(&server).await;
@@ -529,7 +323,7 @@ async fn a_429_with_retry_after_is_honoured_no_request_before_its_time() {
         )
         .mount(&server)
         .await;
-    let h = Harness::new();
+    let h = Harness::new().await;
     h.queue(vec![
         delivery(CH_A, EventKind::EntryReady, "x1", "first"),
         delivery(CH_A, EventKind::EntryReady, "x2", "second"),
@@ -539,12 +333,12 @@ async fn a_429_with_retry_after_is_honoured_no_request_before_its_time() {
     let worker = h.worker(rest(&server, Duration::from_millis(600)));
     assert!(worker.run_once().await.unwrap());
     assert_eq!(requests(&server).await.len(), 1);
-    let next = h.store.channel_next_attempt(ch(CH_A));
+    let next = h.channel_next_attempt(ch(CH_A)).await;
     assert!(
         (T0 + 28..=T0 + 30).contains(&next),
         "retry at {next}, now {T0}: must follow Retry-After 30"
     );
-    let rows = h.store.rows();
+    let rows = h.rows().await;
     assert!(rows.iter().all(|r| r.status == DeliveryStatus::Queued));
     assert_eq!(rows[0].attempts, 1);
     assert!(rows[0].reason.as_deref().unwrap().contains("RateLimited"));
@@ -574,8 +368,8 @@ async fn a_429_with_retry_after_is_honoured_no_request_before_its_time() {
         .collect();
     assert_eq!(texts, ["first", "second"]);
     assert!(
-        h.store
-            .rows()
+        h.rows()
+            .await
             .iter()
             .all(|r| r.status == DeliveryStatus::Delivered)
     );
@@ -592,7 +386,7 @@ async fn an_unknown_channel_dead_letters_the_batch_with_the_reason() {
         )
         .mount(&server)
         .await;
-    let h = Harness::new();
+    let h = Harness::new().await;
     h.queue(vec![
         delivery(CH_A, EventKind::EntryReady, "d1", "one"),
         delivery(CH_A, EventKind::EntryChanged, "d2", "two"),
@@ -607,7 +401,7 @@ async fn an_unknown_channel_dead_letters_the_batch_with_the_reason() {
         1,
         "the rest of the batch is not tried"
     );
-    for r in h.store.rows() {
+    for r in h.rows().await {
         assert_eq!(r.status, DeliveryStatus::Dead);
         let reason = r.reason.unwrap();
         assert!(
@@ -651,7 +445,7 @@ async fn missing_access_and_too_many_attempts_dead_letter() {
         .respond_with(ResponseTemplate::new(500))
         .mount(&server)
         .await;
-    let h = Harness::new();
+    let h = Harness::new().await;
     h.queue(vec![
         delivery(CH_A, EventKind::EntryReady, "m1", "one"),
         delivery(CH_B, EventKind::EntryReady, "m2", "two"),
@@ -665,7 +459,7 @@ async fn missing_access_and_too_many_attempts_dead_letter() {
         .build()
         .unwrap();
     h.drain(&worker, 3600, 50).await;
-    let rows = h.store.rows();
+    let rows = h.rows().await;
     assert!(
         rows[0]
             .reason
@@ -699,7 +493,7 @@ async fn a_burst_of_50_becomes_one_digest_message() {
         .respond_with(new_messages())
         .mount(&server)
         .await;
-    let h = Harness::new();
+    let h = Harness::new().await;
     let role_a = RoleId::new(555).unwrap();
     let role_b = RoleId::new(556).unwrap();
     let burst: Vec<NewDelivery> = (0..50)
@@ -735,7 +529,7 @@ async fn a_burst_of_50_becomes_one_digest_message() {
     assert_eq!(b["allowed_mentions"]["parse"], json!([]));
     assert_eq!(b["allowed_mentions"]["roles"], json!(["555", "556"]));
     assert_eq!(b["nonce"], json!("kd-1"));
-    let rows = h.store.rows();
+    let rows = h.rows().await;
     let first = rows[0].message.unwrap();
     assert!(
         rows.iter()
@@ -751,7 +545,7 @@ async fn a_webhook_target_posts_through_the_webhook_without_the_bot_token() {
         .respond_with(new_messages())
         .mount(&server)
         .await;
-    let h = Harness::new();
+    let h = Harness::new().await;
     let mut d = delivery(CH_A, EventKind::EntryReady, "w1", "via webhook");
     d.webhook = Some(
         WebhookUrl::parse(&format!(
@@ -770,7 +564,7 @@ async fn a_webhook_target_posts_through_the_webhook_without_the_bot_token() {
         body(&reqs[0]).get("nonce").is_none(),
         "webhooks have no nonce"
     );
-    assert_eq!(h.store.rows()[0].status, DeliveryStatus::Delivered);
+    assert_eq!(h.rows().await[0].status, DeliveryStatus::Delivered);
 }
 
 fn meeting(event: i64, starts_at: i64, ends_at: i64) -> MeetingRecord {
@@ -832,8 +626,8 @@ async fn a_meeting_is_one_living_message_one_post_three_edits() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1"})))
         .mount(&server)
         .await;
-    let h = Harness::new();
-    let meetings = Arc::new(MemoryStore::new());
+    let h = Harness::new().await;
+    let meetings = h.store.clone();
     let (start, end) = (T0 + 600, T0 + 4200);
     meetings
         .insert_meeting(&meeting(777, start, end))
@@ -890,7 +684,7 @@ async fn a_meeting_is_one_living_message_one_post_three_edits() {
     let reqs = requests(&server).await;
     let verbs: Vec<&str> = reqs.iter().map(|r| r.method.as_str()).collect();
     assert_eq!(verbs, ["POST", "PATCH", "PATCH", "PATCH"]);
-    let posted = h.store.rows()[0].message.unwrap();
+    let posted = h.rows().await[0].message.unwrap();
     for r in &reqs[1..] {
         assert_eq!(
             r.url.path(),
@@ -930,7 +724,7 @@ async fn a_living_message_deleted_by_a_moderator_is_posted_again() {
         )
         .mount(&server)
         .await;
-    let h = Harness::new();
+    let h = Harness::new().await;
     let worker = h.worker(rest(&server, Duration::from_secs(10)));
     let mut first = delivery(CH_A, EventKind::MeetingScheduled, "9", "scheduled");
     first.thread_key = Some("meeting:4242:9".to_owned());
@@ -944,7 +738,7 @@ async fn a_living_message_deleted_by_a_moderator_is_posted_again() {
     let reqs = requests(&server).await;
     let verbs: Vec<&str> = reqs.iter().map(|r| r.method.as_str()).collect();
     assert_eq!(verbs, ["POST", "PATCH", "POST"]);
-    let rows = h.store.rows();
+    let rows = h.rows().await;
     assert_eq!(rows[1].status, DeliveryStatus::Delivered);
     assert_ne!(rows[0].message, rows[1].message, "a new message was posted");
     assert_eq!(body(&reqs[2])["content"], json!("live"));
@@ -990,7 +784,7 @@ async fn the_run_loop_wakes_on_a_poke_and_stops_on_shutdown() {
         .respond_with(new_messages())
         .mount(&server)
         .await;
-    let h = Harness::new();
+    let h = Harness::new().await;
     let worker = DeliveryWorker::builder()
         .store(h.store.clone())
         .rest(rest(&server, Duration::from_secs(10)))
@@ -1009,7 +803,12 @@ async fn the_run_loop_wakes_on_a_poke_and_stops_on_shutdown() {
     h.queue(vec![delivery(CH_A, EventKind::EntryReady, "p1", "poked")])
         .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while h.store.rows()[0].status != DeliveryStatus::Delivered {
+    while h
+        .rows()
+        .await
+        .first()
+        .is_none_or(|r| r.status != DeliveryStatus::Delivered)
+    {
         assert!(tokio::time::Instant::now() < deadline, "never delivered");
         wake.notify_waiters();
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -1019,5 +818,168 @@ async fn the_run_loop_wakes_on_a_poke_and_stops_on_shutdown() {
         .await
         .expect("the worker stops on shutdown")
         .unwrap();
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn no_token_reaches_the_logs_the_reasons_or_debug() {
+    let captured = crate::support::Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "debug,twilight_http=error",
+        ))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites first hit by tests on other threads (no subscriber) cached "never".
+    tracing::callsite::rebuild_interest_cache();
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"code": 10015, "message": format!("Unknown Webhook {WEBHOOK_TOKEN}")}),
+        ))
+        .mount(&server)
+        .await;
+    let h = Harness::new().await;
+    let mut d = delivery(CH_A, EventKind::EntryReady, "s1", "secretive");
+    d.webhook = Some(
+        WebhookUrl::parse(&format!(
+            "https://discord.com/api/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}"
+        ))
+        .unwrap(),
+    );
+    h.queue(vec![d]).await;
+    let worker = h.worker(rest(&server, Duration::from_secs(10)));
+    tracing::callsite::rebuild_interest_cache();
+    h.drain(&worker, 5, 5).await;
+    let rows = h.rows().await;
+    assert_eq!(rows[0].status, DeliveryStatus::Dead);
+    let reason = rows[0].reason.clone().unwrap();
+    assert!(reason.contains("Unknown Webhook"), "{reason}");
+    let logs = captured
+        .0
+        .lock()
+        .map(|l| String::from_utf8_lossy(&l).into_owned())
+        .unwrap_or_default();
+    assert!(logs.contains("notify.deliver"), "{logs}");
+    assert!(logs.contains("dead-lettered"), "{logs}");
+    let debug = format!("{worker:?}");
+    for shown in [&reason, &logs, &debug] {
+        assert!(!shown.contains("MARKER-WEBHOOK-TOKEN"), "{shown}");
+        assert!(!shown.contains("MARKER-BOT-TOKEN"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_schedule_event_ends_the_meeting_once() {
+    let h = Harness::new().await;
+    let lifecycle = MeetingLifecycle::new(h.store.clone(), h.store.clone());
+    let changed = |status: Value| InboundEvent {
+        partner_id: PartnerId::new(PARTNER),
+        dedup_key: format!("job:{status}"),
+        kind: Some(EventKind::MeetingScheduled),
+        subject: Some("31".to_owned()),
+        object: json!({"id": "31", "status": status, "objectType": "KalturaRecordScheduleEvent"}),
+        meta: Default::default(),
+        received_at: T0,
+    };
+    assert!(
+        !lifecycle
+            .on_schedule_event(&changed(json!(2)))
+            .await
+            .unwrap(),
+        "active"
+    );
+    assert!(
+        lifecycle
+            .on_schedule_event(&changed(json!("1")))
+            .await
+            .unwrap(),
+        "cancelled"
+    );
+    assert!(
+        !lifecycle
+            .on_schedule_event(&changed(json!(3)))
+            .await
+            .unwrap(),
+        "once"
+    );
+    let w = WorkerId("router".to_owned());
+    let events = h.store.claim_events(&w, T0, 60, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event.kind, Some(EventKind::MeetingEnded));
+    assert_eq!(events[0].event.dedup_key, "lifecycle:meeting_ended:31");
+    assert_eq!(events[0].event.subject.as_deref(), Some("31"));
+}
+
+#[tokio::test]
+async fn the_lifecycle_catches_up_on_what_passed_while_it_was_down() {
+    let h = Harness::new().await;
+    // One meeting ended an hour ago, one started ten minutes ago, one is tomorrow.
+    for (id, start, end) in [
+        (1, T0 - 7200, T0 - 3600),
+        (2, T0 - 600, T0 + 3000),
+        (3, T0 + 86_400, T0 + 90_000),
+    ] {
+        h.store
+            .insert_meeting(&meeting(id, start, end))
+            .await
+            .unwrap();
+    }
+    let lifecycle = MeetingLifecycle::new(h.store.clone(), h.store.clone());
+    assert_eq!(lifecycle.tick(T0).await.unwrap(), 2);
+    let w = WorkerId("router".to_owned());
+    let mut keys: Vec<String> = h
+        .store
+        .claim_events(&w, T0, 60, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event.dedup_key)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["lifecycle:meeting_ended:1", "lifecycle:meeting_live:2"]
+    );
+    // A restarted lifecycle (no memory) announces nothing twice.
+    let again = MeetingLifecycle::new(h.store.clone(), h.store.clone());
+    assert_eq!(again.tick(T0 + 1).await.unwrap(), 0);
+    assert_eq!(again.next_due(T0).await.unwrap(), Some(T0 + 3000));
+}
+
+#[tokio::test]
+async fn a_429_beyond_the_budget_reports_its_retry_after() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/channels/{CH_A}/messages")))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "45")
+                .insert_header("x-ratelimit-scope", "user")
+                .insert_header("x-ratelimit-bucket", "feed1234")
+                .insert_header("x-ratelimit-limit", "5")
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset-after", "45.000")
+                .set_body_json(json!({"message": "You are being rate limited.", "retry_after": 45.0, "global": false})),
+        )
+        .mount(&server)
+        .await;
+    let rest = rest(&server, Duration::from_millis(500));
+    let e = rest
+        .create_message_once(ch(CH_A), &Reply::text("x"), "kd-1")
+        .await
+        .unwrap_err();
+    let Error::Discord(d) = e else { panic!("{e}") };
+    assert_eq!(d.kind, kaltura_discord::rest::DiscordErrorKind::RateLimited);
+    let wait = d.retry_after.expect("the bucket's reset is reported");
+    assert!(
+        (Duration::from_secs(44)..=Duration::from_secs(45)).contains(&wait),
+        "{wait:?}"
+    );
     assert_eq!(requests(&server).await.len(), 1);
 }

@@ -336,3 +336,183 @@ async fn templates_made_by_setup_deliver_signed_json_to_our_endpoint() {
         ])
     );
 }
+
+// --- backfill ----------------------------------------------------------------------------
+
+mod backfill {
+    use kaltura_client::clock::Clock as _;
+    use kaltura_client::fake::FakeClock;
+    use kaltura_discord::context::KalturaAccount;
+    use kaltura_discord::notify::backfill::{BackfillOptions, backfill};
+    use kaltura_discord::notify::{EventKind, NotificationStore, WorkerId};
+
+    use super::*;
+
+    const T0: i64 = 1_800_000_000;
+
+    async fn setup_fake() -> (FakeKaltura, FakeClock, KalturaAccount) {
+        let clock = FakeClock::fixed(T0);
+        let fake = FakeKaltura::builder()
+            .clock(clock.clone())
+            .start()
+            .await
+            .unwrap();
+        // The client signs its KS on the fake's clock, so the KS is valid at the fake's time.
+        let client = Client::builder()
+            .service_url(fake.url())
+            .partner_id(fake.partner_id())
+            .admin_secret(fake.admin_secret().clone())
+            .clock(std::sync::Arc::new(clock.clone()))
+            .build()
+            .unwrap();
+        let account = KalturaAccount::new(client, fake.admin_secret()).unwrap();
+        (fake, clock, account)
+    }
+
+    async fn add_not_ready(fake: &FakeKaltura, name: &str) -> String {
+        let v: Value = reqwest::Client::new()
+            .post(format!("{}/api_v3/service/media/action/add", fake.url()))
+            .json(&json!({"ks": fake.admin_ks(), "format": 1,
+                          "entry": {"objectType": "KalturaMediaEntry", "mediaType": 1, "name": name}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["id"].as_str().unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn ready_entries_updated_since_are_queued_once() {
+        let (fake, clock, account) = setup_fake().await;
+        let t = crate::support::sqlite().await;
+        let store: &dyn NotificationStore = &t.store;
+        // Before the outage: not listed.
+        fake.add_ready_entry(NewEntry::new("old")).unwrap();
+        clock.set(T0 + 1000);
+        let a = fake.add_ready_entry(NewEntry::new("a")).unwrap();
+        let b = fake.add_ready_entry(NewEntry::new("b")).unwrap();
+        let _processing = add_not_ready(&fake, "still converting").await;
+        let now = clock.now_unix() + 10;
+
+        let report = backfill(&account, store, T0 + 500, now, &BackfillOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                report.listed,
+                report.ready,
+                report.queued,
+                report.already_known,
+                report.truncated
+            ),
+            (3, 2, 2, 0, false),
+            "{report:?}"
+        );
+        let events = store
+            .claim_events(&WorkerId("test".into()), now, 60, 100)
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = events.iter().map(|e| e.event.dedup_key.clone()).collect();
+        keys.sort();
+        let mut expected = vec![
+            format!("backfill:entry_ready:{a}"),
+            format!("backfill:entry_ready:{b}"),
+        ];
+        expected.sort();
+        assert_eq!(keys, expected);
+        for e in &events {
+            let ev = &e.event;
+            assert_eq!(ev.kind, Some(EventKind::EntryReady));
+            assert_eq!(ev.partner_id, fake.partner_id());
+            assert_eq!(ev.received_at, now);
+            let id = ev.subject.as_deref().unwrap();
+            assert_eq!(ev.object["id"], id);
+            assert_eq!(ev.object["status"], 2);
+            assert_eq!(ev.object["objectType"], "KalturaMediaEntry");
+        }
+
+        // Run again: nothing new.
+        let again = backfill(&account, store, T0 + 500, now, &BackfillOptions::default())
+            .await
+            .unwrap();
+        assert_eq!((again.queued, again.already_known), (0, 2), "{again:?}");
+        t.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn listing_is_paged_and_bounded() {
+        let (fake, clock, account) = setup_fake().await;
+        let t = crate::support::sqlite().await;
+        for i in 0..7 {
+            clock.set(T0 + i);
+            fake.add_ready_entry(NewEntry::new(format!("e{i}")))
+                .unwrap();
+        }
+        let now = T0 + 100;
+        let paged = BackfillOptions::default().page_size(2).batch_size(3);
+        let report = backfill(&account, &t.store, T0, now, &paged).await.unwrap();
+        assert_eq!(
+            (report.listed, report.queued, report.truncated),
+            (7, 7, false)
+        );
+
+        let t2 = crate::support::sqlite().await;
+        let bounded = paged.max_entries(3);
+        let report = backfill(&account, &t2.store, T0, now, &bounded)
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.listed, report.queued, report.truncated),
+            (3, 3, true)
+        );
+        // Oldest first: the three earliest updates.
+        let events = t2
+            .store
+            .claim_events(&WorkerId("test".into()), now, 60, 100)
+            .await
+            .unwrap();
+        let mut names: Vec<String> = events
+            .iter()
+            .map(|e| e.event.object["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["e0", "e1", "e2"]);
+        t.cleanup().await;
+        t2.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn a_start_in_the_future_is_refused_and_an_unreachable_kaltura_is_an_error() {
+        let (fake, _clock, account) = setup_fake().await;
+        let t = crate::support::sqlite().await;
+        let err = backfill(&account, &t.store, T0 + 10, T0, &BackfillOptions::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                kaltura_discord::Error::InvalidInput { field: "since", .. }
+            ),
+            "{err}"
+        );
+        let secret = fake.admin_secret().clone();
+        drop(fake);
+        let dead = Client::builder()
+            .service_url("http://127.0.0.1:9")
+            .partner_id(12345)
+            .admin_secret(secret.clone())
+            .retry_policy(kaltura_client::retry::RetryPolicy::none())
+            .build()
+            .unwrap();
+        let dead = KalturaAccount::new(dead, &secret).unwrap();
+        let err = backfill(&dead, &t.store, T0, T0, &BackfillOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, kaltura_discord::Error::Kaltura(_)), "{err}");
+        assert!(!err.to_string().contains(secret.expose_secret()));
+        assert_eq!(t.store.stats().await.unwrap().unrouted_events, 0);
+        t.cleanup().await;
+    }
+}

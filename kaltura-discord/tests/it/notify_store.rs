@@ -1,6 +1,6 @@
-//! The notification store (`NotificationStore` on `SqlStore`): inbox deduplication, claims,
-//! routing, channel leases, outcomes, history, replay, stats and subscriptions, each on
-//! SQLite and PostgreSQL.
+//! The notification store (`NotificationStore` on `MemoryStore` and `SqlStore`): inbox deduplication, claims,
+//! routing, channel leases, outcomes, history, replay, stats and subscriptions, each in memory,
+//! on SQLite and on PostgreSQL.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -19,6 +19,10 @@ use kaltura_discord::{ChannelId, DiscordUserId, Error, GuildId, MessageId, RoleI
 use serde_json::json;
 
 const T0: i64 = 1_700_000_000;
+
+/// What one test runs on: every store of the crate (memory, SQLite, PostgreSQL).
+trait Stores: NotificationStore + Clone + 'static {}
+impl<S: NotificationStore + Clone + 'static> Stores for S {}
 
 fn partner(id: i64) -> PartnerId {
     PartnerId::new(id)
@@ -75,7 +79,7 @@ fn new_id(answer: Ingested) -> EventId {
 
 /// Ingests one event, claims it for `w` and routes `deliveries(event id)`.
 async fn queue(
-    store: &SqlStore,
+    store: &impl NotificationStore,
     key: &str,
     w: &WorkerId,
     deliveries: impl FnOnce(EventId) -> Vec<NewDelivery>,
@@ -102,7 +106,7 @@ fn ids(lease: &ChannelLease) -> Vec<DeliveryId> {
     lease.items.iter().map(|d| d.id).collect()
 }
 
-async fn dedup_across_and_within_batches(store: SqlStore) {
+async fn dedup_across_and_within_batches<S: Stores>(store: S) {
     let a = event(7, "job:1");
     let b = event(7, "job:2");
     let first = store
@@ -132,7 +136,7 @@ async fn dedup_across_and_within_batches(store: SqlStore) {
     );
 }
 
-async fn claims_lapse_and_are_taken_again(store: SqlStore) {
+async fn claims_lapse_and_are_taken_again<S: Stores>(store: S) {
     let answers = store
         .ingest_batch(&[event(7, "1"), event(7, "2"), event(7, "3")])
         .await
@@ -191,7 +195,7 @@ async fn claims_lapse_and_are_taken_again(store: SqlStore) {
     assert!(store.claim_events(&w1, T0, 30, 0).await.unwrap().is_empty());
 }
 
-async fn routing_is_idempotent_per_subject_key(store: SqlStore) {
+async fn routing_is_idempotent_per_subject_key<S: Stores>(store: S) {
     let w = worker("router");
     let (e1, n) = queue(&store, "1", &w, |e| {
         vec![
@@ -229,7 +233,7 @@ async fn routing_is_idempotent_per_subject_key(store: SqlStore) {
     );
 }
 
-async fn a_leased_channel_goes_to_one_worker(store: SqlStore) {
+async fn a_leased_channel_goes_to_one_worker<S: Stores>(store: S) {
     let w = worker("router");
     queue(&store, "1", &w, |e| vec![delivery(e, 10, "a")]).await;
     let (w1, w2) = (worker("deliver-1"), worker("deliver-2"));
@@ -295,7 +299,7 @@ async fn a_leased_channel_goes_to_one_worker(store: SqlStore) {
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
 }
 
-async fn a_lapsed_lease_is_taken_over_and_the_first_finish_conflicts(store: SqlStore) {
+async fn a_lapsed_lease_is_taken_over_and_the_first_finish_conflicts<S: Stores>(store: S) {
     let w = worker("router");
     queue(&store, "1", &w, |e| vec![delivery(e, 10, "a")]).await;
     let (w1, w2) = (worker("deliver-1"), worker("deliver-2"));
@@ -348,7 +352,7 @@ async fn a_lapsed_lease_is_taken_over_and_the_first_finish_conflicts(store: SqlS
     assert_lease_lost(err, Resource::DeliveryChannel);
 }
 
-async fn order_per_channel_is_kept_across_retry(store: SqlStore) {
+async fn order_per_channel_is_kept_across_retry<S: Stores>(store: S) {
     let w = worker("router");
     queue(&store, "1", &w, |e| vec![delivery(e, 10, "a")]).await;
     queue(&store, "2", &w, |e| vec![delivery(e, 10, "b")]).await;
@@ -398,7 +402,7 @@ async fn order_per_channel_is_kept_across_retry(store: SqlStore) {
     assert_eq!(other.channel, channel(11));
 }
 
-async fn the_oldest_due_channel_is_leased_first(store: SqlStore) {
+async fn the_oldest_due_channel_is_leased_first<S: Stores>(store: S) {
     let w = worker("router");
     queue(&store, "1", &w, |e| vec![delivery(e, 20, "a")]).await;
     queue(&store, "2", &w, |e| vec![delivery(e, 10, "b")]).await;
@@ -409,7 +413,7 @@ async fn the_oldest_due_channel_is_leased_first(store: SqlStore) {
     assert_eq!(second.channel, channel(10));
 }
 
-async fn living_messages_find_their_thread_message(store: SqlStore) {
+async fn living_messages_find_their_thread_message<S: Stores>(store: S) {
     let w = worker("router");
     let threaded = |e: EventId, ch: u64, subject: &str, thread: &str| NewDelivery {
         kind: EventKind::MeetingScheduled,
@@ -453,7 +457,7 @@ async fn living_messages_find_their_thread_message(store: SqlStore) {
     assert_eq!(other.items[0].thread_message, None);
 }
 
-async fn dead_and_skipped_deliveries_are_replayed(store: SqlStore) {
+async fn dead_and_skipped_deliveries_are_replayed<S: Stores>(store: S) {
     let w = worker("router");
     queue(&store, "1", &w, |e| {
         vec![
@@ -556,7 +560,7 @@ async fn dead_and_skipped_deliveries_are_replayed(store: SqlStore) {
     );
 }
 
-async fn history_is_newest_first_per_guild(store: SqlStore) {
+async fn history_is_newest_first_per_guild<S: Stores>(store: S) {
     let w = worker("router");
     queue(&store, "1", &w, |e| {
         vec![
@@ -583,7 +587,7 @@ async fn history_is_newest_first_per_guild(store: SqlStore) {
     assert_eq!(other[0].channel, channel(12));
 }
 
-async fn stats_count_each_state(store: SqlStore) {
+async fn stats_count_each_state<S: Stores>(store: S) {
     assert_eq!(store.stats().await.unwrap(), OutboxStats::default());
     store
         .ingest_batch(&[event(7, "x"), event(7, "y")])
@@ -665,7 +669,7 @@ fn subscription(g: u64, ch: u64, kind: EventKind) -> Subscription {
     }
 }
 
-async fn subscriptions_conflict_per_channel_and_kind(store: SqlStore) {
+async fn subscriptions_conflict_per_channel_and_kind<S: Stores>(store: S) {
     let webhook =
         WebhookUrl::parse("https://discord.com/api/webhooks/123456789/s3cr3t-token_value").unwrap();
     let mut first = subscription(1, 10, EventKind::EntryReady);
@@ -761,7 +765,7 @@ const EVENTS: usize = 25;
 const WORKERS: usize = 8;
 
 /// Queues `EVENTS` × `CHANNELS` = 500 deliveries (one per channel per event).
-async fn queue_many(store: &SqlStore) -> BTreeMap<ChannelId, Vec<DeliveryId>> {
+async fn queue_many(store: &impl NotificationStore) -> BTreeMap<ChannelId, Vec<DeliveryId>> {
     let events: Vec<InboundEvent> = (0..EVENTS).map(|i| event(7, &format!("job:{i}"))).collect();
     store.ingest_batch(&events).await.unwrap();
     let w = worker("router");
@@ -789,7 +793,7 @@ async fn queue_many(store: &SqlStore) -> BTreeMap<ChannelId, Vec<DeliveryId>> {
 /// 8 tasks lease from `stores` (round robin) until everything is delivered; a delivery is
 /// retried once when its id is a multiple of 7. Returns what each channel delivered, in the
 /// order the workers delivered it.
-async fn drain(stores: Vec<SqlStore>) -> BTreeMap<ChannelId, Vec<DeliveryId>> {
+async fn drain<S: Stores>(stores: Vec<S>) -> BTreeMap<ChannelId, Vec<DeliveryId>> {
     let delivered: Arc<Mutex<BTreeMap<ChannelId, Vec<DeliveryId>>>> = Arc::default();
     let mut tasks = Vec::new();
     for n in 0..WORKERS {
@@ -847,7 +851,7 @@ async fn drain(stores: Vec<SqlStore>) -> BTreeMap<ChannelId, Vec<DeliveryId>> {
 }
 
 async fn assert_drained(
-    store: &SqlStore,
+    store: &impl NotificationStore,
     expected: BTreeMap<ChannelId, Vec<DeliveryId>>,
     got: BTreeMap<ChannelId, Vec<DeliveryId>>,
 ) {
@@ -861,14 +865,14 @@ async fn assert_drained(
     assert_eq!((stats.queued, stats.delivered), (0, total as u64));
 }
 
-async fn eight_workers_deliver_everything_once_in_order(store: SqlStore) {
+async fn eight_workers_deliver_everything_once_in_order<S: Stores>(store: S) {
     let expected = queue_many(&store).await;
     assert_eq!(expected.len(), CHANNELS as usize);
     let got = drain(vec![store.clone(); 1]).await;
     assert_drained(&store, expected, got).await;
 }
 
-both_backends!(
+every_store!(
     dedup_across_and_within_batches,
     claims_lapse_and_are_taken_again,
     routing_is_idempotent_per_subject_key,
@@ -1148,4 +1152,74 @@ fn webhook_tokens_stay_out_of_logs_and_debug_output() {
     for text in shown.iter().chain(std::iter::once(&logs)) {
         assert!(!text.contains(TOKEN), "webhook token leaked: {text}");
     }
+}
+
+/// Not a test: prints how fast SQLite ingests (batches of 256, as the receiver's group
+/// commit sends them), routes and delivers on this machine. Run with
+/// `cargo test -p kaltura-discord --test it notify_store::measure -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test"]
+async fn measure_sqlite_throughput() {
+    const N: usize = 20_000;
+    let t = crate::support::sqlite().await;
+    let store = t.store.clone();
+    let events: Vec<InboundEvent> = (0..N).map(|i| event(7, &format!("job:{i}"))).collect();
+    let started = std::time::Instant::now();
+    for batch in events.chunks(256) {
+        store.ingest_batch(batch).await.unwrap();
+    }
+    let ingest = started.elapsed();
+    let started = std::time::Instant::now();
+    let w = worker("router");
+    loop {
+        let claimed = store.claim_events(&w, T0, 600, 1000).await.unwrap();
+        if claimed.is_empty() {
+            break;
+        }
+        for e in claimed {
+            let ch = 100 + (e.id.0 % 50) as u64;
+            store
+                .route_event(&w, e.id, &[delivery(e.id, ch, &format!("s{}", e.id))], T0)
+                .await
+                .unwrap();
+        }
+    }
+    let route = started.elapsed();
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for n in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let me = worker(&format!("d{n}"));
+            while let Some(lease) = store.lease_channel(&me, T0, 600, 10).await.unwrap() {
+                let outcomes: Vec<_> = lease
+                    .items
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.id,
+                            DeliveryOutcome::Delivered {
+                                message: message(1),
+                            },
+                        )
+                    })
+                    .collect();
+                store.finish(&lease, &outcomes, T0).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let deliver = started.elapsed();
+    assert_eq!(store.stats().await.unwrap().delivered, N as u64);
+    let rate = |d: std::time::Duration| N as f64 / d.as_secs_f64();
+    eprintln!(
+        "SQLite, {N} events: ingest {:.0}/s (batches of 256), route {:.0}/s (one event per transaction), \
+         lease+finish {:.0} deliveries/s (4 workers, 10 per lease, 50 channels)",
+        rate(ingest),
+        rate(route),
+        rate(deliver)
+    );
+    t.cleanup().await;
 }
