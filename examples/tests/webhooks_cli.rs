@@ -560,7 +560,7 @@ async fn two_deliver_only_processes_on_one_postgres_drain_2000_events_without_du
         .await;
     }
     const N: usize = 2000;
-    let now = kaltura_client::Clock::now_unix(&kaltura_client::SystemClock);
+    let now = kaltura_client::clock::Clock::now_unix(&kaltura_client::clock::SystemClock);
     let mut events = Vec::new();
     for i in 0..N {
         let object = ready_entry(&fake, i, &format!("lane{}", i as u64 % CHANNELS)).await;

@@ -10,6 +10,7 @@ use kaltura_discord::GuildId;
 use kaltura_discord::config::{ConfigResolver, ProcessConfig};
 use kaltura_discord::context::KalturaAccount;
 use kaltura_discord::http::webhooks::WebhookReceiver;
+use kaltura_discord::notify::backfill::{self, BackfillOptions};
 use kaltura_discord::notify::deliver::{DeliveryOptions, DeliveryWorker};
 use kaltura_discord::notify::lifecycle::MeetingLifecycle;
 use kaltura_discord::notify::metrics::NotifyMetrics;
@@ -227,8 +228,34 @@ pub(crate) async fn serve(sources: &Sources, args: ServeArgs) -> Result<(), Stri
     Ok(())
 }
 
-/// The catch-up at start (pending `notify::backfill`).
-async fn catch_up(_loaded: &Loaded, _store: &dyn NotificationStore, _clock: &dyn Clock) {}
+/// The catch-up at start: READY entries changed in the last [`MAX_CATCH_UP_SECS`] are
+/// queued (deduplicated: what was already received or announced is not queued again). A
+/// failure is logged, never fatal: the server still receives.
+async fn catch_up(loaded: &Loaded, store: &dyn NotificationStore, clock: &dyn Clock) {
+    let now = clock.now_unix();
+    let since = now - MAX_CATCH_UP_SECS;
+    match backfill::backfill(
+        &loaded.account,
+        store,
+        since,
+        now,
+        &BackfillOptions::default(),
+    )
+    .await
+    {
+        Ok(report) => tracing::info!(
+            listed = report.listed,
+            queued = report.queued,
+            already_known = report.already_known,
+            truncated = report.truncated,
+            since,
+            "catch-up done"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, since, "catch-up failed; run `kaltura-webhooks backfill --since …` later")
+        }
+    }
+}
 
 /// Completes when `stop` turns true (or its sender is gone).
 pub(crate) async fn stopped(mut stop: watch::Receiver<bool>) {
@@ -289,13 +316,30 @@ pub(crate) async fn setup_templates(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `kaltura-webhooks backfill` (pending `notify::backfill`).
-pub(crate) async fn backfill_once(
-    _sources: &Sources,
-    _since: i64,
-    _now: i64,
-) -> Result<(), String> {
-    Err("backfill is not available yet".to_owned())
+/// `kaltura-webhooks backfill --since …`.
+pub(crate) async fn backfill_once(sources: &Sources, since: i64, now: i64) -> Result<(), String> {
+    let loaded = load(sources).await?;
+    let report = backfill::backfill(
+        &loaded.account,
+        loaded.store.as_ref(),
+        since,
+        now,
+        &BackfillOptions::default(),
+    )
+    .await
+    .map_err(|e| format!("backfill: {e}"))?;
+    cli_io::out(&format!(
+        "listed {} entries changed since {since}: {} ready, {} queued, {} already known{}\n",
+        report.listed,
+        report.ready,
+        report.queued,
+        report.already_known,
+        if report.truncated {
+            " (stopped at the limit: run again with a later --since)"
+        } else {
+            ""
+        }
+    ))
 }
 
 /// `kaltura-webhooks replay --guild G --delivery ID`.
