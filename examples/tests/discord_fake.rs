@@ -117,16 +117,11 @@ impl FakeDiscord {
     }
 
     /// Polls `cond` every 50 ms until it holds, failing after `limit` (a bound for a
-    /// failure, not a timing).
-    pub(crate) async fn wait_until(
-        &self,
-        limit: Duration,
-        what: &str,
-        cond: impl Fn(&Inner) -> bool,
-    ) {
+    /// failure, not a timing). `cond` may read the fake: the lock is not held meanwhile.
+    pub(crate) async fn wait_until(&self, limit: Duration, what: &str, cond: impl Fn() -> bool) {
         let deadline = Instant::now() + limit;
         loop {
-            if self.with(&cond) {
+            if cond() {
                 return;
             }
             if Instant::now() > deadline {

@@ -104,7 +104,7 @@ async fn serve(config: &Path, discord: &FakeDiscord, extra: &[&str]) -> Server {
         "--listen",
         "127.0.0.1:0",
         "--lease-secs",
-        "3",
+        "15",
         "--backoff-base-secs",
         "1",
         "--no-backfill",
@@ -378,7 +378,7 @@ async fn kill_9_during_a_burst_then_restart_delivers_every_acknowledged_notifica
         }
     }
     discord
-        .wait_until(STEP, "every acknowledged notification delivered", |_| {
+        .wait_until(STEP, "every acknowledged notification delivered", || {
             let (counts, _) = markers_in(&discord, CHANNEL_A);
             (0..GOOD).all(|i| counts.contains_key(&marker(i)))
         })
@@ -457,7 +457,7 @@ async fn discord_503_then_429_everything_delivered_in_order_and_never_before_ret
         .wait_until(
             STEP,
             "every notification delivered in both channels",
-            |_| {
+            || {
                 [CHANNEL_A, CHANNEL_B].iter().all(|c| {
                     let (counts, _) = markers_in(&discord, *c);
                     (0..N).all(|i| counts.contains_key(&marker(i)))
@@ -486,7 +486,8 @@ async fn discord_503_then_429_everything_delivered_in_order_and_never_before_ret
             {
                 assert!(
                     later.at.duration_since(r.answered_at) >= wait,
-                    "a request {:?} after a 429 with Retry-After {wait:?}",
+                    "a {} {:?} after a 429 with Retry-After {wait:?}",
+                    later.method,
                     later.at.duration_since(r.answered_at)
                 );
             }
@@ -582,7 +583,7 @@ async fn two_deliver_only_processes_on_one_postgres_drain_2000_events_without_du
     let first = serve(&config, &discord, &["--deliver-only", "--workers", "2"]).await;
     let second = serve(&config, &discord, &["--deliver-only", "--workers", "2"]).await;
     discord
-        .wait_until(STEP * 2, "2,000 events delivered", |_| {
+        .wait_until(STEP * 2, "2,000 events delivered", || {
             (0..CHANNELS)
                 .map(|c| markers_in(&discord, CHANNEL_A + c).0.len())
                 .sum::<usize>()
