@@ -168,7 +168,7 @@ fn fault_or_record(
     method: &'static str,
     channel: &str,
     at: Instant,
-) -> Result<(), Response> {
+) -> Result<(), Box<Response>> {
     let Some(fault) = state.faults.pop_front() else {
         state.requests.push(Request {
             at,
@@ -222,7 +222,7 @@ fn fault_or_record(
         retry_after,
         answered_at: Instant::now(),
     });
-    Err(response)
+    Err(Box::new(response))
 }
 
 async fn create(
@@ -236,7 +236,7 @@ async fn create(
     };
     let mut s = state.lock().unwrap();
     if let Err(fault) = fault_or_record(&mut s, "POST", &channel, at) {
-        return fault;
+        return *fault;
     }
     let nonce = body.get("nonce").and_then(|n| {
         n.as_str()
@@ -278,7 +278,7 @@ async fn edit(
     };
     let mut s = state.lock().unwrap();
     if let Err(fault) = fault_or_record(&mut s, "PATCH", &channel, at) {
-        return fault;
+        return *fault;
     }
     let Some(m) = s
         .messages

@@ -9,6 +9,8 @@
 //!   no duplicates, no losses;
 //! - `setup` twice is idempotent, `setup --check` exit codes.
 
+#![allow(clippy::print_stderr)] // SKIPPED lines and the measured throughput
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
