@@ -212,6 +212,25 @@ fn dev_console_goes_from_a_slash_command_to_a_join_link() {
 }
 
 #[test]
+fn dev_console_upload_makes_an_entry_ready_message_appear() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bot = spawn_dev(dir.path(), &[]);
+    let webhooks = bot.expect("Kaltura webhooks");
+    assert!(webhooks.contains("/webhooks/kaltura/"), "{webhooks}");
+    bot.expect("You are \"admin\"");
+
+    // The fake Kaltura notifies the in-process receiver (signed, through the templates
+    // `setup` created at start); the router and a worker post into the dev channel.
+    bot.type_line(r#":upload "Intro lecture Q7X""#);
+    bot.expect("uploaded \"Intro lecture Q7X\"");
+    bot.expect("[Discord: channel message]");
+    bot.expect("Intro lecture Q7X");
+
+    bot.type_line(":upload");
+    bot.expect("usage: :upload");
+}
+
+#[test]
 fn dev_endpoint_verifies_with_a_given_public_key() {
     let key = SigningKey::from_bytes(&[7u8; 32]);
     let public = hex::encode(key.verifying_key().to_bytes());

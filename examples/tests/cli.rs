@@ -2,5 +2,7 @@
 
 mod bot_cli;
 mod config_cli;
+mod discord_fake;
 mod fake_cli;
 mod ks_cli;
+mod webhooks_cli;

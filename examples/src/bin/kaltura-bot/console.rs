@@ -75,6 +75,9 @@ pub(crate) enum Input {
     Pick { menu: usize, option: usize },
     /// Act as another persona.
     As(String),
+    /// Add a READY entry with this name to the fake Kaltura, which notifies the in-process
+    /// webhook receiver (an "entry ready" message then appears in the dev channel).
+    Upload(String),
     /// Show the console help.
     Help,
     /// Leave the console (the servers keep running until Ctrl-C).
@@ -146,6 +149,8 @@ pub(crate) fn parse_line(line: &str) -> Result<Input, String> {
         {
             ["as", name] => Ok(Input::As((*name).to_owned())),
             ["help"] => Ok(Input::Help),
+            ["upload", name] if !name.trim().is_empty() => Ok(Input::Upload((*name).to_owned())),
+            ["upload", ..] => Err("usage: :upload \"Intro lecture\" (one quoted name)".to_owned()),
             ["quit"] | ["q"] | ["exit"] => Ok(Input::Quit),
             ["press", n] => parse_index(n).map(Input::Press),
             ["pick", menu, option] => Ok(Input::Pick {
@@ -634,6 +639,8 @@ Then:
   N               press button N of the last reply
   :pick M N       pick option N of menu M
   :as admin | :as moderator | :as member   switch who you are
+  :upload \"Intro lecture\"   add a ready video to the fake Kaltura: its webhook reaches the
+                  in-process receiver and an \"entry ready\" message appears here
   :help           this help
   :quit           leave the console (the servers keep running until Ctrl-C)";
 
@@ -694,6 +701,13 @@ mod tests {
             Input::As("member".into())
         );
         assert_eq!(parse_line(":quit").unwrap(), Input::Quit);
+        assert_eq!(
+            parse_line(r#":upload "Intro lecture""#).unwrap(),
+            Input::Upload("Intro lecture".into())
+        );
+        assert!(parse_line(":upload").is_err());
+        assert!(parse_line(r#":upload """#).is_err());
+        assert!(parse_line(":upload Intro lecture").is_err());
         assert!(parse_line("0").is_err());
         assert!(parse_line(":dance").is_err());
         assert!(parse_line("hello").is_err());

@@ -102,6 +102,8 @@ struct Console {
     persona: Persona,
     pressables: Vec<Pressable>,
     discord: tokio::sync::mpsc::UnboundedReceiver<Received>,
+    /// The fake Kaltura (`:upload` adds entries to it).
+    fake: FakeKaltura,
 }
 
 pub(crate) async fn run(args: DevArgs, sources: &Sources) -> Result<(), String> {
@@ -128,6 +130,16 @@ pub(crate) async fn run(args: DevArgs, sources: &Sources) -> Result<(), String> 
         .await
         .map_err(|e| format!("cannot start the fake Discord: {e}"))?;
     let rest = setup::rest(None, Some(&discord.url))?;
+    let notifications = crate::notify_dev::start(
+        &fake,
+        account.clone(),
+        store.clone(),
+        resolver.clone(),
+        rest.clone(),
+        DEV_GUILD,
+        DEV_CHANNEL,
+    )
+    .await?;
     let engine = setup::engine(resolver, account, store, rest)?;
 
     let console_key = random_key();
@@ -176,9 +188,11 @@ pub(crate) async fn run(args: DevArgs, sources: &Sources) -> Result<(), String> 
          \x20 endpoint           {endpoint_url}\n\
          \x20 public key         {}{}\n\
          \x20 fake Discord REST  {}\n\
+         \x20 Kaltura webhooks   {} (the dev channel follows \"entry ready\")\n\
          You are \"{}\" in the dev server. Try:\n\
          \x20 /kaltura meeting start title:\"Weekly sync\" type:webinar\n\
-         and press 1 to get your join link. :help lists more.\n",
+         and press 1 to get your join link; :upload \"Intro lecture\" announces a new video.\n\
+         :help lists more.\n",
         fake.url(),
         fake.partner_id(),
         db_path.display(),
@@ -189,6 +203,7 @@ pub(crate) async fn run(args: DevArgs, sources: &Sources) -> Result<(), String> 
             " (generated; the console signs with its private key)"
         },
         discord.url,
+        notifications.receiver_url,
         persona.name,
     ))?;
 
@@ -200,11 +215,13 @@ pub(crate) async fn run(args: DevArgs, sources: &Sources) -> Result<(), String> 
         persona,
         pressables: Vec::new(),
         discord: discord.received,
+        fake,
     };
     console.run().await;
     cli_io::out("stdin closed; serving until Ctrl-C\n")?;
     setup::shutdown_signal().await;
-    drop(fake);
+    drop(notifications);
+    drop(console);
     Ok(())
 }
 
@@ -239,6 +256,17 @@ impl Console {
             Ok(Input::Empty) => return true,
             Ok(Input::Quit) => return false,
             Ok(Input::Help) => console::HELP.to_owned(),
+            Ok(Input::Upload(name)) => {
+                match self
+                    .fake
+                    .add_ready_entry(kaltura_client::fake::NewEntry::new(name.clone()))
+                {
+                    Ok(id) => format!(
+                        "uploaded \"{name}\" as {id} (ready); Kaltura notifies the webhook receiver…"
+                    ),
+                    Err(e) => format!("the fake Kaltura refused the upload: {e}"),
+                }
+            }
             Ok(Input::As(name)) => match Persona::named(&name) {
                 Some(p) => {
                     self.persona = p;

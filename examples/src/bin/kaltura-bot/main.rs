@@ -20,7 +20,10 @@ mod console;
 mod dev;
 mod fake_discord;
 mod gateway;
+mod notify_dev;
 mod setup;
+#[path = "../kaltura-webhooks/waking.rs"]
+mod waking;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
