@@ -40,15 +40,15 @@
 //! `guild` and `outcome` (never the token, which lets anyone answer as the bot), and is
 //! counted by [`Outcome`] in the endpoint's [`EndpointStats`].
 
+use super::{ReadError, read_limited};
 use std::fmt;
-use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, HttpBody as _};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -426,7 +426,7 @@ async fn process(shared: &Arc<Shared>, headers: &HeaderMap, body: Body) -> (Outc
     }
     let body = match read_limited(body, shared.body_limit, declared).await {
         Ok(body) => body,
-        Err(ReadError::TooLarge) => {
+        Err(ReadError::TooLarge(_)) => {
             tracing::debug!(limit = shared.body_limit, "body over the limit");
             return refuse(Outcome::TooLarge, TOO_LARGE_BODY);
         }
@@ -546,34 +546,6 @@ fn header_text<'h>(
         return Err("signature header empty");
     }
     Ok(text)
-}
-
-enum ReadError {
-    TooLarge,
-    Broken,
-}
-
-/// Reads the body, stopping as soon as it passes `limit`.
-async fn read_limited(
-    mut body: Body,
-    limit: usize,
-    declared: Option<u64>,
-) -> std::result::Result<Vec<u8>, ReadError> {
-    let capacity = declared
-        .and_then(|d| usize::try_from(d).ok())
-        .unwrap_or(0)
-        .min(limit);
-    let mut bytes = Vec::with_capacity(capacity);
-    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        let frame = frame.map_err(|_| ReadError::Broken)?;
-        if let Ok(data) = frame.into_data() {
-            if bytes.len().saturating_add(data.len()) > limit {
-                return Err(ReadError::TooLarge);
-            }
-            bytes.extend_from_slice(&data);
-        }
-    }
-    Ok(bytes)
 }
 
 /// The `type` of an interaction body, read from a JSON object whose other fields are

@@ -33,3 +33,38 @@ pub use interactions::{
     DiscordPublicKey, EndpointStats, InteractionsEndpoint, Outcome, interactions_router,
 };
 pub use webhooks::{WebhookOutcome, WebhookReceiver, WebhookReceiverBuilder};
+
+use axum::body::HttpBody as _;
+
+/// Why [`read_limited`] stopped.
+enum ReadError {
+    /// Over the limit; the rest of the body, unread.
+    TooLarge(axum::body::Body),
+    /// The connection broke while the body was read.
+    Broken,
+}
+
+/// Reads the body, stopping as soon as it passes `limit`.
+async fn read_limited(
+    mut body: axum::body::Body,
+    limit: usize,
+    declared: Option<u64>,
+) -> std::result::Result<Vec<u8>, ReadError> {
+    let capacity = declared
+        .and_then(|d| usize::try_from(d).ok())
+        .unwrap_or(0)
+        .min(limit);
+    let mut bytes = Vec::with_capacity(capacity);
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        let frame = frame.map_err(|_| ReadError::Broken)?;
+        if let Ok(data) = frame.into_data() {
+            if bytes.len().saturating_add(data.len()) > limit {
+                return Err(ReadError::TooLarge(body));
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    Ok(bytes)
+}

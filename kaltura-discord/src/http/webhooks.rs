@@ -53,6 +53,7 @@
 //! # }
 //! ```
 
+use super::{ReadError, read_limited};
 use std::collections::HashMap;
 use std::fmt;
 use std::pin::Pin;
@@ -474,35 +475,6 @@ async fn process(
             )
         }
     }
-}
-
-enum ReadError {
-    /// Over the limit; the rest of the body, unread.
-    TooLarge(Body),
-    Broken,
-}
-
-/// Reads the body, stopping as soon as it passes `limit`.
-async fn read_limited(
-    mut body: Body,
-    limit: usize,
-    declared: Option<u64>,
-) -> std::result::Result<Vec<u8>, ReadError> {
-    let capacity = declared
-        .and_then(|d| usize::try_from(d).ok())
-        .unwrap_or(0)
-        .min(limit);
-    let mut bytes = Vec::with_capacity(capacity);
-    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        let frame = frame.map_err(|_| ReadError::Broken)?;
-        if let Ok(data) = frame.into_data() {
-            if bytes.len().saturating_add(data.len()) > limit {
-                return Err(ReadError::TooLarge(body));
-            }
-            bytes.extend_from_slice(&data);
-        }
-    }
-    Ok(bytes)
 }
 
 /// Reads and discards up to `max` bytes of the body, so that the client, still sending,

@@ -46,7 +46,8 @@ fn key_segments(raw: &str, field: &'static str) -> Result<Vec<String>> {
 }
 
 /// Lines joined until the room runs out; a last line says how many were left out.
-fn listing(lines: Vec<String>) -> String {
+/// Joins lines for an embed description, cut with "… and N more" past the embed budget.
+pub(super) fn listing(lines: Vec<String>) -> String {
     let mut out = String::new();
     let total = lines.len();
     for (i, line) in lines.into_iter().enumerate() {

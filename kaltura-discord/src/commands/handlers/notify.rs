@@ -8,6 +8,7 @@ use std::sync::Arc;
 use kaltura_client::types::{EntryOrderBy, EntryStatus, MediaEntryFilter};
 use serde_json::json;
 
+use super::admin::listing;
 use super::{COLOR, Call, Options, code, inert, unknown};
 use crate::commands::InteractionError;
 use crate::commands::interaction::OptionValue;
@@ -27,8 +28,6 @@ use crate::{Error, Result};
 /// Default and largest `history` limit.
 const HISTORY_DEFAULT: i64 = 10;
 const HISTORY_MAX: i64 = 25;
-/// Room for a listing in one embed description.
-const MAX_LISTING_CHARS: usize = 3800;
 
 /// The answer when the bot runs without a notification store.
 pub(crate) const NOT_CONFIGURED: &str = "Kaltura event notifications are not configured for this bot (it has no notification store); ask the bot's operator.";
@@ -357,20 +356,6 @@ async fn unsubscribe(
         if removed == 1 { "" } else { "s" }
     ))
     .ephemeral())
-}
-
-fn listing(lines: Vec<String>) -> String {
-    let mut out = String::new();
-    let total = lines.len();
-    for (i, line) in lines.into_iter().enumerate() {
-        if out.chars().count() + line.chars().count() + 1 > MAX_LISTING_CHARS {
-            out.push_str(&format!("… and {} more", total - i));
-            return out;
-        }
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
 }
 
 /// `notify list`: stored subscriptions, then the routes of the server's configuration.
