@@ -274,8 +274,11 @@ fn option(spec: &OptionSpec) -> s::CreateCommandOption {
 /// `min_value`/`max_value`: whole non-negative bounds of INTEGER options as integers.
 fn bounds(mut option: s::CreateCommandOption, spec: &OptionSpec) -> s::CreateCommandOption {
     let whole = |v: f64| {
-        (spec.kind == OptionKind::Integer && v >= 0.0 && v.fract() == 0.0 && v <= 9.0e15)
-            // Checked: whole, non-negative and below 2^53.
+        (spec.kind == OptionKind::Integer
+            && v >= 0.0
+            && v.fract() == 0.0
+            && v <= 9_007_199_254_740_991.0)
+            // Checked: whole, non-negative and at most 2^53 - 1 (exact in an f64).
             .then(|| {
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let n = v as u64;
