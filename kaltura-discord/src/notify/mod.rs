@@ -36,7 +36,7 @@ pub mod render;
 pub mod route;
 pub mod setup;
 pub mod signature;
-mod store;
+pub(crate) mod store;
 
 use std::fmt;
 

@@ -467,3 +467,23 @@ pub trait NotificationStore: Send + Sync {
     /// [`crate::Error::Store`] when the store fails.
     async fn partner_subscriptions(&self, partner: PartnerId) -> Result<Vec<Subscription>>;
 }
+
+/// Refuses outcomes for deliveries that are not part of `lease` (both stores' `finish`).
+pub(crate) fn outcomes_in_lease(
+    lease: &ChannelLease,
+    outcomes: &[(DeliveryId, DeliveryOutcome)],
+) -> Result<()> {
+    if let Some((id, _)) = outcomes
+        .iter()
+        .find(|(id, _)| !lease.items.iter().any(|d| d.id == *id))
+    {
+        return Err(crate::Error::invalid_input(
+            "outcomes",
+            format!(
+                "delivery {id} is not part of the lease on channel {}",
+                lease.channel
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -269,18 +269,7 @@ impl NotificationStore for MemoryStore {
         outcomes: &[(DeliveryId, DeliveryOutcome)],
         now: i64,
     ) -> Result<()> {
-        if let Some((id, _)) = outcomes
-            .iter()
-            .find(|(id, _)| !lease.items.iter().any(|d| d.id == *id))
-        {
-            return Err(Error::invalid_input(
-                "outcomes",
-                format!(
-                    "delivery {id} is not part of the lease on channel {}",
-                    lease.channel
-                ),
-            ));
-        }
+        crate::notify::store::outcomes_in_lease(lease, outcomes)?;
         let mut guard = self.notify.lock().await;
         let state = &mut *guard;
         let lost = || {

@@ -584,18 +584,7 @@ impl NotificationStore for SqlStore {
         now: i64,
     ) -> Result<()> {
         const OP: &str = "recording delivery outcomes";
-        if let Some((id, _)) = outcomes
-            .iter()
-            .find(|(id, _)| !lease.items.iter().any(|d| d.id == *id))
-        {
-            return Err(Error::invalid_input(
-                "outcomes",
-                format!(
-                    "delivery {id} is not part of the lease on channel {}",
-                    lease.channel
-                ),
-            ));
-        }
+        crate::notify::store::outcomes_in_lease(lease, outcomes)?;
         let retry_at = outcomes
             .iter()
             .filter_map(|(_, o)| match o {
