@@ -270,6 +270,8 @@ fn no_secret_reaches_the_logs_of_a_resolve_and_reload_cycle() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites cached as uninteresting by tests running without a subscriber count again.
+    tracing::callsite::rebuild_interest_cache();
     // One thread: the resolver's and the watcher's logs are emitted on this thread.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -662,6 +662,8 @@ async fn logs_carry_the_request_fields_but_never_the_secret_or_body() {
     // ask every registered dispatcher; the rebuild fixes callsites already cached.
     let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Callsites cached as uninteresting by tests running without a subscriber count again.
+    tracing::callsite::rebuild_interest_cache();
     tracing::callsite::rebuild_interest_cache();
 
     let s = server().await;
