@@ -236,8 +236,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::ids::{ChannelId, GuildId};
     use crate::notify::{
-        ChannelLease, DeliveryId, DeliveryOutcome, DeliveryRecord, EventId, EventKind,
-        OutboxStats, RouteResult, RoutedEvent, StoredEvent, Subscription, SubscriptionId, WorkerId,
+        ChannelLease, DeliveryId, DeliveryOutcome, DeliveryRecord, EventId, EventKind, OutboxStats,
+        RouteResult, RoutedEvent, StoredEvent, Subscription, SubscriptionId, WorkerId,
     };
 
     /// A small in-memory inbox (only the ingest side of the contract), with a switch that

@@ -497,7 +497,11 @@ impl EventRouter {
         let subscriptions = cell(&cache.subscriptions, partner)
             .await
             .get_or_try_init(|| async {
-                inner.store.partner_subscriptions(partner).await.map(Arc::new)
+                inner
+                    .store
+                    .partner_subscriptions(partner)
+                    .await
+                    .map(Arc::new)
             })
             .await?
             .clone();

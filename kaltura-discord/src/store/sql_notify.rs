@@ -24,8 +24,8 @@ use crate::ids::{ChannelId, GuildId, MessageId, RoleId};
 use crate::notify::{
     ChannelLease, Delivery, DeliveryId, DeliveryOutcome, DeliveryRecord, DeliveryStatus, EventId,
     EventKind, InboundEvent, Ingested, NewDelivery, NotificationStore, ORDER_HOLD_ATTEMPTS,
-    OutboxStats, RouteFilters, RouteResult, RoutedEvent, StoredEvent, Subscription,
-    SubscriptionId, WorkerId,
+    OutboxStats, RouteFilters, RouteResult, RoutedEvent, StoredEvent, Subscription, SubscriptionId,
+    WorkerId,
 };
 use crate::rest::WebhookUrl;
 use crate::{Error, Result};
@@ -252,7 +252,8 @@ fn lease_item_from_row(row: &impl RowExt) -> Result<Delivery> {
 
 /// The routing frontier: the oldest event that is not routed and still holds back later
 /// deliveries (claimed at most `ORDER_HOLD_ATTEMPTS` times, $1). `NULL` when there is none.
-const FRONTIER: &str = "SELECT MIN(id) FROM notify_events WHERE routed_at IS NULL AND route_attempts <= $1";
+const FRONTIER: &str =
+    "SELECT MIN(id) FROM notify_events WHERE routed_at IS NULL AND route_attempts <= $1";
 
 /// The lease items: the channel's queued deliveries of events before the frontier ($3) in
 /// `(event_id, id)` order, each with the message of the latest delivered delivery of its
@@ -437,7 +438,11 @@ impl NotificationStore for SqlStore {
             }
         }
         writes.sort_by(|a, b| {
-            (a.1.channel, a.1.subject_key.as_str(), a.0).cmp(&(b.1.channel, b.1.subject_key.as_str(), b.0))
+            (a.1.channel, a.1.subject_key.as_str(), a.0).cmp(&(
+                b.1.channel,
+                b.1.subject_key.as_str(),
+                b.0,
+            ))
         });
         let mut order: Vec<usize> = (0..events.len()).collect();
         order.sort_by_key(|&i| events.get(i).map(|e| e.event));

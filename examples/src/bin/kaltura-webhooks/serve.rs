@@ -274,7 +274,12 @@ async fn catch_up(
         }
     };
     let since = catch_up_since(newest, now, max_hours);
-    tracing::info!(newest, since, max_hours, "catching up on changes missed while down");
+    tracing::info!(
+        newest,
+        since,
+        max_hours,
+        "catching up on changes missed while down"
+    );
     match backfill::backfill(
         &loaded.account,
         store,
