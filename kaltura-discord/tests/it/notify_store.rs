@@ -1470,19 +1470,36 @@ async fn measure_sqlite_throughput() {
         store.ingest_batch(batch).await.unwrap();
     }
     let ingest = started.elapsed();
+    // Half routed one event per transaction, half in batches of 50 (`route_events`).
     let started = std::time::Instant::now();
     let w = worker("router");
+    let mut route_one = std::time::Duration::ZERO;
+    let mut route_batch = std::time::Duration::ZERO;
     loop {
-        let claimed = store.claim_events(&w, T0, 600, 1000).await.unwrap();
-        if claimed.is_empty() {
+        let claimed = store.claim_events(&w, T0, 600, 50).await.unwrap();
+        let Some(first) = claimed.first() else {
             break;
-        }
-        for e in claimed {
-            let ch = 100 + (e.id.0 % 50) as u64;
-            store
-                .route_event(&w, e.id, &[delivery(e.id, ch, &format!("s{}", e.id))], T0)
-                .await
-                .unwrap();
+        };
+        let one_by_one = first.id.0 <= (N / 2) as i64;
+        let routed: Vec<RoutedEvent> = claimed
+            .iter()
+            .map(|e| {
+                let ch = 100 + (e.id.0 % 50) as u64;
+                routed(e.id, vec![delivery(e.id, ch, &format!("s{}", e.id))])
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        if one_by_one {
+            for r in &routed {
+                store
+                    .route_event(&w, r.event, &r.deliveries, T0)
+                    .await
+                    .unwrap();
+            }
+            route_one += t.elapsed();
+        } else {
+            store.route_events(&w, &routed, T0).await.unwrap();
+            route_batch += t.elapsed();
         }
     }
     let route = started.elapsed();
@@ -1515,11 +1532,14 @@ async fn measure_sqlite_throughput() {
     let deliver = started.elapsed();
     assert_eq!(store.stats().await.unwrap().delivered, N as u64);
     let rate = |d: std::time::Duration| N as f64 / d.as_secs_f64();
+    let half = |d: std::time::Duration| (N / 2) as f64 / d.as_secs_f64();
     eprintln!(
-        "SQLite, {N} events: ingest {:.0}/s (batches of 256), route {:.0}/s (one event per transaction), \
-         lease+finish {:.0} deliveries/s (4 workers, 10 per lease, 50 channels)",
+        "SQLite, {N} events: ingest {:.0}/s (batches of 256), route {:.0}/s overall: {:.0}/s one event per \
+         transaction, {:.0}/s batches of 50; lease+finish {:.0} deliveries/s (4 workers, 10 per lease, 50 channels)",
         rate(ingest),
         rate(route),
+        half(route_one),
+        half(route_batch),
         rate(deliver)
     );
     t.cleanup().await;
