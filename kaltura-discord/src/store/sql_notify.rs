@@ -425,11 +425,19 @@ impl NotificationStore for SqlStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        // Every write is prepared before the transaction, and rows are locked and inserted
-        // in one order (events by id, deliveries by channel and subject key, channel rows by
-        // channel), so that concurrent routers wait for each other instead of deadlocking.
+        // Every write is prepared before the transaction. Rows are locked and written in one
+        // order: events by id (deliveries in the order given, which is their order within
+        // the event), channel rows by channel, so that concurrent routers wait for each
+        // other. (Two routers queueing the same subject keys in opposite orders could still
+        // deadlock on PostgreSQL; it aborts one transaction, whose events stay claimed and
+        // are routed again.)
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by_key(|&i| events.get(i).map(|e| e.event));
         let mut writes = Vec::new();
-        for (slot, routed) in events.iter().enumerate() {
+        for &slot in &order {
+            let Some(routed) = events.get(slot) else {
+                continue;
+            };
             for d in &routed.deliveries {
                 let message = serde_json::to_string(&d.message).map_err(|_| {
                     Error::invalid_input("message", "the message cannot be stored as JSON")
@@ -437,15 +445,6 @@ impl NotificationStore for SqlStore {
                 writes.push((slot, d, message));
             }
         }
-        writes.sort_by(|a, b| {
-            (a.1.channel, a.1.subject_key.as_str(), a.0).cmp(&(
-                b.1.channel,
-                b.1.subject_key.as_str(),
-                b.0,
-            ))
-        });
-        let mut order: Vec<usize> = (0..events.len()).collect();
-        order.sort_by_key(|&i| events.get(i).map(|e| e.event));
         let select = format!(
             "SELECT claim_owner, routed_at FROM notify_events WHERE id = $1{}",
             self.kind().row_lock()
@@ -529,15 +528,15 @@ impl NotificationStore for SqlStore {
                 .await
                 .map_err(db_err(OP))?
                 .rows_affected();
-                if channels.last() != Some(&d.channel) {
-                    channels.push(d.channel);
-                }
+                channels.push(d.channel);
                 if done > 0
                     && let Some(RouteResult::Queued(n)) = results.get_mut(*slot)
                 {
                     *n = n.saturating_add(1);
                 }
             }
+            channels.sort_unstable();
+            channels.dedup();
             for channel in &channels {
                 sqlx::query(
                     "INSERT INTO notify_channels (channel_id, lease_owner, lease_expires_at, next_attempt_at) \
