@@ -236,8 +236,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::ids::{ChannelId, GuildId};
     use crate::notify::{
-        ChannelLease, DeliveryId, DeliveryOutcome, DeliveryRecord, EventId, EventKind, NewDelivery,
-        OutboxStats, StoredEvent, Subscription, SubscriptionId, WorkerId,
+        ChannelLease, DeliveryId, DeliveryOutcome, DeliveryRecord, EventId, EventKind, OutboxStats,
+        RouteResult, RoutedEvent, StoredEvent, Subscription, SubscriptionId, WorkerId,
     };
 
     /// A small in-memory inbox (only the ingest side of the contract), with a switch that
@@ -311,13 +311,15 @@ pub(crate) mod tests {
                 })
                 .collect())
         }
-        async fn route_event(
+        async fn route_events(
             &self,
             _: &WorkerId,
-            _: EventId,
-            _: &[NewDelivery],
+            _: &[RoutedEvent],
             _: i64,
-        ) -> Result<u32> {
+        ) -> Result<Vec<RouteResult>> {
+            Err(unsupported())
+        }
+        async fn newest_event_at(&self, _: PartnerId) -> Result<Option<i64>> {
             Err(unsupported())
         }
         async fn lease_channel(

@@ -47,8 +47,8 @@ pub use event::{InboundEvent, NotificationMeta, PayloadError};
 pub use signature::{HashAlgorithm, SignatureError};
 pub use store::{
     ChannelLease, Delivery, DeliveryId, DeliveryOutcome, DeliveryRecord, DeliveryStatus, EventId,
-    Ingested, NewDelivery, NotificationStore, OutboxStats, RouteFilters, StoredEvent, Subscription,
-    SubscriptionId, WorkerId,
+    Ingested, NewDelivery, NotificationStore, ORDER_HOLD_ATTEMPTS, OutboxStats, RouteFilters,
+    RouteResult, RoutedEvent, StoredEvent, Subscription, SubscriptionId, WorkerId,
 };
 
 /// A kind of Kaltura event that can be announced in Discord.

@@ -1,8 +1,9 @@
 //! Routing: which guilds' channels announce a received event, and with what message.
 //!
 //! [`EventRouter::run_once`] claims received events from the [`NotificationStore`], routes
-//! each ([`EventRouter::route`]) and writes the deliveries with
-//! [`NotificationStore::route_event`], which marks the event routed in the same
+//! them ([`EventRouter::route`], several at a time, reading the subscriptions and guild
+//! configurations once per pass) and writes the deliveries of the whole batch with
+//! [`NotificationStore::route_events`], which marks the events routed in the same
 //! transaction. An event that cannot be routed now (Kaltura unreachable while fetching its
 //! entry, the store failing) is left claimed: its claim lapses and it is routed again later.
 //!
@@ -64,12 +65,15 @@ use kaltura_client::PartnerId;
 use kaltura_client::clock::{Clock, SystemClock};
 use kaltura_client::types::{EntryStatus, MediaEntry, ModerationStatus};
 use serde_json::Value;
-use tokio::sync::Notify;
+use tokio::sync::{Mutex, Notify, OnceCell};
 
 use super::metrics::NotifyMetrics;
 use super::render::{Renderer, RouteSettings};
-use super::{EventKind, NewDelivery, NotificationStore, RouteFilters, StoredEvent, WorkerId};
-use crate::config::{ConfigResolver, GuildConfig};
+use super::{
+    EventKind, NewDelivery, NotificationStore, RouteFilters, RouteResult, RoutedEvent, StoredEvent,
+    Subscription, WorkerId,
+};
+use crate::config::{ConfigResolver, GuildConfig, ResolvedGuildConfig};
 use crate::context::{GuildContext, KalturaAccount};
 use crate::error::SetupError;
 use crate::ids::{ChannelId, GuildId};
@@ -82,6 +86,27 @@ pub const DEFAULT_LEASE_SECS: i64 = 60;
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(2);
 /// How many events [`EventRouter::run`] claims at once.
 pub const DEFAULT_BATCH: u32 = 50;
+/// How many claimed events [`EventRouter::run_once`] routes at once (fetching an entry from
+/// Kaltura is a network call).
+pub const ROUTE_CONCURRENCY: usize = 8;
+
+/// What one pass of [`EventRouter::run_once`] reads once and shares between its events:
+/// the subscriptions of each partner, the configured guilds and each guild's resolved
+/// configuration. A guild whose configuration does not resolve is logged once and `None`.
+#[derive(Default)]
+struct PassCache {
+    subscriptions: CacheMap<PartnerId, Arc<Vec<Subscription>>>,
+    configured: OnceCell<Arc<Vec<GuildId>>>,
+    guilds: CacheMap<GuildId, Option<Arc<ResolvedGuildConfig>>>,
+}
+
+/// One value per key, computed once even when several events ask at the same time.
+type CacheMap<K, V> = Mutex<HashMap<K, Arc<OnceCell<V>>>>;
+
+/// The cell of `key` in `map` (created empty).
+async fn cell<K: std::hash::Hash + Eq, V>(map: &CacheMap<K, V>, key: K) -> Arc<OnceCell<V>> {
+    map.lock().await.entry(key).or_default().clone()
+}
 
 /// One route an event may go to.
 #[derive(Debug, Clone)]
@@ -439,35 +464,73 @@ impl EventRouter {
         }
     }
 
+    /// A guild's resolved configuration, read once per pass; `None` (logged) when it does
+    /// not resolve.
+    async fn resolved(
+        &self,
+        guild: GuildId,
+        cache: &PassCache,
+    ) -> Option<Arc<ResolvedGuildConfig>> {
+        cell(&cache.guilds, guild)
+            .await
+            .get_or_init(|| async {
+                match self.inner.resolver.guild(guild).await {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        tracing::warn!(%guild, error = %e, "guild configuration does not resolve; its routes are skipped");
+                        None
+                    }
+                }
+            })
+            .await
+            .clone()
+    }
+
     /// Every route of the event's partner and kind, subscriptions first.
-    async fn candidates(&self, partner: PartnerId, kind: EventKind) -> Result<Vec<Candidate>> {
+    async fn candidates(
+        &self,
+        partner: PartnerId,
+        kind: EventKind,
+        cache: &PassCache,
+    ) -> Result<Vec<Candidate>> {
         let inner = &self.inner;
-        let mut out: Vec<Candidate> = inner
-            .store
-            .partner_subscriptions(partner)
+        let subscriptions = cell(&cache.subscriptions, partner)
+            .await
+            .get_or_try_init(|| async {
+                inner
+                    .store
+                    .partner_subscriptions(partner)
+                    .await
+                    .map(Arc::new)
+            })
             .await?
-            .into_iter()
+            .clone();
+        let mut out: Vec<Candidate> = subscriptions
+            .iter()
             .filter(|s| s.kind == kind)
             .map(|s| Candidate {
                 guild: s.guild,
                 channel: s.channel,
-                webhook: s.webhook,
-                filters: s.filters,
+                webhook: s.webhook.clone(),
+                filters: s.filters.clone(),
                 settings: RouteSettings {
-                    mention_roles: s.mention_roles,
-                    template: s.template,
+                    mention_roles: s.mention_roles.clone(),
+                    template: s.template.clone(),
                 },
                 origin: "subscription",
             })
             .collect();
         let default = inner.default_account.partner_id();
-        for guild in inner.resolver.configured_guilds().await? {
-            let resolved = match inner.resolver.guild(guild).await {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(%guild, error = %e, "guild configuration does not resolve; its routes are skipped");
-                    continue;
-                }
+        let configured = cache
+            .configured
+            .get_or_try_init(|| async {
+                Ok::<_, Error>(Arc::new(inner.resolver.configured_guilds().await?))
+            })
+            .await?
+            .clone();
+        for &guild in configured.iter() {
+            let Some(resolved) = self.resolved(guild, cache).await else {
+                continue;
             };
             let config = resolved.config();
             if guild_partner(config, default) != partner {
@@ -537,10 +600,16 @@ impl EventRouter {
     pub async fn route(&self, event: &StoredEvent) -> Result<Vec<NewDelivery>> {
         use tracing::Instrument as _;
         let span = tracing::debug_span!("route", event = %event.id, partner = %event.event.partner_id, kind = ?event.event.kind);
-        self.route_inner(event).instrument(span).await
+        self.route_inner(event, &PassCache::default())
+            .instrument(span)
+            .await
     }
 
-    async fn route_inner(&self, event: &StoredEvent) -> Result<Vec<NewDelivery>> {
+    async fn route_inner(
+        &self,
+        event: &StoredEvent,
+        cache: &PassCache,
+    ) -> Result<Vec<NewDelivery>> {
         let inner = &self.inner;
         let ev = &event.event;
         let Some(kind) = ev.kind else {
@@ -552,7 +621,7 @@ impl EventRouter {
             tracing::debug!(event = %event.id, %partner, "no account for this partner; nothing to route");
             return Ok(Vec::new());
         };
-        let candidates = self.candidates(partner, kind).await?;
+        let candidates = self.candidates(partner, kind, cache).await?;
         if candidates.is_empty() {
             tracing::debug!(event = %event.id, %kind, "no route for this event");
             return Ok(Vec::new());
@@ -589,12 +658,8 @@ impl EventRouter {
             if seen.contains(&c.channel) {
                 continue;
             }
-            let resolved = match inner.resolver.guild(c.guild).await {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(guild = %c.guild, error = %e, "guild configuration does not resolve; route skipped");
-                    continue;
-                }
+            let Some(resolved) = self.resolved(c.guild, cache).await else {
+                continue;
             };
             let config = resolved.config();
             if !config.features.notifications {
@@ -632,36 +697,86 @@ impl EventRouter {
         Ok(out)
     }
 
-    /// Claims up to `limit` events, routes them and queues their deliveries. Returns how
-    /// many events were routed; an event that failed to route (logged) stays claimed until
-    /// its claim lapses and is then routed again.
+    /// Claims up to `limit` events, routes them ([`ROUTE_CONCURRENCY`] at a time, sharing
+    /// one read of the subscriptions and guild configurations) and queues their deliveries
+    /// in one [`NotificationStore::route_events`] transaction. Returns how many events were
+    /// routed; an event that failed to route (logged) stays claimed until its claim lapses
+    /// and is then routed again.
     ///
     /// # Errors
     ///
-    /// The store fails to hand out events or to record a routing.
+    /// The store fails to hand out events or to record the routing.
     pub async fn run_once(&self, worker: &WorkerId, limit: u32) -> Result<usize> {
+        use tracing::Instrument as _;
         let inner = &self.inner;
         let events = inner
             .store
             .claim_events(worker, inner.clock.now_unix(), inner.lease_secs, limit)
             .await?;
-        let mut routed = 0;
-        for event in events {
-            match self.route(&event).await {
-                Ok(deliveries) => {
-                    let queued = inner
-                        .store
-                        .route_event(worker, event.id, &deliveries, inner.clock.now_unix())
-                        .await?;
-                    inner.metrics.queued(u64::from(queued));
-                    routed += 1;
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let cache = Arc::new(PassCache::default());
+        let mut routed: Vec<Option<RoutedEvent>> = vec![None; events.len()];
+        let mut pending = events.into_iter().enumerate();
+        let mut tasks = tokio::task::JoinSet::new();
+        loop {
+            while tasks.len() < ROUTE_CONCURRENCY {
+                let Some((slot, event)) = pending.next() else {
+                    break;
+                };
+                let router = self.clone();
+                let cache = cache.clone();
+                let span = tracing::debug_span!("route", event = %event.id, partner = %event.event.partner_id, kind = ?event.event.kind);
+                tasks.spawn(
+                    async move {
+                        let result = router.route_inner(&event, &cache).await;
+                        (slot, event.id, result)
+                    }
+                    .instrument(span),
+                );
+            }
+            let Some(joined) = tasks.join_next().await else {
+                break;
+            };
+            match joined {
+                Ok((slot, event, Ok(deliveries))) => {
+                    if let Some(place) = routed.get_mut(slot) {
+                        *place = Some(RoutedEvent { event, deliveries });
+                    }
+                }
+                Ok((_, event, Err(e))) => {
+                    tracing::warn!(%event, error = %e, "could not route the event; it is retried when its claim lapses");
                 }
                 Err(e) => {
-                    tracing::warn!(event = %event.id, error = %e, "could not route the event; it is retried when its claim lapses");
+                    tracing::error!(error = %e, "a routing task failed; its event is retried when its claim lapses");
                 }
             }
         }
-        Ok(routed)
+        let batch: Vec<RoutedEvent> = routed.into_iter().flatten().collect();
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let results = inner
+            .store
+            .route_events(worker, &batch, inner.clock.now_unix())
+            .await?;
+        let mut count = 0;
+        for (routed, result) in batch.iter().zip(results) {
+            match result {
+                RouteResult::Queued(queued) => {
+                    inner.metrics.queued(u64::from(queued));
+                    count += 1;
+                }
+                RouteResult::ClaimLost => {
+                    tracing::info!(event = %routed.event, "another router took the event's lapsed claim; it routes it");
+                }
+                RouteResult::NotFound => {
+                    tracing::warn!(event = %routed.event, "the claimed event is gone from the store");
+                }
+            }
+        }
+        Ok(count)
     }
 
     /// Routes until `shutdown` completes: a pass of [`EventRouter::run_once`], then, when

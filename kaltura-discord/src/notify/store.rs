@@ -211,7 +211,7 @@ pub struct ChannelLease {
     pub owner: WorkerId,
     /// When the lease lapses; another worker may take the channel after it.
     pub expires_at: i64,
-    /// The deliveries, oldest first.
+    /// The deliveries, in order: by event id, then delivery id.
     pub items: Vec<Delivery>,
 }
 
@@ -268,6 +268,39 @@ pub struct DeliveryRecord {
     pub queued_at: i64,
     /// Last changed at.
     pub updated_at: i64,
+}
+
+/// How many times a received event may be claimed without being routed while it still holds
+/// back the deliveries of later events (the routing frontier, see
+/// [`NotificationStore::lease_channel`]).
+///
+/// Deliveries go out per channel in event order: a delivery is due only when every event
+/// received before its own is routed. An event that routers keep failing to route (a poison
+/// event, a Kaltura outage while fetching its entry) would stall every channel; once it has
+/// been claimed more than this many times it stops holding the others back (logged at warn
+/// once). Its own deliveries then go out late, out of order, when it finally routes.
+pub const ORDER_HOLD_ATTEMPTS: u32 = 3;
+
+/// One event's routing, written by [`NotificationStore::route_events`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutedEvent {
+    /// The claimed event.
+    pub event: EventId,
+    /// Its deliveries (none when no route matched: the event is still marked routed).
+    pub deliveries: Vec<NewDelivery>,
+}
+
+/// What [`NotificationStore::route_events`] did with one [`RoutedEvent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteResult {
+    /// Marked routed, with this many deliveries queued (0 when every one was already queued
+    /// for its channel and subject key, or when this worker had routed it already).
+    Queued(u32),
+    /// Not written: another worker holds the event's claim now (this worker's claim lapsed
+    /// and was taken). That worker routes it.
+    ClaimLost,
+    /// Not written: there is no such event.
+    NotFound,
 }
 
 /// Outbox and inbox depth, for metrics and `/readyz`.
@@ -366,24 +399,70 @@ pub trait NotificationStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<StoredEvent>>;
 
-    /// Marks a claimed event routed and queues its deliveries, atomically. A delivery whose
-    /// `(channel, subject_key)` was already queued is not queued again. Returns how many were
-    /// queued.
+    /// Marks claimed events routed and queues their deliveries, all in one transaction. A
+    /// delivery whose `(channel, subject_key)` was already queued is not queued again. An
+    /// event whose claim this worker lost is not written ([`RouteResult::ClaimLost`]); the
+    /// others are. The answers are in the order of `events`.
     ///
     /// # Errors
     ///
     /// [`crate::Error::Store`] when the store fails; nothing changed then.
+    async fn route_events(
+        &self,
+        worker: &WorkerId,
+        events: &[RoutedEvent],
+        now: i64,
+    ) -> Result<Vec<RouteResult>>;
+
+    /// [`NotificationStore::route_events`] for one event. Returns how many deliveries were
+    /// queued.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the store fails (nothing changed then);
+    /// [`crate::Error::Conflict`] when another worker holds the claim;
+    /// [`crate::Error::NotFound`] when there is no such event.
     async fn route_event(
         &self,
         worker: &WorkerId,
         event: EventId,
         deliveries: &[NewDelivery],
         now: i64,
-    ) -> Result<u32>;
+    ) -> Result<u32> {
+        let batch = [RoutedEvent {
+            event,
+            deliveries: deliveries.to_vec(),
+        }];
+        let results = self.route_events(worker, &batch, now).await?;
+        match results.first() {
+            Some(RouteResult::Queued(n)) => Ok(*n),
+            Some(RouteResult::ClaimLost) => Err(crate::Error::conflict(
+                crate::error::Resource::NotificationEvent,
+                event,
+                crate::error::ConflictReason::LeaseLost,
+            )),
+            Some(RouteResult::NotFound) | None => Err(crate::Error::not_found(
+                crate::error::Resource::NotificationEvent,
+                event,
+            )),
+        }
+    }
+
+    /// When the newest event of `partner` was received (unix seconds), `None` when none was.
+    /// `kaltura-webhooks serve` starts its catch-up from it.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the store fails.
+    async fn newest_event_at(&self, partner: PartnerId) -> Result<Option<i64>>;
 
     /// Leases the channel whose oldest due delivery is oldest, with up to `max_items` of its
-    /// queued deliveries in order, unless another worker holds it. `None` when nothing is
-    /// due.
+    /// due deliveries in order, unless another worker holds it. `None` when nothing is due.
+    ///
+    /// Order per channel is event order: deliveries come out by `(event id, delivery id)`,
+    /// whichever router queued them first. A delivery is due only when every event with a
+    /// smaller id is routed (the routing frontier), except events claimed more than
+    /// [`ORDER_HOLD_ATTEMPTS`] times without being routed, which stop holding the others.
     ///
     /// # Errors
     ///

@@ -14,8 +14,8 @@ use crate::error::{ConflictReason, Resource};
 use crate::ids::{ChannelId, GuildId, MessageId};
 use crate::notify::{
     ChannelLease, Delivery, DeliveryId, DeliveryOutcome, DeliveryRecord, DeliveryStatus, EventId,
-    EventKind, InboundEvent, Ingested, NewDelivery, NotificationStore, OutboxStats, StoredEvent,
-    Subscription, SubscriptionId, WorkerId,
+    EventKind, InboundEvent, Ingested, NewDelivery, NotificationStore, ORDER_HOLD_ATTEMPTS,
+    OutboxStats, RouteResult, RoutedEvent, StoredEvent, Subscription, SubscriptionId, WorkerId,
 };
 use crate::{Error, Result};
 
@@ -29,6 +29,9 @@ struct EventRow {
     event: InboundEvent,
     routed: bool,
     claim: Option<(WorkerId, i64)>,
+    /// How many times it was claimed (the routing frontier stops waiting for it after
+    /// `ORDER_HOLD_ATTEMPTS`).
+    route_attempts: u32,
 }
 
 struct OutboxRow {
@@ -45,8 +48,8 @@ struct OutboxRow {
 struct ChannelRow {
     lease: Option<(WorkerId, i64)>,
     next_attempt_at: i64,
-    /// Queued deliveries, in order.
-    queued: BTreeSet<i64>,
+    /// Queued deliveries, in order: `(event id, delivery id)`.
+    queued: BTreeSet<(i64, i64)>,
 }
 
 /// The notification tables of a [`MemoryStore`].
@@ -113,6 +116,7 @@ impl NotificationStore for MemoryStore {
                     event: event.clone(),
                     routed: false,
                     claim: None,
+                    route_attempts: 0,
                 },
             );
             answers.push(Ingested::New(EventId(id)));
@@ -140,6 +144,14 @@ impl NotificationStore for MemoryStore {
                 && lapsed(&row.claim, now)
             {
                 row.claim = Some((worker.clone(), expires));
+                row.route_attempts = row.route_attempts.saturating_add(1);
+                if row.route_attempts == ORDER_HOLD_ATTEMPTS.saturating_add(1) {
+                    tracing::warn!(
+                        event = id,
+                        attempts = ORDER_HOLD_ATTEMPTS,
+                        "a notification event failed to route {ORDER_HOLD_ATTEMPTS} times; it no longer holds back later deliveries and is delivered out of order when it routes"
+                    );
+                }
                 claimed.push(StoredEvent {
                     id: EventId(*id),
                     event: row.event.clone(),
@@ -149,63 +161,73 @@ impl NotificationStore for MemoryStore {
         Ok(claimed)
     }
 
-    async fn route_event(
+    async fn route_events(
         &self,
         worker: &WorkerId,
-        event: EventId,
-        deliveries: &[NewDelivery],
+        events: &[RoutedEvent],
         now: i64,
-    ) -> Result<u32> {
+    ) -> Result<Vec<RouteResult>> {
         let mut guard = self.notify.lock().await;
         let state = &mut *guard;
-        let row = state
-            .events
-            .get_mut(&event.0)
-            .ok_or_else(|| Error::not_found(Resource::NotificationEvent, event))?;
-        if row.claim.as_ref().map(|(owner, _)| owner) != Some(worker) {
-            return Err(Error::conflict(
-                Resource::NotificationEvent,
-                event,
-                ConflictReason::LeaseLost,
-            ));
-        }
-        if row.routed {
-            return Ok(0);
-        }
-        row.routed = true;
-        state.unrouted.remove(&event.0);
-        let mut queued: u32 = 0;
-        for d in deliveries {
-            state
-                .channels
-                .entry(d.channel)
-                .or_insert_with(|| ChannelRow {
-                    next_attempt_at: now,
-                    ..ChannelRow::default()
-                });
-            if !state.subjects.insert((d.channel, d.subject_key.clone())) {
+        let mut results = Vec::with_capacity(events.len());
+        for routed in events {
+            let event = routed.event;
+            let Some(row) = state.events.get_mut(&event.0) else {
+                results.push(RouteResult::NotFound);
+                continue;
+            };
+            if row.claim.as_ref().map(|(owner, _)| owner) != Some(worker) {
+                results.push(RouteResult::ClaimLost);
                 continue;
             }
-            state.last_delivery = state.last_delivery.saturating_add(1);
-            let id = state.last_delivery;
-            state.outbox.insert(
-                id,
-                OutboxRow {
-                    new: NewDelivery { event, ..d.clone() },
-                    status: DeliveryStatus::Queued,
-                    attempts: 0,
-                    reason: None,
-                    message: None,
-                    queued_at: now,
-                    updated_at: now,
-                },
-            );
-            if let Some(channel) = state.channels.get_mut(&d.channel) {
-                channel.queued.insert(id);
+            if row.routed {
+                results.push(RouteResult::Queued(0));
+                continue;
             }
-            queued = queued.saturating_add(1);
+            row.routed = true;
+            state.unrouted.remove(&event.0);
+            let mut queued: u32 = 0;
+            for d in &routed.deliveries {
+                let channel = state
+                    .channels
+                    .entry(d.channel)
+                    .or_insert_with(|| ChannelRow {
+                        next_attempt_at: now,
+                        ..ChannelRow::default()
+                    });
+                if !state.subjects.insert((d.channel, d.subject_key.clone())) {
+                    continue;
+                }
+                state.last_delivery = state.last_delivery.saturating_add(1);
+                let id = state.last_delivery;
+                channel.queued.insert((event.0, id));
+                state.outbox.insert(
+                    id,
+                    OutboxRow {
+                        new: NewDelivery { event, ..d.clone() },
+                        status: DeliveryStatus::Queued,
+                        attempts: 0,
+                        reason: None,
+                        message: None,
+                        queued_at: now,
+                        updated_at: now,
+                    },
+                );
+                queued = queued.saturating_add(1);
+            }
+            results.push(RouteResult::Queued(queued));
         }
-        Ok(queued)
+        Ok(results)
+    }
+
+    async fn newest_event_at(&self, partner: PartnerId) -> Result<Option<i64>> {
+        let state = self.notify.lock().await;
+        Ok(state
+            .events
+            .values()
+            .filter(|row| row.event.partner_id == partner)
+            .map(|row| row.event.received_at)
+            .max())
     }
 
     async fn lease_channel(
@@ -221,11 +243,24 @@ impl NotificationStore for MemoryStore {
         let expires = now.saturating_add(lease_secs.max(0));
         let mut guard = self.notify.lock().await;
         let state = &mut *guard;
+        // The routing frontier: the oldest unrouted event that still holds the others back.
+        let frontier = state
+            .unrouted
+            .iter()
+            .find(|id| {
+                state
+                    .events
+                    .get(id)
+                    .is_some_and(|row| row.route_attempts <= ORDER_HOLD_ATTEMPTS)
+            })
+            .copied()
+            .unwrap_or(i64::MAX);
         let chosen = state
             .channels
             .iter()
             .filter(|(_, c)| c.next_attempt_at <= now && lapsed(&c.lease, now))
-            .filter_map(|(id, c)| c.queued.first().map(|head| (*head, *id)))
+            .filter_map(|(id, c)| c.queued.first().map(|head| (head.0, *id)))
+            .filter(|(event, _)| *event < frontier)
             .min();
         let Some((_, channel_id)) = chosen else {
             return Ok(None);
@@ -237,8 +272,9 @@ impl NotificationStore for MemoryStore {
         let items = channel
             .queued
             .iter()
+            .take_while(|(event, _)| *event < frontier)
             .take(max_items)
-            .filter_map(|id| {
+            .filter_map(|(_, id)| {
                 let row = state.outbox.get(id)?;
                 let thread_message = row.new.thread_key.as_ref().and_then(|key| {
                     state
@@ -298,7 +334,7 @@ impl NotificationStore for MemoryStore {
                     row.message = Some(*message);
                     row.reason = None;
                     row.attempts = row.attempts.saturating_add(1);
-                    channel.queued.remove(&id.0);
+                    channel.queued.remove(&(row.new.event.0, id.0));
                     if let Some(key) = &row.new.thread_key {
                         let latest = state
                             .threads
@@ -318,12 +354,12 @@ impl NotificationStore for MemoryStore {
                     row.status = DeliveryStatus::Dead;
                     row.reason = Some(bounded_reason(reason));
                     row.attempts = row.attempts.saturating_add(1);
-                    channel.queued.remove(&id.0);
+                    channel.queued.remove(&(row.new.event.0, id.0));
                 }
                 DeliveryOutcome::Skipped { reason } => {
                     row.status = DeliveryStatus::Skipped;
                     row.reason = Some(bounded_reason(reason));
-                    channel.queued.remove(&id.0);
+                    channel.queued.remove(&(row.new.event.0, id.0));
                 }
             }
         }
@@ -371,7 +407,7 @@ impl NotificationStore for MemoryStore {
         row.updated_at = now;
         let channel = state.channels.entry(row.new.channel).or_default();
         channel.next_attempt_at = now;
-        channel.queued.insert(id.0);
+        channel.queued.insert((row.new.event.0, id.0));
         Ok(true)
     }
 

@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, MEETINGS_V2),
     (3, MEETING_DISCORD_EVENTS_V3),
     (4, NOTIFICATIONS_V4),
+    (5, NOTIFY_ORDER_V5),
 ];
 
 /// The table that records which migrations ran.
@@ -168,6 +169,16 @@ CREATE TABLE notify_channels (
     next_attempt_at BIGINT NOT NULL
 );
 CREATE INDEX notify_channels_due ON notify_channels (next_attempt_at);
+"#;
+
+/// Migration 5: notification order across routers and catch-up. `route_attempts` counts the
+/// claims of an event (the routing frontier stops waiting for an event claimed more than
+/// `ORDER_HOLD_ATTEMPTS` times); lease items are read per channel in `(event_id, id)` order
+/// from the queued rows only; `newest_event_at` reads the newest `received_at` of a partner.
+const NOTIFY_ORDER_V5: &str = r#"
+ALTER TABLE notify_events ADD COLUMN route_attempts INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX notify_outbox_channel_order ON notify_outbox (channel_id, event_id, id) WHERE status = 'queued';
+CREATE INDEX notify_events_partner_received ON notify_events (partner_id, received_at);
 "#;
 
 /// The URL schemes this build can open.

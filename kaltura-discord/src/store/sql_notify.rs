@@ -23,8 +23,9 @@ use crate::error::{ConflictReason, Resource};
 use crate::ids::{ChannelId, GuildId, MessageId, RoleId};
 use crate::notify::{
     ChannelLease, Delivery, DeliveryId, DeliveryOutcome, DeliveryRecord, DeliveryStatus, EventId,
-    EventKind, InboundEvent, Ingested, NewDelivery, NotificationStore, OutboxStats, RouteFilters,
-    StoredEvent, Subscription, SubscriptionId, WorkerId,
+    EventKind, InboundEvent, Ingested, NewDelivery, NotificationStore, ORDER_HOLD_ATTEMPTS,
+    OutboxStats, RouteFilters, RouteResult, RoutedEvent, StoredEvent, Subscription, SubscriptionId,
+    WorkerId,
 };
 use crate::rest::WebhookUrl;
 use crate::{Error, Result};
@@ -249,15 +250,22 @@ fn lease_item_from_row(row: &impl RowExt) -> Result<Delivery> {
     Ok(delivery)
 }
 
-/// The lease items: the channel's queued deliveries in id order, each with the message of
-/// the latest delivered delivery of its thread in the channel.
+/// The routing frontier: the oldest event that is not routed and still holds back later
+/// deliveries (claimed at most `ORDER_HOLD_ATTEMPTS` times, $1). `NULL` when there is none.
+const FRONTIER: &str =
+    "SELECT MIN(id) FROM notify_events WHERE routed_at IS NULL AND route_attempts <= $1";
+
+/// The lease items: the channel's queued deliveries of events before the frontier ($3) in
+/// `(event_id, id)` order, each with the message of the latest delivered delivery of its
+/// thread in the channel.
 const LEASE_ITEMS: &str = concat!(
     "SELECT ",
     outbox_columns!(),
     ", (SELECT t.message_id FROM notify_outbox t WHERE t.channel_id = notify_outbox.channel_id \
      AND t.thread_key = notify_outbox.thread_key AND t.status = 'delivered' \
      AND t.message_id IS NOT NULL ORDER BY t.id DESC LIMIT 1) AS thread_message \
-     FROM notify_outbox WHERE channel_id = $1 AND status = 'queued' ORDER BY id LIMIT $2"
+     FROM notify_outbox WHERE channel_id = $1 AND status = 'queued' AND event_id < $3 \
+     ORDER BY event_id, id LIMIT $2"
 );
 
 /// The `(id, token)` columns of a webhook.
@@ -354,11 +362,13 @@ impl NotificationStore for SqlStore {
         }
         let sql = format!(
             concat!(
-                "UPDATE notify_events SET claim_owner = $1, claim_expires_at = $2 WHERE id IN (",
+                "UPDATE notify_events SET claim_owner = $1, claim_expires_at = $2, ",
+                "route_attempts = route_attempts + 1 WHERE id IN (",
                 "SELECT id FROM notify_events WHERE routed_at IS NULL ",
                 "AND (claim_owner IS NULL OR claim_expires_at <= $3) ORDER BY id LIMIT $4{}",
                 ") RETURNING ",
-                event_columns!()
+                event_columns!(),
+                ", CAST(route_attempts AS BIGINT) AS route_attempts"
             ),
             self.kind().skip_locked()
         );
@@ -378,6 +388,16 @@ impl NotificationStore for SqlStore {
             // A row that cannot be read must not block every event behind it: it is logged
             // (id and field, never its content) and left claimed, so it lapses and is
             // reported again, while the others are routed.
+            for row in &rows {
+                if row.int("route_attempts", OP)? == i64::from(ORDER_HOLD_ATTEMPTS) + 1 {
+                    let id = row.int("id", OP)?;
+                    tracing::warn!(
+                        event = id,
+                        attempts = ORDER_HOLD_ATTEMPTS,
+                        "a notification event failed to route {ORDER_HOLD_ATTEMPTS} times; it no longer holds back later deliveries and is delivered out of order when it routes"
+                    );
+                }
+            }
             rows.iter()
                 .filter_map(|row| match event_from_row(row) {
                     Ok(event) => Some(event),
@@ -394,27 +414,37 @@ impl NotificationStore for SqlStore {
         Ok(events)
     }
 
-    #[tracing::instrument(name = "notify_store.route_event", skip_all, fields(backend = self.backend(), worker = %worker, event = %event))]
-    async fn route_event(
+    #[tracing::instrument(name = "notify_store.route_events", skip_all, fields(backend = self.backend(), worker = %worker, events = events.len()))]
+    async fn route_events(
         &self,
         worker: &WorkerId,
-        event: EventId,
-        deliveries: &[NewDelivery],
+        events: &[RoutedEvent],
         now: i64,
-    ) -> Result<u32> {
+    ) -> Result<Vec<RouteResult>> {
         const OP: &str = "queueing notification deliveries";
-        let messages = deliveries
-            .iter()
-            .map(|d| {
-                serde_json::to_string(&d.message).map_err(|_| {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Every write is prepared before the transaction. Rows are locked and written in one
+        // order: events by id (deliveries in the order given, which is their order within
+        // the event), channel rows by channel, so that concurrent routers wait for each
+        // other. (Two routers queueing the same subject keys in opposite orders could still
+        // deadlock on PostgreSQL; it aborts one transaction, whose events stay claimed and
+        // are routed again.)
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by_key(|&i| events.get(i).map(|e| e.event));
+        let mut writes = Vec::new();
+        for &slot in &order {
+            let Some(routed) = events.get(slot) else {
+                continue;
+            };
+            for d in &routed.deliveries {
+                let message = serde_json::to_string(&d.message).map_err(|_| {
                     Error::invalid_input("message", "the message cannot be stored as JSON")
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        // Channel rows are created in one order so that concurrent routers do not deadlock.
-        let mut channels: Vec<ChannelId> = deliveries.iter().map(|d| d.channel).collect();
-        channels.sort_unstable();
-        channels.dedup();
+                })?;
+                writes.push((slot, d, message));
+            }
+        }
         let select = format!(
             "SELECT claim_owner, routed_at FROM notify_events WHERE id = $1{}",
             self.kind().row_lock()
@@ -422,27 +452,56 @@ impl NotificationStore for SqlStore {
         let _guard = self.notify_write_guard().await;
         on_pool!(self, p => {
             let mut tx = p.begin_write(OP).await?;
-            let row = sqlx::query(&select)
-                .bind(event.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err(OP))?
-                .ok_or_else(|| Error::not_found(Resource::NotificationEvent, event))?;
-            let owner = row.opt_text("claim_owner", OP)?;
-            let routed_at = row.opt_int("routed_at", OP)?;
-            if owner.as_deref() != Some(worker.0.as_str()) {
-                return Err(Error::conflict(
-                    Resource::NotificationEvent,
-                    event,
-                    ConflictReason::LeaseLost,
-                ));
+            let mut results = vec![RouteResult::NotFound; events.len()];
+            let mut write = vec![false; events.len()];
+            let mut previous: Option<(EventId, RouteResult)> = None;
+            for &slot in &order {
+                let Some(routed) = events.get(slot) else { continue };
+                if let Some((event, result)) = previous
+                    && event == routed.event
+                {
+                    // The same event twice in one batch: the first one is written.
+                    if let Some(place) = results.get_mut(slot) {
+                        *place = match result {
+                            RouteResult::Queued(_) => RouteResult::Queued(0),
+                            other => other,
+                        };
+                    }
+                    continue;
+                }
+                let row = sqlx::query(&select)
+                    .bind(routed.event.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err(OP))?;
+                let result = match row {
+                    None => RouteResult::NotFound,
+                    Some(row) => {
+                        let owner = row.opt_text("claim_owner", OP)?;
+                        if owner.as_deref() != Some(worker.0.as_str()) {
+                            RouteResult::ClaimLost
+                        } else if row.opt_int("routed_at", OP)?.is_some() {
+                            // Routed already by this worker (its answer was lost).
+                            RouteResult::Queued(0)
+                        } else {
+                            if let Some(w) = write.get_mut(slot) {
+                                *w = true;
+                            }
+                            RouteResult::Queued(0)
+                        }
+                    }
+                };
+                if let Some(place) = results.get_mut(slot) {
+                    *place = result;
+                }
+                previous = Some((routed.event, result));
             }
-            if routed_at.is_some() {
-                // Routed already by this worker (its answer was lost): nothing more to queue.
-                return Ok(0);
-            }
-            let mut queued: u32 = 0;
-            for (d, message) in deliveries.iter().zip(&messages) {
+            let mut channels: Vec<ChannelId> = Vec::new();
+            for (slot, d, message) in &writes {
+                if !write.get(*slot).copied().unwrap_or(false) {
+                    continue;
+                }
+                let Some(routed) = events.get(*slot) else { continue };
                 let (webhook_id, webhook_token) = webhook_columns(d.webhook.as_ref());
                 let done = sqlx::query(
                     "INSERT INTO notify_outbox (event_id, guild_id, channel_id, webhook_id, webhook_token, kind, \
@@ -451,7 +510,7 @@ impl NotificationStore for SqlStore {
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, NULL, NULL, $13, $14) \
                      ON CONFLICT (channel_id, subject_key) DO NOTHING",
                 )
-                .bind(event.0)
+                .bind(routed.event.0)
                 .bind(d.guild.to_string())
                 .bind(d.channel.to_string())
                 .bind(webhook_id)
@@ -469,10 +528,15 @@ impl NotificationStore for SqlStore {
                 .await
                 .map_err(db_err(OP))?
                 .rows_affected();
-                if done > 0 {
-                    queued = queued.saturating_add(1);
+                channels.push(d.channel);
+                if done > 0
+                    && let Some(RouteResult::Queued(n)) = results.get_mut(*slot)
+                {
+                    *n = n.saturating_add(1);
                 }
             }
+            channels.sort_unstable();
+            channels.dedup();
             for channel in &channels {
                 sqlx::query(
                     "INSERT INTO notify_channels (channel_id, lease_owner, lease_expires_at, next_attempt_at) \
@@ -484,15 +548,36 @@ impl NotificationStore for SqlStore {
                 .await
                 .map_err(db_err(OP))?;
             }
-            sqlx::query("UPDATE notify_events SET routed_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(event.0)
-                .execute(&mut *tx)
+            for &slot in &order {
+                let Some(routed) = events.get(slot) else { continue };
+                if write.get(slot).copied().unwrap_or(false) {
+                    sqlx::query("UPDATE notify_events SET routed_at = $1 WHERE id = $2")
+                        .bind(now)
+                        .bind(routed.event.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err(OP))?;
+                }
+            }
+            tx.commit().await.map_err(db_err(OP))?;
+            tracing::debug!(
+                routed = write.iter().filter(|w| **w).count(),
+                lost = results.iter().filter(|r| **r == RouteResult::ClaimLost).count(),
+                "routed notification events"
+            );
+            Ok(results)
+        })
+    }
+
+    async fn newest_event_at(&self, partner: PartnerId) -> Result<Option<i64>> {
+        const OP: &str = "reading the newest notification event";
+        on_pool!(self, p => {
+            let row = sqlx::query("SELECT MAX(received_at) AS newest FROM notify_events WHERE partner_id = $1")
+                .bind(partner.get())
+                .fetch_one(p)
                 .await
                 .map_err(db_err(OP))?;
-            tx.commit().await.map_err(db_err(OP))?;
-            tracing::debug!(queued, "routed a notification event");
-            Ok(queued)
+            row.opt_int("newest", OP)
         })
     }
 
@@ -506,23 +591,32 @@ impl NotificationStore for SqlStore {
     ) -> Result<Option<ChannelLease>> {
         const OP: &str = "leasing a delivery channel";
         let max_items = max_items.clamp(1, MAX_ROWS);
+        // The channel whose head (its first queued delivery in `(event_id, id)` order) is
+        // oldest among the free, due channels whose head is before the routing frontier ($4).
         let take = format!(
             "UPDATE notify_channels SET lease_owner = $1, lease_expires_at = $2 WHERE channel_id = (\
              SELECT c.channel_id FROM notify_channels c WHERE c.next_attempt_at <= $3 \
              AND (c.lease_owner IS NULL OR c.lease_expires_at <= $3) \
-             AND EXISTS (SELECT 1 FROM notify_outbox q WHERE q.channel_id = c.channel_id AND q.status = 'queued') \
-             ORDER BY (SELECT q.id FROM notify_outbox q WHERE q.channel_id = c.channel_id AND q.status = 'queued' ORDER BY q.id LIMIT 1) \
-             LIMIT 1{}) AND (lease_owner IS NULL OR lease_expires_at <= $3) RETURNING channel_id",
+             AND (SELECT MIN(q.event_id) FROM notify_outbox q WHERE q.channel_id = c.channel_id AND q.status = 'queued') < $4 \
+             ORDER BY (SELECT MIN(q.event_id) FROM notify_outbox q WHERE q.channel_id = c.channel_id AND q.status = 'queued'), \
+             c.channel_id LIMIT 1{}) AND (lease_owner IS NULL OR lease_expires_at <= $3) RETURNING channel_id",
             self.kind().skip_locked()
         );
         let expires = now.saturating_add(lease_secs.max(0));
         let _guard = self.notify_write_guard().await;
         on_pool!(self, p => {
             let mut tx = p.begin_write(OP).await?;
+            let frontier: Option<i64> = sqlx::query_scalar(FRONTIER)
+                .bind(i64::from(ORDER_HOLD_ATTEMPTS))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err(OP))?;
+            let frontier = frontier.unwrap_or(i64::MAX);
             let channel: Option<String> = sqlx::query_scalar(&take)
                 .bind(&worker.0)
                 .bind(expires)
                 .bind(now)
+                .bind(frontier)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(db_err(OP))?;
@@ -534,6 +628,7 @@ impl NotificationStore for SqlStore {
             let rows = sqlx::query(LEASE_ITEMS)
                 .bind(&raw)
                 .bind(i64::from(max_items))
+                .bind(frontier)
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db_err(OP))?;

@@ -10,8 +10,8 @@ use kaltura_discord::commands::Reply;
 use kaltura_discord::error::{ConflictReason, Resource};
 use kaltura_discord::notify::{
     ChannelLease, DeliveryId, DeliveryOutcome, DeliveryStatus, EventId, EventKind, InboundEvent,
-    Ingested, NewDelivery, NotificationMeta, NotificationStore, OutboxStats, RouteFilters,
-    Subscription, WorkerId,
+    Ingested, NewDelivery, NotificationMeta, NotificationStore, ORDER_HOLD_ATTEMPTS, OutboxStats,
+    RouteFilters, RouteResult, RoutedEvent, Subscription, WorkerId,
 };
 use kaltura_discord::rest::WebhookUrl;
 use kaltura_discord::store::SqlStore;
@@ -872,7 +872,287 @@ async fn eight_workers_deliver_everything_once_in_order<S: Stores>(store: S) {
     assert_drained(&store, expected, got).await;
 }
 
+/// Ingests events `keys` (one batch) and returns their ids.
+async fn ingest(store: &impl NotificationStore, keys: &[&str]) -> Vec<EventId> {
+    let events: Vec<InboundEvent> = keys.iter().map(|k| event(7, k)).collect();
+    store
+        .ingest_batch(&events)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(new_id)
+        .collect()
+}
+
+fn routed(event: EventId, deliveries: Vec<NewDelivery>) -> RoutedEvent {
+    RoutedEvent { event, deliveries }
+}
+
+fn claimed_ids(claimed: &[kaltura_discord::notify::StoredEvent]) -> Vec<EventId> {
+    claimed.iter().map(|e| e.id).collect()
+}
+
+/// The event of each leased delivery, in lease order.
+fn lease_events(lease: &ChannelLease) -> Vec<EventId> {
+    lease.items.iter().map(|d| d.new.event).collect()
+}
+
+/// Router B routes events 2 and 3 before router A routes event 1: nothing is leasable until
+/// event 1 is routed, then channel 10 gets 1, 2, 3 although 1's delivery was queued last.
+async fn order_follows_events_across_routers<S: Stores>(store: S) {
+    let ids = ingest(&store, &["1", "2", "3"]).await;
+    let (a, b) = (worker("router-a"), worker("router-b"));
+    assert_eq!(
+        claimed_ids(&store.claim_events(&a, T0, 60, 1).await.unwrap()),
+        ids[..1]
+    );
+    assert_eq!(
+        claimed_ids(&store.claim_events(&b, T0, 60, 10).await.unwrap()),
+        ids[1..]
+    );
+    let results = store
+        .route_events(
+            &b,
+            &[
+                routed(ids[1], vec![delivery(ids[1], 10, "b")]),
+                routed(
+                    ids[2],
+                    vec![delivery(ids[2], 10, "c"), delivery(ids[2], 11, "c")],
+                ),
+            ],
+            T0 + 1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        results,
+        vec![RouteResult::Queued(1), RouteResult::Queued(2)]
+    );
+    assert_eq!(store.stats().await.unwrap().queued, 3);
+    // Event 1 is not routed yet: no channel is due, not even 11 (event 3 waits for 1).
+    let d = worker("deliver");
+    assert_eq!(store.lease_channel(&d, T0 + 2, 30, 10).await.unwrap(), None);
+    assert_eq!(
+        store
+            .route_event(&a, ids[0], &[delivery(ids[0], 10, "a")], T0 + 3)
+            .await
+            .unwrap(),
+        1
+    );
+    let lease = store
+        .lease_channel(&d, T0 + 4, 30, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lease.channel, channel(10));
+    assert_eq!(lease_events(&lease), ids);
+    // Event order, not insertion order: event 1's delivery was queued last.
+    assert!(lease.items[0].id > lease.items[1].id);
+    // A lease shorter than the channel keeps the order too.
+    let second = store
+        .lease_channel(&d, T0 + 4, 30, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (second.channel, lease_events(&second)),
+        (channel(11), vec![ids[2]])
+    );
+    let outcomes: Vec<_> = lease
+        .items
+        .iter()
+        .map(|i| {
+            (
+                i.id,
+                DeliveryOutcome::Delivered {
+                    message: message(1),
+                },
+            )
+        })
+        .collect();
+    store.finish(&lease, &outcomes, T0 + 5).await.unwrap();
+    assert_eq!(store.stats().await.unwrap().delivered, 3);
+}
+
+/// An event that keeps failing to route holds later deliveries back for its first
+/// `ORDER_HOLD_ATTEMPTS` claims only; it is delivered late, out of order, when it routes.
+async fn a_poison_event_stops_holding_after_its_claims_fail<S: Stores>(store: S) {
+    assert_eq!(ORDER_HOLD_ATTEMPTS, 3);
+    let ids = ingest(&store, &["1", "2"]).await;
+    let r = worker("router");
+    let d = worker("deliver");
+    assert_eq!(
+        claimed_ids(&store.claim_events(&r, T0, 30, 10).await.unwrap()),
+        ids
+    );
+    store
+        .route_event(&r, ids[1], &[delivery(ids[1], 10, "b")], T0 + 1)
+        .await
+        .unwrap();
+    // Claims 2 and 3 of event 1 lapse too; it still holds event 2 back.
+    for n in 1..3 {
+        let at = T0 + 30 * n;
+        assert_eq!(
+            claimed_ids(&store.claim_events(&r, at, 30, 10).await.unwrap()),
+            ids[..1]
+        );
+        assert_eq!(
+            store.lease_channel(&d, at + 1, 30, 10).await.unwrap(),
+            None,
+            "claim {n}"
+        );
+    }
+    // Its fourth claim: three failed, it no longer holds.
+    assert_eq!(
+        claimed_ids(&store.claim_events(&r, T0 + 90, 30, 10).await.unwrap()),
+        ids[..1]
+    );
+    let lease = store
+        .lease_channel(&d, T0 + 91, 30, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lease_events(&lease), vec![ids[1]]);
+    store
+        .finish(
+            &lease,
+            &[(
+                lease.items[0].id,
+                DeliveryOutcome::Delivered {
+                    message: message(2),
+                },
+            )],
+            T0 + 92,
+        )
+        .await
+        .unwrap();
+    // It finally routes: delivered after event 2's, out of order.
+    store
+        .route_event(&r, ids[0], &[delivery(ids[0], 10, "a")], T0 + 93)
+        .await
+        .unwrap();
+    let late = store
+        .lease_channel(&d, T0 + 94, 30, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lease_events(&late), vec![ids[0]]);
+}
+
+/// Router A's claim lapses and router B takes the event: A's write is refused (reported in
+/// the batch, the others of the batch are written), and the channel still gets event order.
+async fn a_lapsed_claim_taken_by_another_router_keeps_order<S: Stores>(store: S) {
+    let ids = ingest(&store, &["1", "2", "3"]).await;
+    let (a, b) = (worker("router-a"), worker("router-b"));
+    assert_eq!(
+        claimed_ids(&store.claim_events(&a, T0, 30, 1).await.unwrap()),
+        ids[..1]
+    );
+    assert_eq!(
+        claimed_ids(&store.claim_events(&b, T0, 30, 1).await.unwrap()),
+        ids[1..2]
+    );
+    store
+        .route_event(&b, ids[1], &[delivery(ids[1], 10, "b")], T0 + 1)
+        .await
+        .unwrap();
+    let d = worker("deliver");
+    assert_eq!(store.lease_channel(&d, T0 + 2, 30, 10).await.unwrap(), None);
+    // A stalls; its claim lapses and B takes event 1 (and 3, never claimed before).
+    assert_eq!(
+        claimed_ids(&store.claim_events(&b, T0 + 30, 30, 10).await.unwrap()),
+        vec![ids[0], ids[2]]
+    );
+    // A wakes up and writes its batch: event 1 is refused, nothing of it written.
+    let results = store
+        .route_events(
+            &a,
+            &[routed(ids[0], vec![delivery(ids[0], 10, "a-from-a")])],
+            T0 + 31,
+        )
+        .await
+        .unwrap();
+    assert_eq!(results, vec![RouteResult::ClaimLost]);
+    assert_eq!(store.stats().await.unwrap().queued, 1);
+    assert_eq!(
+        store.lease_channel(&d, T0 + 31, 30, 10).await.unwrap(),
+        None
+    );
+    // B writes one batch: 3 (in the batch first), 1, an unknown event, and 1 again.
+    let results = store
+        .route_events(
+            &b,
+            &[
+                routed(ids[2], vec![delivery(ids[2], 10, "c")]),
+                routed(ids[0], vec![delivery(ids[0], 10, "a")]),
+                routed(EventId(999_999), vec![delivery(EventId(999_999), 10, "z")]),
+                routed(ids[0], vec![delivery(ids[0], 10, "a-again")]),
+            ],
+            T0 + 32,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        results,
+        vec![
+            RouteResult::Queued(1),
+            RouteResult::Queued(1),
+            RouteResult::NotFound,
+            RouteResult::Queued(0),
+        ]
+    );
+    let lease = store
+        .lease_channel(&d, T0 + 33, 30, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lease_events(&lease), ids);
+    let subjects: Vec<&str> = lease
+        .items
+        .iter()
+        .map(|i| i.new.subject_key.as_str())
+        .collect();
+    assert_eq!(subjects, ["a", "b", "c"]);
+    assert_eq!(store.stats().await.unwrap().unrouted_events, 0);
+}
+
+/// The newest `received_at` per partner, for the catch-up at start.
+async fn newest_event_at_per_partner<S: Stores>(store: S) {
+    assert_eq!(store.newest_event_at(partner(7)).await.unwrap(), None);
+    let at = |p: i64, key: &str, t: i64| InboundEvent {
+        received_at: t,
+        ..event(p, key)
+    };
+    store
+        .ingest_batch(&[
+            at(7, "1", T0 + 50),
+            at(7, "2", T0 + 5),
+            at(8, "1", T0 + 100),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.newest_event_at(partner(7)).await.unwrap(),
+        Some(T0 + 50)
+    );
+    assert_eq!(
+        store.newest_event_at(partner(8)).await.unwrap(),
+        Some(T0 + 100)
+    );
+    assert_eq!(store.newest_event_at(partner(9)).await.unwrap(), None);
+    // A duplicate is not a newer event.
+    store.ingest_batch(&[at(7, "1", T0 + 500)]).await.unwrap();
+    assert_eq!(
+        store.newest_event_at(partner(7)).await.unwrap(),
+        Some(T0 + 50)
+    );
+}
+
 every_store!(
+    order_follows_events_across_routers,
+    a_poison_event_stops_holding_after_its_claims_fail,
+    a_lapsed_claim_taken_by_another_router_keeps_order,
+    newest_event_at_per_partner,
     dedup_across_and_within_batches,
     claims_lapse_and_are_taken_again,
     routing_is_idempotent_per_subject_key,
@@ -1190,19 +1470,36 @@ async fn measure_sqlite_throughput() {
         store.ingest_batch(batch).await.unwrap();
     }
     let ingest = started.elapsed();
+    // Half routed one event per transaction, half in batches of 50 (`route_events`).
     let started = std::time::Instant::now();
     let w = worker("router");
+    let mut route_one = std::time::Duration::ZERO;
+    let mut route_batch = std::time::Duration::ZERO;
     loop {
-        let claimed = store.claim_events(&w, T0, 600, 1000).await.unwrap();
-        if claimed.is_empty() {
+        let claimed = store.claim_events(&w, T0, 600, 50).await.unwrap();
+        let Some(first) = claimed.first() else {
             break;
-        }
-        for e in claimed {
-            let ch = 100 + (e.id.0 % 50) as u64;
-            store
-                .route_event(&w, e.id, &[delivery(e.id, ch, &format!("s{}", e.id))], T0)
-                .await
-                .unwrap();
+        };
+        let one_by_one = first.id.0 <= (N / 2) as i64;
+        let routed: Vec<RoutedEvent> = claimed
+            .iter()
+            .map(|e| {
+                let ch = 100 + (e.id.0 % 50) as u64;
+                routed(e.id, vec![delivery(e.id, ch, &format!("s{}", e.id))])
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        if one_by_one {
+            for r in &routed {
+                store
+                    .route_event(&w, r.event, &r.deliveries, T0)
+                    .await
+                    .unwrap();
+            }
+            route_one += t.elapsed();
+        } else {
+            store.route_events(&w, &routed, T0).await.unwrap();
+            route_batch += t.elapsed();
         }
     }
     let route = started.elapsed();
@@ -1235,11 +1532,14 @@ async fn measure_sqlite_throughput() {
     let deliver = started.elapsed();
     assert_eq!(store.stats().await.unwrap().delivered, N as u64);
     let rate = |d: std::time::Duration| N as f64 / d.as_secs_f64();
+    let half = |d: std::time::Duration| (N / 2) as f64 / d.as_secs_f64();
     eprintln!(
-        "SQLite, {N} events: ingest {:.0}/s (batches of 256), route {:.0}/s (one event per transaction), \
-         lease+finish {:.0} deliveries/s (4 workers, 10 per lease, 50 channels)",
+        "SQLite, {N} events: ingest {:.0}/s (batches of 256), route {:.0}/s overall: {:.0}/s one event per \
+         transaction, {:.0}/s batches of 50; lease+finish {:.0} deliveries/s (4 workers, 10 per lease, 50 channels)",
         rate(ingest),
         rate(route),
+        half(route_one),
+        half(route_batch),
         rate(deliver)
     );
     t.cleanup().await;

@@ -15,9 +15,9 @@ use kaltura_discord::ids::{ChannelId, GuildId};
 use kaltura_discord::notify::metrics::NotifyMetrics;
 use kaltura_discord::notify::signature::sign;
 use kaltura_discord::notify::{
-    ChannelLease, DeliveryId, DeliveryOutcome, DeliveryRecord, EventId, EventKind, HashAlgorithm,
-    InboundEvent, Ingested, NewDelivery, NotificationStore, OutboxStats, StoredEvent, Subscription,
-    SubscriptionId, WorkerId,
+    ChannelLease, DeliveryId, DeliveryOutcome, DeliveryRecord, EventKind, HashAlgorithm,
+    InboundEvent, Ingested, NotificationStore, OutboxStats, RouteResult, RoutedEvent, StoredEvent,
+    Subscription, SubscriptionId, WorkerId,
 };
 use secrecy::SecretString;
 
@@ -65,15 +65,18 @@ impl NotificationStore for Switch {
             .claim_events(worker, now, lease_secs, limit)
             .await
     }
-    async fn route_event(
+    async fn route_events(
         &self,
         worker: &WorkerId,
-        event: EventId,
-        deliveries: &[NewDelivery],
+        events: &[RoutedEvent],
         now: i64,
-    ) -> Result<u32> {
+    ) -> Result<Vec<RouteResult>> {
         self.check()?;
-        self.inner.route_event(worker, event, deliveries, now).await
+        self.inner.route_events(worker, events, now).await
+    }
+    async fn newest_event_at(&self, partner: PartnerId) -> Result<Option<i64>> {
+        self.check()?;
+        self.inner.newest_event_at(partner).await
     }
     async fn lease_channel(
         &self,

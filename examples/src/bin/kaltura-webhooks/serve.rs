@@ -26,9 +26,26 @@ use crate::cli_io;
 use crate::setup::{self, Sources};
 use crate::waking::WakingStore;
 
-/// The longest catch-up at start: Kaltura retries for minutes, not days, but an outage may
-/// be longer; older changes are left to `kaltura-webhooks backfill --since`.
-const MAX_CATCH_UP_SECS: i64 = 24 * 3600;
+/// The catch-up window at start when this partner never sent an event (a new install).
+const FIRST_CATCH_UP_SECS: i64 = 24 * 3600;
+
+/// How far before the newest received event the catch-up starts: events committed just
+/// before a crash may be newer than changes Kaltura had not notified yet (it retries for
+/// minutes), so a margin re-lists them; what was already received is not queued again.
+const CATCH_UP_MARGIN_SECS: i64 = 10 * 60;
+
+/// The start of the catch-up at `now`: the newest received event of the partner minus
+/// [`CATCH_UP_MARGIN_SECS`], at most `max_hours` back; [`FIRST_CATCH_UP_SECS`] (also at most
+/// `max_hours`) when nothing was ever received. Never after `now`.
+fn catch_up_since(newest: Option<i64>, now: i64, max_hours: u32) -> i64 {
+    let max_secs = i64::from(max_hours).saturating_mul(3600);
+    let oldest = now.saturating_sub(max_secs);
+    let from = match newest {
+        Some(at) => at.saturating_sub(CATCH_UP_MARGIN_SECS),
+        None => now.saturating_sub(FIRST_CATCH_UP_SECS),
+    };
+    from.clamp(oldest, now)
+}
 
 /// Options of `serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -49,6 +66,11 @@ pub(crate) struct ServeArgs {
     /// Skip the catch-up backfill at start.
     #[arg(long)]
     no_backfill: bool,
+    /// The longest catch-up at start, in hours: it lists what changed since the newest
+    /// received event (minus 10 minutes), at most this long ago (24 h when nothing was ever
+    /// received); older changes are left to `kaltura-webhooks backfill --since`.
+    #[arg(long, default_value_t = 168, value_parser = clap::value_parser!(u32).range(1..=8760))]
+    catch_up_max_hours: u32,
     /// Seconds a worker holds a channel (and the router an event) before another process
     /// may take it over; longer than a Discord call may take.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(2..=3600))]
@@ -161,7 +183,13 @@ pub(crate) async fn serve(sources: &Sources, args: ServeArgs) -> Result<(), Stri
             std::env::var("KD_DISCORD_API_URL").ok().as_deref(),
         )?;
         if !args.no_backfill {
-            catch_up(&loaded, store.as_ref(), clock.as_ref()).await;
+            catch_up(
+                &loaded,
+                store.as_ref(),
+                clock.as_ref(),
+                args.catch_up_max_hours,
+            )
+            .await;
         }
         let event_router = EventRouter::builder()
             .store(store.clone())
@@ -228,12 +256,30 @@ pub(crate) async fn serve(sources: &Sources, args: ServeArgs) -> Result<(), Stri
     Ok(())
 }
 
-/// The catch-up at start: READY entries changed in the last [`MAX_CATCH_UP_SECS`] are
-/// queued (deduplicated: what was already received or announced is not queued again). A
-/// failure is logged, never fatal: the server still receives.
-async fn catch_up(loaded: &Loaded, store: &dyn NotificationStore, clock: &dyn Clock) {
+/// The catch-up at start: READY entries changed since the newest received event (see
+/// [`catch_up_since`]) are queued (deduplicated: what was already received or announced is
+/// not queued again). A failure is logged, never fatal: the server still receives.
+async fn catch_up(
+    loaded: &Loaded,
+    store: &dyn NotificationStore,
+    clock: &dyn Clock,
+    max_hours: u32,
+) {
     let now = clock.now_unix();
-    let since = now - MAX_CATCH_UP_SECS;
+    let newest = match store.newest_event_at(loaded.account.partner_id()).await {
+        Ok(newest) => newest,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the newest received event; catching up on the first-start window");
+            None
+        }
+    };
+    let since = catch_up_since(newest, now, max_hours);
+    tracing::info!(
+        newest,
+        since,
+        max_hours,
+        "catching up on changes missed while down"
+    );
     match backfill::backfill(
         &loaded.account,
         store,
@@ -363,5 +409,37 @@ pub(crate) async fn replay(
             "guild {guild} has no dead-lettered or skipped delivery {delivery}\n"
         ))?;
         Ok(ExitCode::FAILURE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_780_000_000;
+    const HOUR: i64 = 3600;
+
+    #[test]
+    fn catch_up_starts_before_the_newest_event_within_the_maximum() {
+        // Down for two hours: from the newest event minus the margin.
+        assert_eq!(
+            catch_up_since(Some(NOW - 2 * HOUR), NOW, 168),
+            NOW - 2 * HOUR - CATCH_UP_MARGIN_SECS
+        );
+        // Down for a month: bounded by the maximum window.
+        assert_eq!(
+            catch_up_since(Some(NOW - 30 * 24 * HOUR), NOW, 168),
+            NOW - 168 * HOUR
+        );
+        assert_eq!(catch_up_since(Some(NOW - 5 * HOUR), NOW, 3), NOW - 3 * HOUR);
+        // Nothing ever received: 24 h, or less when the maximum is smaller.
+        assert_eq!(catch_up_since(None, NOW, 168), NOW - 24 * HOUR);
+        assert_eq!(catch_up_since(None, NOW, 6), NOW - 6 * HOUR);
+        // A newest event "in the future" (clock skew) never starts after now.
+        assert_eq!(catch_up_since(Some(NOW + HOUR), NOW, 168), NOW);
+        assert_eq!(
+            catch_up_since(Some(NOW), NOW, 168),
+            NOW - CATCH_UP_MARGIN_SECS
+        );
     }
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use kaltura_client::PartnerId;
 use kaltura_discord::notify::{
-    ChannelLease, DeliveryId, DeliveryOutcome, DeliveryRecord, EventId, EventKind, InboundEvent,
-    Ingested, NewDelivery, NotificationStore, OutboxStats, StoredEvent, Subscription,
+    ChannelLease, DeliveryId, DeliveryOutcome, DeliveryRecord, EventKind, InboundEvent, Ingested,
+    NotificationStore, OutboxStats, RouteResult, RoutedEvent, StoredEvent, Subscription,
     SubscriptionId, WorkerId,
 };
 use kaltura_discord::{ChannelId, GuildId, Result};
@@ -65,21 +65,22 @@ impl NotificationStore for WakingStore {
             .await
     }
 
-    async fn route_event(
+    async fn route_events(
         &self,
         worker: &WorkerId,
-        event: EventId,
-        deliveries: &[NewDelivery],
+        events: &[RoutedEvent],
         now: i64,
-    ) -> Result<u32> {
-        let queued = self
-            .inner
-            .route_event(worker, event, deliveries, now)
-            .await?;
-        if queued > 0 {
+    ) -> Result<Vec<RouteResult>> {
+        let results = self.inner.route_events(worker, events, now).await?;
+        // Routing an event may also make other events' deliveries due (the frontier moves).
+        if results.iter().any(|r| matches!(r, RouteResult::Queued(_))) {
             wake(&self.workers);
         }
-        Ok(queued)
+        Ok(results)
+    }
+
+    async fn newest_event_at(&self, partner: PartnerId) -> Result<Option<i64>> {
+        self.inner.newest_event_at(partner).await
     }
 
     async fn lease_channel(
