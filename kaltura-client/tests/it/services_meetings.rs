@@ -907,7 +907,10 @@ async fn fake_recording_links_to_its_session_through_the_template_entry() {
         .unwrap();
     assert_eq!(entry.extra["templateEntryId"], template.as_str());
     assert_eq!(entry.reference_id, Some(first.id.get().to_string()));
-    assert_eq!(entry.status, Some(kaltura_client::types::EntryStatus::Ready));
+    assert_eq!(
+        entry.status,
+        Some(kaltura_client::types::EntryStatus::Ready)
+    );
     assert_eq!(entry.duration, Some(1800));
 
     // The session of the recording, with the filter class that declares the property.

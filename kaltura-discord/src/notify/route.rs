@@ -66,6 +66,7 @@ use kaltura_client::types::{EntryStatus, MediaEntry, ModerationStatus};
 use serde_json::Value;
 use tokio::sync::Notify;
 
+use super::lifecycle::{LifecycleRouting, MeetingLifecycle};
 use super::metrics::NotifyMetrics;
 use super::render::{Renderer, RouteSettings};
 use super::{EventKind, NewDelivery, NotificationStore, RouteFilters, StoredEvent, WorkerId};
@@ -107,6 +108,7 @@ struct RouterInner {
     lease_secs: i64,
     idle: Duration,
     batch: u32,
+    lifecycle: Option<Arc<MeetingLifecycle>>,
 }
 
 /// Routes received events to deliveries; see the [module docs](self).
@@ -139,6 +141,7 @@ pub struct EventRouterBuilder {
     lease_secs: i64,
     idle: Duration,
     batch: u32,
+    lifecycle: Option<Arc<MeetingLifecycle>>,
 }
 
 impl std::fmt::Debug for EventRouterBuilder {
@@ -220,6 +223,15 @@ impl EventRouterBuilder {
         self
     }
 
+    /// The meeting lifecycle (default: none): it sees every event before it is routed
+    /// ([`MeetingLifecycle::before_routing`]), turns cancelled schedule events into "ended"
+    /// and ready recordings into "recording ready", and keeps a meeting's messages to the
+    /// guild that started it.
+    pub fn lifecycle(mut self, lifecycle: Arc<MeetingLifecycle>) -> Self {
+        self.lifecycle = Some(lifecycle);
+        self
+    }
+
     /// The router.
     ///
     /// # Errors
@@ -249,6 +261,7 @@ impl EventRouterBuilder {
                 lease_secs: self.lease_secs,
                 idle: self.idle,
                 batch: self.batch,
+                lifecycle: self.lifecycle,
             }),
         })
     }
@@ -421,6 +434,7 @@ impl EventRouter {
             lease_secs: DEFAULT_LEASE_SECS,
             idle: DEFAULT_IDLE,
             batch: DEFAULT_BATCH,
+            lifecycle: None,
         }
     }
 
@@ -552,7 +566,14 @@ impl EventRouter {
             tracing::debug!(event = %event.id, %partner, "no account for this partner; nothing to route");
             return Ok(Vec::new());
         };
-        let candidates = self.candidates(partner, kind).await?;
+        let mut candidates = self.candidates(partner, kind).await?;
+        if let Some(lifecycle) = &inner.lifecycle {
+            match lifecycle.before_routing(ev, account).await? {
+                LifecycleRouting::Skip => return Ok(Vec::new()),
+                LifecycleRouting::OnlyGuild(g) => candidates.retain(|c| c.guild == g),
+                _ => {}
+            }
+        }
         if candidates.is_empty() {
             tracing::debug!(event = %event.id, %kind, "no route for this event");
             return Ok(Vec::new());
