@@ -20,7 +20,10 @@ use kaltura_discord::notify::deliver::{DeliveryOptions, DeliveryWorker};
 use kaltura_discord::notify::lifecycle::MeetingLifecycle;
 use kaltura_discord::notify::route::EventRouter;
 use kaltura_discord::notify::setup::{SetupOptions, setup};
-use kaltura_discord::notify::{EventKind, NotificationStore, RouteFilters, Subscription, WorkerId};
+use kaltura_discord::notify::{
+    EventId, EventKind, InboundEvent, NotificationMeta, NotificationStore, RouteFilters,
+    StoredEvent, Subscription, WorkerId,
+};
 use kaltura_discord::rbac::{DiscordPermissions, Subject};
 use kaltura_discord::rest::{DiscordRest, TwilightRest};
 use kaltura_discord::store::{GuildOverrideStore, MeetingStore, SqlStore};
@@ -364,5 +367,93 @@ async fn a_meeting_is_one_living_message_in_its_own_guild_only() {
             .await
             .unwrap()
             .is_some()
+    );
+}
+
+#[tokio::test]
+async fn a_recording_whose_session_cannot_be_looked_up_is_routed_again() {
+    let w = World::new().await;
+    let session = w
+        .client
+        .schedule_event()
+        .add("Standup", T0 + 60, T0 + 3600)
+        .send()
+        .await
+        .unwrap();
+    let recording = w
+        .fake
+        .add_recording(session.id.get(), NewEntry::new("Standup (recording)"))
+        .unwrap();
+    let template = w
+        .client
+        .schedule_event()
+        .get(session.id)
+        .await
+        .unwrap()
+        .template_entry_id
+        .unwrap();
+    let object = json!({
+        "id": recording,
+        "objectType": "KalturaMediaEntry",
+        "status": 2,
+        "templateEntryId": template.as_str(),
+    });
+    let stored = StoredEvent {
+        id: EventId(1),
+        event: InboundEvent {
+            partner_id: w.fake.partner_id(),
+            dedup_key: "job:1".to_owned(),
+            kind: Some(EventKind::EntryReady),
+            subject: Some(recording.clone()),
+            object: object.clone(),
+            meta: NotificationMeta::default(),
+            received_at: T0,
+        },
+    };
+
+    // Kaltura unreachable: the routing fails (so the claim lapses and it is retried) and
+    // no "recording ready" was queued.
+    let secret = SecretString::from("abcdef0123456789abcdef0123456789");
+    let down = KalturaAccount::new(
+        Client::builder()
+            .service_url("http://127.0.0.1:9")
+            .partner_id(w.fake.partner_id())
+            .admin_secret(secret.clone())
+            .build()
+            .unwrap(),
+        &secret,
+    )
+    .unwrap();
+    let router = EventRouter::builder()
+        .store(w.store.clone())
+        .resolver(w.resolver.clone())
+        .account(down)
+        .lifecycle(w.lifecycle.clone())
+        .build()
+        .unwrap();
+    assert!(router.route(&stored).await.is_err());
+
+    // Reachable: the session is found and its "recording ready" queued, once.
+    w.router.route(&stored).await.unwrap();
+    assert!(
+        !w.lifecycle
+            .recording_ready(w.fake.partner_id(), session.id.get(), &object, T0)
+            .await
+            .unwrap(),
+        "already queued by the routing"
+    );
+    // A recording of a session with another template is nobody's.
+    let other = w
+        .client
+        .schedule_event()
+        .add("Other", T0 + 60, T0 + 3600)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        w.lifecycle
+            .recording_ready(w.fake.partner_id(), other.id.get(), &object, T0)
+            .await
+            .unwrap()
     );
 }
