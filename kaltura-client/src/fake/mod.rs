@@ -610,6 +610,97 @@ impl FakeKaltura {
     /// # Errors
     /// `MAX_OBJECTS_REACHED` when the catalog is full ([`Limits::max_entries`]).
     pub fn add_ready_entry(&self, entry: NewEntry) -> Result<String, crate::ApiError> {
+        self.add_entry_then_ready(entry, None)
+    }
+
+    /// Simulates the recording of a Kaltura Meetings session (schedule event `event_id`)
+    /// becoming available, and returns the recorded entry's id.
+    ///
+    /// How a recording is tied to its session in Kaltura: a record schedule event
+    /// (`KalturaEntryScheduleEvent`) has a `templateEntryId`, "entry to be used as template
+    /// during content ingestion", and an entry created from a template carries the template's
+    /// id in its own `KalturaBaseEntry.templateEntryId`. So the session of a recording is
+    /// `scheduleEvent.list` with `templateEntryIdEqual` = the recording's `templateEntryId`
+    /// (filter class `KalturaRecordScheduleEventFilter`). Kaltura Meetings gives the session
+    /// a template entry when it records it if it has none; the fake does the same here:
+    ///
+    /// 1. if the event has no `templateEntryId`, a template entry (no content, status
+    ///    NO_CONTENT = 7, named after the event's summary) is added (OBJECT_ADDED) and set
+    ///    as the event's `templateEntryId` (the schedule-event change notification);
+    /// 2. the recording is added like [`FakeKaltura::add_ready_entry`] (added, then READY,
+    ///    with the usual notifications), its `templateEntryId` being the template entry and
+    ///    its `referenceId` the event id.
+    ///
+    /// The event may be cancelled (a recording usually arrives after the session ended).
+    ///
+    /// # Errors
+    /// `SCHEDULE_EVENT_ID_NOT_FOUND` when there is no such event; `MAX_OBJECTS_REACHED` when
+    /// the catalog is full.
+    pub fn add_recording(&self, event_id: i64, entry: NewEntry) -> Result<String, crate::ApiError> {
+        const EVENTS: &str = "scheduleEvent";
+        let now = self.shared.now();
+        let mut store = self.shared.store();
+        let event = store
+            .tables
+            .get(EVENTS)
+            .and_then(|t| t.get(&event_id))
+            .cloned()
+            .ok_or_else(|| errors::schedule_event_not_found(&event_id.to_string()))?;
+        let template = match event
+            .get("templateEntryId")
+            .and_then(serde_json::Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            Some(t) => t.to_owned(),
+            None => {
+                let max = self.shared.limits.entries();
+                if store.entries.len() >= max {
+                    return Err(errors::max_objects_reached("entry", &max.to_string()));
+                }
+                let id = store.next_string_id();
+                let mut object = services::media::new_entry(
+                    self.shared.partner_id.get(),
+                    &self.shared.base_url,
+                    &id,
+                    now,
+                    &entry.user_id,
+                );
+                let summary = event
+                    .get("summary")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("Meeting");
+                object.insert(
+                    "name".into(),
+                    serde_json::json!(format!("{summary} (template)")),
+                );
+                store.entries.insert(id.clone(), object.clone());
+                self.shared
+                    .emit(&store, &notify::ObjectEvent::entry_added(&object));
+                let mut new = event.clone();
+                new.insert("templateEntryId".into(), serde_json::json!(id));
+                new.insert("updatedAt".into(), serde_json::json!(now));
+                store.table(EVENTS).insert(event_id, new.clone());
+                if let Some(change) = notify::ObjectEvent::schedule_event_changed(&event, &new) {
+                    self.shared.emit(&store, &change);
+                }
+                id
+            }
+        };
+        drop(store);
+        self.add_entry_then_ready(
+            entry,
+            Some(&[
+                ("templateEntryId", serde_json::json!(template)),
+                ("referenceId", serde_json::json!(event_id.to_string())),
+            ]),
+        )
+    }
+
+    fn add_entry_then_ready(
+        &self,
+        entry: NewEntry,
+        extra: Option<&[(&str, serde_json::Value)]>,
+    ) -> Result<String, crate::ApiError> {
         let now = self.shared.now();
         let mut store = self.shared.store();
         let max = self.shared.limits.entries();
@@ -638,6 +729,9 @@ impl FakeKaltura {
             ),
         ] {
             object.insert(k.to_owned(), v);
+        }
+        for (k, v) in extra.unwrap_or_default() {
+            object.insert((*k).to_owned(), v.clone());
         }
         services::media::sync_categories(&store, &mut object);
         store.entries.insert(id.clone(), object.clone());

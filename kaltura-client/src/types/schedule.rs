@@ -24,6 +24,15 @@ pub const LOCATION_SCHEDULE_RESOURCE: &str = "KalturaLocationScheduleResource";
 /// `objectType` of a Kaltura Meetings session event.
 pub const RECORD_SCHEDULE_EVENT: &str = "KalturaRecordScheduleEvent";
 
+/// `objectType` of a filter over record schedule events (Kaltura Meetings sessions):
+/// `KalturaRecordScheduleEventFilter` extends `KalturaEntryScheduleEventFilter`, which
+/// (through `KalturaEntryScheduleEventBaseFilter`) has `templateEntryIdEqual`. Send
+/// [`ScheduleEventFilter::template_entry_id_equal`] with this class (e.g. in
+/// `ListScheduleEventsRequest::filter_object_type`): the plain `KalturaScheduleEventFilter`
+/// has no such property, and Kaltura ignores properties a class does not declare, so the
+/// filter would silently match every event.
+pub const RECORD_SCHEDULE_EVENT_FILTER: &str = "KalturaRecordScheduleEventFilter";
+
 int_enum! {
     /// State of a schedule event (`KalturaScheduleEventStatus`).
     pub enum ScheduleEventStatus {
@@ -522,6 +531,13 @@ pub struct ScheduleEventFilter {
     /// Linked to any of these comma-separated resource ids.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_ids_multi_like_or: Option<String>,
+    /// Created from this template entry (`templateEntryIdEqual` of
+    /// `KalturaEntryScheduleEventBaseFilter`): the event a recording belongs to, given the
+    /// recording's own `templateEntryId`. Only entry schedule event filters declare it: send
+    /// the filter as [`RECORD_SCHEDULE_EVENT_FILTER`] (a `KalturaScheduleEventFilter`
+    /// ignores it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_entry_id_equal: Option<EntryId>,
     /// Sort order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<ScheduleEventOrderBy>,
@@ -552,6 +568,7 @@ setters!(ScheduleEventFilter {
     tags_multi_like_and: String,
     resource_ids_like: String,
     resource_ids_multi_like_or: String,
+    template_entry_id_equal: EntryId,
     order_by: ScheduleEventOrderBy,
 });
 
@@ -886,6 +903,17 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&filter).ok(),
             Some(serde_json::json!({"eventIdEqual": 7, "orderBy": "-createdAt"}))
+        );
+    }
+
+    #[test]
+    fn template_entry_filter_uses_kalturas_name() {
+        let filter = ScheduleEventFilter::new()
+            .template_entry_id_equal(EntryId::parse("0_tpl").unwrap())
+            .status_equal(ScheduleEventStatus::Active);
+        assert_eq!(
+            serde_json::to_value(&filter).ok(),
+            Some(serde_json::json!({"templateEntryIdEqual": "0_tpl", "statusEqual": 2}))
         );
     }
 

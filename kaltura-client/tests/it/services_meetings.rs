@@ -869,3 +869,82 @@ async fn fake_notification_templates_list_system_templates_and_clone() {
     assert_eq!(copy.status, Some(EventNotificationTemplateStatus::Disabled));
     assert_ne!(Some(copy.id), source.id());
 }
+
+#[tokio::test]
+async fn fake_recording_links_to_its_session_through_the_template_entry() {
+    use kaltura_client::EntryId;
+    use kaltura_client::fake::NewEntry;
+    use kaltura_client::types::schedule::RECORD_SCHEDULE_EVENT_FILTER;
+
+    let fake = FakeKaltura::start().await;
+    let client = fake_client(&fake);
+    let first = client
+        .schedule_event()
+        .add("Standup", 1_900_000_000, 1_900_003_600)
+        .send()
+        .await
+        .unwrap();
+    let second = client
+        .schedule_event()
+        .add("Retro", 1_900_010_000, 1_900_013_600)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.template_entry_id, None);
+
+    let recording = fake
+        .add_recording(
+            first.id.get(),
+            NewEntry::new("Standup recording").duration(1800),
+        )
+        .unwrap();
+    let event = client.schedule_event().get(first.id).await.unwrap();
+    let template = event.template_entry_id.clone().expect("a template entry");
+    let entry = client
+        .media()
+        .get(EntryId::parse(&recording).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(entry.extra["templateEntryId"], template.as_str());
+    assert_eq!(entry.reference_id, Some(first.id.get().to_string()));
+    assert_eq!(
+        entry.status,
+        Some(kaltura_client::types::EntryStatus::Ready)
+    );
+    assert_eq!(entry.duration, Some(1800));
+
+    // The session of the recording, with the filter class that declares the property.
+    let mut request = ListScheduleEventsRequest::new(
+        ScheduleEventFilter::new().template_entry_id_equal(template.clone()),
+    );
+    request.filter_object_type = RECORD_SCHEDULE_EVENT_FILTER.to_owned();
+    let found = client.send(request).await.unwrap();
+    assert_eq!(
+        found.objects.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [first.id]
+    );
+    // A plain KalturaScheduleEventFilter does not declare it: ignored, as Kaltura does.
+    let plain = client
+        .schedule_event()
+        .list()
+        .filter(ScheduleEventFilter::new().template_entry_id_equal(template.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.total_count, 2);
+
+    // A second recording reuses the session's template entry; the other session has none.
+    let again = fake
+        .add_recording(first.id.get(), NewEntry::new("Part 2"))
+        .unwrap();
+    assert_ne!(again, recording);
+    let event = client.schedule_event().get(first.id).await.unwrap();
+    assert_eq!(event.template_entry_id, Some(template));
+    let other = client.schedule_event().get(second.id).await.unwrap();
+    assert_eq!(other.template_entry_id, None);
+    let missing = fake.add_recording(424_242, NewEntry::new("x")).unwrap_err();
+    assert_eq!(
+        missing.code,
+        kaltura_client::ErrorCode::ScheduleEventIdNotFound
+    );
+}

@@ -18,6 +18,28 @@
 //! delivery worker edits the one message the first state posted. Emitting is idempotent (the
 //! dedup key), so a restart or two lifecycle tasks never announce a state twice.
 //!
+//! # In the router
+//!
+//! Given to the router with `EventRouterBuilder::lifecycle`, the lifecycle sees every event
+//! before it is routed ([`MeetingLifecycle::before_routing`]):
+//!
+//! - a **schedule-event change** (kind [`EventKind::MeetingScheduled`] from Kaltura) whose
+//!   status is cancelled or deleted becomes [`EventKind::MeetingEnded`]
+//!   ([`MeetingLifecycle::on_schedule_event`]) and is not routed as "scheduled" itself; a
+//!   change of a meeting the bot knows whose start has passed is not routed either (it would
+//!   move the living message back to "scheduled");
+//! - an **entry ready** whose entry has a `templateEntryId` is looked up in Kaltura
+//!   (`scheduleEvent.list` with `templateEntryIdEqual`, filter class
+//!   `KalturaRecordScheduleEventFilter`, through the partner's account): each session found
+//!   gets [`MeetingLifecycle::recording_ready`]. When Kaltura cannot be reached the routing
+//!   of the entry fails and is retried; the dedup keys keep it idempotent. The entry is still
+//!   routed as an entry ready.
+//! - **meeting kinds** of a meeting the bot knows (the [`MeetingStore`], else the
+//!   `kaltura_discord_guild:` tag the bot puts on the events it creates) go **only to the
+//!   guild that started it**, not to every guild sharing the partner
+//!   ([`LifecycleRouting::OnlyGuild`]). Meetings the bot does not know go to every matching
+//!   route of the partner.
+//!
 //! # Which recording belongs to which meeting
 //!
 //! A Kaltura Meetings (newrow) session is a `KalturaRecordScheduleEvent`; its recordings are
@@ -26,8 +48,8 @@
 //! (`KalturaBaseEntry.templateEntryId`, "the ID of the template entry used to create this
 //! entry"). `KalturaRoomEntry.recordedEntryId` only exists for the newer Kaltura Rooms and
 //! `referenceId` is free for integrators, so neither is reliable for meetings the bot
-//! created. [`recording_template_entry`] reads the entry's `templateEntryId`; the caller
-//! (the router, which can call Kaltura) resolves it to the schedule event with
+//! created. [`recording_template_entry`] reads the entry's `templateEntryId`;
+//! [`MeetingLifecycle::before_routing`] resolves it to the schedule event with
 //! `scheduleEvent.list(templateEntryIdEqual)` and calls
 //! [`MeetingLifecycle::recording_ready`] with the event id.
 //!
@@ -49,20 +71,42 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kaltura_client::PartnerId;
 use kaltura_client::clock::{Clock, SystemClock};
+use kaltura_client::services::schedule::ListScheduleEventsRequest;
+use kaltura_client::types::Pager;
+use kaltura_client::types::schedule::{RECORD_SCHEDULE_EVENT_FILTER, ScheduleEventFilter};
+use kaltura_client::{EntryId, PartnerId, ScheduleEventId};
 use serde_json::{Value, json};
 
 use super::{EventKind, InboundEvent, Ingested, NotificationMeta, NotificationStore};
 use crate::Result;
+use crate::context::KalturaAccount;
+use crate::ids::GuildId;
+use crate::meetings::GUILD_TAG_PREFIX;
 use crate::store::{MeetingRecord, MeetingStatus, MeetingStore};
 
+/// At most this many sessions are told about one recording (a template entry is normally
+/// one session's).
+const RECORDING_SESSIONS: u32 = 10;
 /// Meetings handled per tick (the rest are handled on the next tick, at once).
 const TICK_LIMIT: u32 = 500;
 /// Kaltura schedule event statuses meaning it will not take place or is over.
 const SCHEDULE_CANCELLED: i64 = 1;
 /// Deleted schedule event.
 const SCHEDULE_DELETED: i64 = 3;
+
+/// What the router does with an event after [`MeetingLifecycle::before_routing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LifecycleRouting {
+    /// Route it to every matching route of the partner.
+    Everyone,
+    /// A meeting the bot knows: only this guild's routes get it.
+    OnlyGuild(GuildId),
+    /// Route nothing: the lifecycle stands in for it (a cancelled or deleted schedule
+    /// event became "ended"; a change after the start would undo "live").
+    Skip,
+}
 
 /// Emits a meeting's lifecycle states as events: see the [module documentation](self).
 pub struct MeetingLifecycle {
@@ -183,8 +227,7 @@ impl MeetingLifecycle {
         let Some(id) = object.get("id").and_then(int_of) else {
             return Ok(false);
         };
-        let status = object.get("status").and_then(int_of);
-        if !matches!(status, Some(SCHEDULE_CANCELLED | SCHEDULE_DELETED)) {
+        if !schedule_closed(object) {
             return Ok(false);
         }
         let e = lifecycle_event(
@@ -199,12 +242,14 @@ impl MeetingLifecycle {
 
     /// Emits "recording ready" for the schedule event `event_id` (see the module
     /// documentation for how a recording entry is tied to its meeting). `entry` is the
-    /// ready media entry (`KalturaMediaEntry` JSON); it is carried as `recordedEntry` next to
-    /// the schedule event id. Returns whether a new event was queued.
+    /// ready media entry (`KalturaMediaEntry` JSON); it is carried as `recordedEntry`, its id
+    /// as `entryId` and `recordedEntryId`, next to the meeting's fields when the bot knows
+    /// the meeting. Returns whether a new event was queued (one "recording ready" per
+    /// meeting: later recordings of the same meeting are deduplicated).
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Store`] when the event cannot be committed.
+    /// [`crate::Error::Store`] when the meeting cannot be read or the event not committed.
     pub async fn recording_ready(
         &self,
         partner: PartnerId,
@@ -212,12 +257,23 @@ impl MeetingLifecycle {
         entry: &Value,
         now: i64,
     ) -> Result<bool> {
-        let object = json!({
-            "id": event_id,
-            "objectType": "KalturaRecordScheduleEvent",
-            "recordedEntry": entry,
-            "recordedEntryId": entry.get("id").cloned().unwrap_or(Value::Null),
+        let meeting = self
+            .meetings
+            .meeting_by_event(partner, ScheduleEventId::new(event_id))
+            .await?;
+        let mut object = meeting.as_ref().map(meeting_json).unwrap_or_else(|| {
+            json!({
+                "id": event_id,
+                "objectType": "KalturaRecordScheduleEvent",
+            })
         });
+        let entry_id = entry.get("id").cloned().unwrap_or(Value::Null);
+        if let Value::Object(o) = &mut object {
+            // `entryId` makes the router fetch the entry (player link, duration).
+            o.insert("entryId".into(), entry_id.clone());
+            o.insert("recordedEntryId".into(), entry_id);
+            o.insert("recordedEntry".into(), entry.clone());
+        }
         let e = lifecycle_event(partner, EventKind::RecordingReady, event_id, object, now);
         Ok(self.emit(std::slice::from_ref(&e)).await? == 1)
     }
@@ -232,8 +288,9 @@ impl MeetingLifecycle {
     }
 
     /// Ticks, then sleeps until the next start or end (at most the idle poll), until
-    /// `shutdown` completes.
-    pub async fn run<F>(self, shutdown: F)
+    /// `shutdown` completes. Takes an `Arc` so the same lifecycle can also be given to the
+    /// router (`EventRouterBuilder::lifecycle`).
+    pub async fn run<F>(self: Arc<Self>, shutdown: F)
     where
         F: std::future::Future<Output = ()> + Send,
     {
@@ -259,6 +316,96 @@ impl MeetingLifecycle {
                 () = tokio::time::sleep(delay) => {}
             }
         }
+    }
+
+    /// The router's hook, called before an event is routed (see the
+    /// [module documentation](self#in-the-router)): turns cancelled schedule events into
+    /// "ended", ready recordings into "recording ready", and says which guilds a meeting's
+    /// messages may reach. `account` is the event partner's account.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Kaltura`] when the session of a recording cannot be looked up,
+    /// [`crate::Error::Store`] when the store fails: the event's routing should be retried.
+    pub async fn before_routing(
+        &self,
+        event: &InboundEvent,
+        account: &KalturaAccount,
+    ) -> Result<LifecycleRouting> {
+        let Some(kind) = event.kind else {
+            return Ok(LifecycleRouting::Everyone);
+        };
+        if kind == EventKind::EntryReady {
+            if let Some(template) = recording_template_entry(&event.object) {
+                self.recording_entry_ready(event, template, account).await?;
+            }
+            return Ok(LifecycleRouting::Everyone);
+        }
+        if !kind.is_meeting() {
+            return Ok(LifecycleRouting::Everyone);
+        }
+        let event_id = event
+            .subject
+            .as_deref()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .or_else(|| event.object.get("id").and_then(int_of));
+        let meeting = match event_id {
+            Some(id) => {
+                self.meetings
+                    .meeting_by_event(event.partner_id, ScheduleEventId::new(id))
+                    .await?
+            }
+            None => None,
+        };
+        if kind == EventKind::MeetingScheduled && event.meta.format != "lifecycle" {
+            if schedule_closed(&event.object) {
+                self.on_schedule_event(event).await?;
+                return Ok(LifecycleRouting::Skip);
+            }
+            if meeting
+                .as_ref()
+                .is_some_and(|m| m.starts_at <= self.clock.now_unix())
+            {
+                tracing::debug!(subject = ?event.subject, "change of a started meeting; its living message stays");
+                return Ok(LifecycleRouting::Skip);
+            }
+        }
+        Ok(
+            match meeting
+                .map(|m| m.guild)
+                .or_else(|| tagged_guild(&event.object))
+            {
+                Some(guild) => LifecycleRouting::OnlyGuild(guild),
+                None => LifecycleRouting::Everyone,
+            },
+        )
+    }
+
+    /// An entry created from template entry `template` became ready: the record schedule
+    /// events with that template get "recording ready".
+    async fn recording_entry_ready(
+        &self,
+        event: &InboundEvent,
+        template: &str,
+        account: &KalturaAccount,
+    ) -> Result<()> {
+        let Ok(template) = EntryId::parse(template) else {
+            return Ok(());
+        };
+        let mut request = ListScheduleEventsRequest::new(
+            ScheduleEventFilter::new().template_entry_id_equal(template),
+        );
+        request.filter_object_type = RECORD_SCHEDULE_EVENT_FILTER.to_owned();
+        request.pager = Some(Pager::new(RECORDING_SESSIONS));
+        let sessions = account.client().send(request).await?;
+        let now = self.clock.now_unix();
+        for session in &sessions.objects {
+            let queued = self
+                .recording_ready(event.partner_id, session.id.get(), &event.object, now)
+                .await?;
+            tracing::debug!(session = %session.id, queued, "a meeting recording is ready");
+        }
+        Ok(())
     }
 
     async fn emit(&self, events: &[InboundEvent]) -> Result<usize> {
@@ -325,6 +472,23 @@ fn meeting_json(m: &MeetingRecord) -> Value {
     })
 }
 
+/// Whether a schedule event object is cancelled or deleted.
+fn schedule_closed(object: &Value) -> bool {
+    matches!(
+        object.get("status").and_then(int_of),
+        Some(SCHEDULE_CANCELLED | SCHEDULE_DELETED)
+    )
+}
+
+/// The guild named by the `kaltura_discord_guild:` tag the bot puts on its events.
+fn tagged_guild(object: &Value) -> Option<GuildId> {
+    object
+        .get("tags")
+        .and_then(Value::as_str)?
+        .split(',')
+        .find_map(|t| t.trim().strip_prefix(GUILD_TAG_PREFIX)?.parse().ok())
+}
+
 fn int_of(v: &Value) -> Option<i64> {
     v.as_i64()
         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
@@ -350,5 +514,22 @@ mod tests {
             None
         );
         assert_eq!(int_of(&json!("1")), Some(1));
+    }
+
+    #[test]
+    fn closed_schedule_events_and_guild_tags() {
+        assert!(schedule_closed(&json!({"status": 1})));
+        assert!(schedule_closed(&json!({"status": "3"})));
+        assert!(!schedule_closed(&json!({"status": 2})));
+        assert!(!schedule_closed(&json!({})));
+        assert_eq!(
+            tagged_guild(&json!({"tags": "vcprovider:newrow, kaltura_discord_guild:42,x"})),
+            GuildId::new(42)
+        );
+        assert_eq!(
+            tagged_guild(&json!({"tags": "kaltura_discord_guild:abc"})),
+            None
+        );
+        assert_eq!(tagged_guild(&json!({"tags": 5})), None);
     }
 }

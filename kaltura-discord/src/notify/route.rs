@@ -67,6 +67,7 @@ use kaltura_client::types::{EntryStatus, MediaEntry, ModerationStatus};
 use serde_json::Value;
 use tokio::sync::{Mutex, Notify, OnceCell};
 
+use super::lifecycle::{LifecycleRouting, MeetingLifecycle};
 use super::metrics::NotifyMetrics;
 use super::render::{Renderer, RouteSettings};
 use super::{
@@ -132,6 +133,7 @@ struct RouterInner {
     lease_secs: i64,
     idle: Duration,
     batch: u32,
+    lifecycle: Option<Arc<MeetingLifecycle>>,
 }
 
 /// Routes received events to deliveries; see the [module docs](self).
@@ -164,6 +166,7 @@ pub struct EventRouterBuilder {
     lease_secs: i64,
     idle: Duration,
     batch: u32,
+    lifecycle: Option<Arc<MeetingLifecycle>>,
 }
 
 impl std::fmt::Debug for EventRouterBuilder {
@@ -245,6 +248,15 @@ impl EventRouterBuilder {
         self
     }
 
+    /// The meeting lifecycle (default: none): it sees every event before it is routed
+    /// ([`MeetingLifecycle::before_routing`]), turns cancelled schedule events into "ended"
+    /// and ready recordings into "recording ready", and keeps a meeting's messages to the
+    /// guild that started it.
+    pub fn lifecycle(mut self, lifecycle: Arc<MeetingLifecycle>) -> Self {
+        self.lifecycle = Some(lifecycle);
+        self
+    }
+
     /// The router.
     ///
     /// # Errors
@@ -274,6 +286,7 @@ impl EventRouterBuilder {
                 lease_secs: self.lease_secs,
                 idle: self.idle,
                 batch: self.batch,
+                lifecycle: self.lifecycle,
             }),
         })
     }
@@ -446,6 +459,7 @@ impl EventRouter {
             lease_secs: DEFAULT_LEASE_SECS,
             idle: DEFAULT_IDLE,
             batch: DEFAULT_BATCH,
+            lifecycle: None,
         }
     }
 
@@ -621,7 +635,14 @@ impl EventRouter {
             tracing::debug!(event = %event.id, %partner, "no account for this partner; nothing to route");
             return Ok(Vec::new());
         };
-        let candidates = self.candidates(partner, kind, cache).await?;
+        let mut candidates = self.candidates(partner, kind, cache).await?;
+        if let Some(lifecycle) = &inner.lifecycle {
+            match lifecycle.before_routing(ev, account).await? {
+                LifecycleRouting::Skip => return Ok(Vec::new()),
+                LifecycleRouting::OnlyGuild(g) => candidates.retain(|c| c.guild == g),
+                _ => {}
+            }
+        }
         if candidates.is_empty() {
             tracing::debug!(event = %event.id, %kind, "no route for this event");
             return Ok(Vec::new());

@@ -317,6 +317,15 @@ impl MeetingStore for MemoryStore {
             .cloned())
     }
 
+    async fn meeting_by_event(
+        &self,
+        partner_id: PartnerId,
+        event_id: ScheduleEventId,
+    ) -> Result<Option<MeetingRecord>> {
+        let state = self.state.lock().await;
+        Ok(state.meetings.get(&(partner_id, event_id)).cloned())
+    }
+
     async fn list_open_meetings(
         &self,
         guild: GuildId,

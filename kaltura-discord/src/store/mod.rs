@@ -450,6 +450,26 @@ pub trait MeetingStore: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// The meeting of any guild with this Kaltura event (a Kaltura event is recorded once per
+    /// partner), for the meeting lifecycle: a meeting's messages go only to the guild that
+    /// started it.
+    ///
+    /// The default implementation knows none (meeting messages then go to every guild
+    /// routing the partner's meeting events).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when the
+    /// stored meeting cannot be read back.
+    async fn meeting_by_event(
+        &self,
+        partner_id: PartnerId,
+        event_id: ScheduleEventId,
+    ) -> Result<Option<MeetingRecord>> {
+        let _ = (partner_id, event_id);
+        Ok(None)
+    }
+
     /// The earliest start or end of any meeting after `after`, for the lifecycle's timer.
     ///
     /// The default implementation knows none.

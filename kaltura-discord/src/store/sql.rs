@@ -1040,6 +1040,26 @@ impl MeetingStore for SqlStore {
         })
     }
 
+    async fn meeting_by_event(
+        &self,
+        partner_id: PartnerId,
+        event_id: ScheduleEventId,
+    ) -> Result<Option<MeetingRecord>> {
+        on_pool!(self, p => {
+            sqlx::query(concat!(
+                "SELECT ", meeting_columns!(), " FROM meetings WHERE partner_id = $1 AND event_id = $2"
+            ))
+                .bind(partner_id.get())
+                .bind(event_id.get())
+                .fetch_optional(p)
+                .await
+                .map_err(db_err("looking up a meeting"))?
+                .as_ref()
+                .map(meeting_from_row)
+                .transpose()
+        })
+    }
+
     async fn list_open_meetings(
         &self,
         guild: GuildId,

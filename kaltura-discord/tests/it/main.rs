@@ -25,6 +25,9 @@ mod meetings;
 // The notification store on SQLite (and PostgreSQL with the `postgres` feature).
 #[cfg(all(feature = "rest", feature = "sqlite"))]
 mod notify_deliver;
+// A meeting's living message end to end: fake Kaltura, receiver, router, lifecycle, worker.
+#[cfg(all(feature = "http", feature = "rest", feature = "sqlite"))]
+mod notify_lifecycle;
 #[cfg(feature = "sqlite")]
 mod notify_route;
 #[cfg(feature = "sqlite")]

@@ -1,8 +1,10 @@
 //! `kaltura-bot dev`'s notification pipeline, all in process: the fake Kaltura's HTTP
 //! notification templates point at an in-process webhook receiver (created by
 //! `notify::setup::setup`, as `kaltura-webhooks setup` does against a real Kaltura), a router
-//! task routes the events to the dev channel's subscription and a delivery worker posts them
-//! to the fake Discord, which the console prints.
+//! task routes the events to the dev channel's subscriptions (entry ready and the meeting
+//! kinds) and a delivery worker posts them to the fake Discord, which the console prints.
+//! The meeting lifecycle runs too: a meeting started from the console gets one living
+//! message (scheduled → live → ended → recording ready).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use kaltura_discord::config::ConfigResolver;
 use kaltura_discord::context::KalturaAccount;
 use kaltura_discord::http::webhooks::WebhookReceiver;
 use kaltura_discord::notify::deliver::{DeliveryOptions, DeliveryWorker};
+use kaltura_discord::notify::lifecycle::MeetingLifecycle;
 use kaltura_discord::notify::metrics::NotifyMetrics;
 use kaltura_discord::notify::render::Renderer;
 use kaltura_discord::notify::route::EventRouter;
@@ -32,7 +35,8 @@ pub(crate) struct DevNotifications {
 }
 
 /// Starts the receiver, points the fake Kaltura's templates at it, subscribes the dev
-/// channel to "entry ready" and starts a router and a delivery worker.
+/// channel to "entry ready" and the meeting kinds and starts a router (with the meeting
+/// lifecycle), the lifecycle's timers and a delivery worker.
 pub(crate) async fn start(
     fake: &FakeKaltura,
     account: KalturaAccount,
@@ -91,16 +95,22 @@ pub(crate) async fn start(
         .guild_subscriptions(guild)
         .await
         .map_err(|e| format!("subscriptions: {e}"))?;
-    if !existing
-        .iter()
-        .any(|s| s.channel == channel && s.kind == EventKind::EntryReady)
-    {
+    let kinds = EventKind::ALL
+        .into_iter()
+        .filter(|k| *k == EventKind::EntryReady || k.is_meeting());
+    for kind in kinds {
+        if existing
+            .iter()
+            .any(|s| s.channel == channel && s.kind == kind)
+        {
+            continue;
+        }
         notify_store
             .subscribe(&Subscription {
                 id: None,
                 guild,
                 partner_id: fake.partner_id(),
-                kind: EventKind::EntryReady,
+                kind,
                 channel,
                 webhook: None,
                 mention_roles: Vec::new(),
@@ -113,8 +123,16 @@ pub(crate) async fn start(
             .map_err(|e| format!("subscribing the dev channel: {e}"))?;
     }
 
+    let lifecycle = Arc::new(
+        MeetingLifecycle::new(store.clone(), notify_store.clone()).with_clock(clock.clone()),
+    );
+    let mut stop = stop_rx.clone();
+    tokio::spawn(lifecycle.clone().run(async move {
+        let _ = stop.wait_for(|s| *s).await;
+    }));
     let event_router = EventRouter::builder()
         .store(notify_store.clone())
+        .lifecycle(lifecycle)
         .resolver(resolver)
         .account(account)
         .renderer(Arc::new(Renderer::new()))

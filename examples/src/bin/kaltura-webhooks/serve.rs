@@ -191,8 +191,14 @@ pub(crate) async fn serve(sources: &Sources, args: ServeArgs) -> Result<(), Stri
             )
             .await;
         }
+        // One lifecycle: its timers run below, and the router hands it schedule-event
+        // changes and recordings (and asks it which guild a meeting belongs to).
+        let lifecycle = Arc::new(
+            MeetingLifecycle::new(loaded.store.clone(), store.clone()).with_clock(clock.clone()),
+        );
         let event_router = EventRouter::builder()
             .store(store.clone())
+            .lifecycle(lifecycle.clone())
             .resolver(loaded.resolver.clone())
             .account(loaded.account.clone())
             .renderer(Arc::new(Renderer::new()))
@@ -227,8 +233,6 @@ pub(crate) async fn serve(sources: &Sources, args: ServeArgs) -> Result<(), Stri
                 .map_err(|e| format!("delivery worker: {e}"))?;
             tasks.spawn(worker.run(stopped(stop_rx.clone())));
         }
-        let lifecycle =
-            MeetingLifecycle::new(loaded.store.clone(), store.clone()).with_clock(clock.clone());
         tasks.spawn(lifecycle.run(stopped(stop_rx.clone())));
         tracing::info!(workers = args.workers, "routing and delivering");
         cli_io::out(&format!(

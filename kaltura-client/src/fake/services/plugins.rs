@@ -37,6 +37,17 @@ struct Spec {
     status: i64,
 }
 
+/// Filter classes that declare `templateEntryIdEqual` (`KalturaEntryScheduleEventBaseFilter`
+/// and its subclasses).
+const ENTRY_EVENT_FILTERS: &[&str] = &[
+    "KalturaEntryScheduleEventBaseFilter",
+    "KalturaEntryScheduleEventFilter",
+    "KalturaRecordScheduleEventBaseFilter",
+    "KalturaRecordScheduleEventFilter",
+    "KalturaLiveStreamScheduleEventBaseFilter",
+    "KalturaLiveStreamScheduleEventFilter",
+];
+
 const READ_ONLY: &[&str] = &[
     "id",
     "partnerId",
@@ -312,6 +323,14 @@ fn list(ctx: &mut Ctx<'_>, p: &Params, spec: &Spec, list_type: &str) -> Result<V
         i("startDateGreaterThanOrEqual"),
         i("endDateLessThanOrEqual"),
     );
+    // Only entry schedule event filters declare `templateEntryIdEqual`; like Kaltura, any
+    // other filter class ignores it.
+    let filter_type = filter
+        .and_then(|f| f.get("objectType"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let template_entry =
+        s("templateEntryIdEqual").filter(|_| ENTRY_EVENT_FILTERS.contains(&filter_type));
     let in_csv = |l: &Option<String>, v: Option<i64>| {
         l.as_deref()
             .is_none_or(|l| csv(l).contains(&v.unwrap_or_default().to_string().as_str()))
@@ -342,6 +361,11 @@ fn list(ctx: &mut Ctx<'_>, p: &Params, spec: &Spec, list_type: &str) -> Result<V
         })
         .filter(|o| start_ge.is_none_or(|v| prop_int(o, "startDate").unwrap_or(0) >= v))
         .filter(|o| end_le.is_none_or(|v| prop_int(o, "endDate").unwrap_or(0) <= v))
+        .filter(|o| {
+            template_entry
+                .as_deref()
+                .is_none_or(|v| prop(o, "templateEntryId") == v)
+        })
         .map(|o| Value::Object(o.clone()))
         .collect();
     let total = matching.len();
