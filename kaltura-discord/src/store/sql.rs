@@ -38,6 +38,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, MEETINGS_V2),
     (3, MEETING_DISCORD_EVENTS_V3),
     (4, NOTIFICATIONS_V4),
+    // 5 is taken by another branch (merged separately); the runner applies any version
+    // above the highest applied one, so the numbers must be settled before a release.
+    (6, GATEWAY_SESSIONS_V6),
 ];
 
 /// The table that records which migrations ran.
@@ -168,6 +171,42 @@ CREATE TABLE notify_channels (
     next_attempt_at BIGINT NOT NULL
 );
 CREATE INDEX notify_channels_due ON notify_channels (next_attempt_at);
+"#;
+
+/// Migration 6: the API gateway's sessions (refresh-token families and their tokens, stored
+/// as SHA-256 hashes) and pending Discord logins (the hash of their `state`). A family row is
+/// locked by every rotation and revocation, which serializes them on PostgreSQL.
+const GATEWAY_SESSIONS_V6: &str = r#"
+CREATE TABLE gateway_sessions (
+    family_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    guild_id TEXT NOT NULL,
+    roles TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    token_expires_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+CREATE INDEX gateway_sessions_user ON gateway_sessions (user_id);
+CREATE INDEX gateway_sessions_expiry ON gateway_sessions (expires_at);
+CREATE TABLE gateway_refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    family_id TEXT NOT NULL REFERENCES gateway_sessions (family_id) ON DELETE CASCADE,
+    issued_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    consumed_at BIGINT
+);
+CREATE INDEX gateway_refresh_tokens_family ON gateway_refresh_tokens (family_id);
+CREATE INDEX gateway_refresh_tokens_expiry ON gateway_refresh_tokens (expires_at);
+CREATE TABLE gateway_pending_logins (
+    state_hash TEXT PRIMARY KEY,
+    verifier TEXT NOT NULL,
+    guild_id TEXT NOT NULL,
+    redirect TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX gateway_pending_logins_expiry ON gateway_pending_logins (expires_at);
 "#;
 
 /// The URL schemes this build can open.
@@ -1182,3 +1221,7 @@ impl MeetingStore for SqlStore {
 /// readers and the write lock of this one.
 #[path = "sql_notify.rs"]
 mod notify;
+
+/// The gateway's `SessionStore` and `PendingLoginStore` for `SqlStore`.
+#[path = "sql_sessions.rs"]
+mod sessions;
