@@ -173,9 +173,7 @@ impl GatewayError {
                 "invalid_client" | "unauthorized_client" | "invalid_scope" => {
                     ErrorKind::Misconfigured
                 }
-                "invalid_grant" | "access_denied" | "invalid_request" => {
-                    ErrorKind::Unauthenticated
-                }
+                "invalid_grant" | "access_denied" | "invalid_request" => ErrorKind::Unauthenticated,
                 _ => ErrorKind::Upstream,
             },
             GatewayError::DiscordUnavailable { .. } => ErrorKind::Unavailable,

@@ -187,7 +187,10 @@ fn check_redirect(redirect: &str) -> Result<()> {
     if !redirect.starts_with('/') || redirect.starts_with("//") || redirect.contains('\\') {
         return refuse("the return path must be a path on this site, starting with a single /");
     }
-    if redirect.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if redirect
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace())
+    {
         return refuse("the return path may not contain spaces or control characters");
     }
     Ok(())
@@ -195,10 +198,7 @@ fn check_redirect(redirect: &str) -> Result<()> {
 
 /// Checks an authorization code's shape before it is sent anywhere.
 fn check_code(code: &str) -> Result<()> {
-    if code.is_empty()
-        || code.len() > MAX_CODE_LEN
-        || !code.bytes().all(|b| b.is_ascii_graphic())
-    {
+    if code.is_empty() || code.len() > MAX_CODE_LEN || !code.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::invalid_input(
             "code",
             "the authorization code is missing or malformed",
@@ -309,7 +309,10 @@ impl DiscordOAuth {
         }
         let access = self.exchange(code, &pending.verifier).await?;
         let me: ApiUser = self.get("reading the user", "/users/@me", &access).await?;
-        let user: DiscordUserId = me.id.parse().map_err(|_| malformed_id("reading the user", "id"))?;
+        let user: DiscordUserId = me
+            .id
+            .parse()
+            .map_err(|_| malformed_id("reading the user", "id"))?;
         let guilds = self.guilds(&access).await?;
         if !guilds.contains(&pending.guild) {
             return Err(Error::Gateway(GatewayError::NotAMember {
@@ -413,7 +416,10 @@ impl DiscordOAuth {
             let page: Vec<ApiGuild> = self.get(STEP, &path, access).await?;
             let full = page.len() >= GUILD_PAGE;
             for g in page {
-                guilds.push(g.id.parse::<GuildId>().map_err(|_| malformed_id(STEP, "id"))?);
+                guilds.push(
+                    g.id.parse::<GuildId>()
+                        .map_err(|_| malformed_id(STEP, "id"))?,
+                );
             }
             after = guilds.iter().max().copied();
             if !full {
@@ -434,7 +440,11 @@ impl DiscordOAuth {
     ) -> Result<T> {
         let url = format!(
             "{}{path}",
-            self.config.endpoints.api_base.as_str().trim_end_matches('/')
+            self.config
+                .endpoints
+                .api_base
+                .as_str()
+                .trim_end_matches('/')
         );
         let response = self
             .http
@@ -500,11 +510,7 @@ fn status_unavailable(step: &'static str, status: StatusCode) -> Option<Error> {
 /// Reads at most [`MAX_BODY`] bytes of an answer.
 async fn read_limited(step: &'static str, mut response: reqwest::Response) -> Result<Vec<u8>> {
     let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| unavailable(step, &e))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(|e| unavailable(step, &e))? {
         if body.len().saturating_add(chunk.len()) > MAX_BODY {
             return Err(Error::Gateway(GatewayError::Malformed {
                 step,

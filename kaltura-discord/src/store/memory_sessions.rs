@@ -9,8 +9,7 @@ use async_trait::async_trait;
 use super::MemoryStore;
 use crate::error::{ConflictReason, Resource};
 use crate::gateway::sessions::{
-    FamilyId, PendingLogin, PendingLoginStore, RotationCheck, Session, SessionStore,
-    check_rotation,
+    FamilyId, PendingLogin, PendingLoginStore, RotationCheck, Session, SessionStore, check_rotation,
 };
 use crate::gateway::{GatewayError, RefreshRefusal, TokenHash};
 use crate::ids::DiscordUserId;
@@ -100,9 +99,7 @@ impl SessionStore for MemoryStore {
             }
             RotationCheck::Rotate => {
                 token.consumed = true;
-                let expires_at = now
-                    .saturating_add(token_ttl)
-                    .min(family.session.expires_at);
+                let expires_at = now.saturating_add(token_ttl).min(family.session.expires_at);
                 family.session.token_expires_at = expires_at;
                 let session = family.session.clone();
                 state.tokens.insert(
@@ -150,9 +147,7 @@ impl SessionStore for MemoryStore {
         let mut guard = self.sessions.lock().await;
         let state = &mut *guard;
         let before = state.families.len() + state.tokens.len();
-        state
-            .families
-            .retain(|_, row| row.session.expires_at > now);
+        state.families.retain(|_, row| row.session.expires_at > now);
         let families = &state.families;
         state
             .tokens

@@ -18,8 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{BeginWrite, Pool, RowExt, SqlStore, db_err, is_unique_violation, parse_id};
 use crate::error::{ConflictReason, Resource};
 use crate::gateway::sessions::{
-    FamilyId, PendingLogin, PendingLoginStore, RotationCheck, Session, SessionStore,
-    check_rotation,
+    FamilyId, PendingLogin, PendingLoginStore, RotationCheck, Session, SessionStore, check_rotation,
 };
 use crate::gateway::{GatewayError, RefreshRefusal, TokenHash};
 use crate::ids::{DiscordUserId, RoleId};
