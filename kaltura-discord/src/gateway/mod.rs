@@ -40,9 +40,7 @@ use crate::ids::GuildId;
 pub enum GatewayError {
     /// The `state` of a login callback is unknown, was already used, or expired: the login
     /// must start again.
-    #[error(
-        "the login link is unknown, already used or expired (state {reason}); start the login again"
-    )]
+    #[error("the login's state is {reason}; start the login again")]
     InvalidState {
         /// Which of the three, as far as the store can tell.
         reason: StateRefusal,

@@ -279,6 +279,18 @@ impl DiscordOAuth {
         Ok(url)
     }
 
+    /// Deletes pending logins whose state expired (logins that were started and never
+    /// finished); returns how many. Call it now and then, e.g. every few minutes.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`PendingLoginStore::purge_pending_logins`].
+    pub async fn purge_expired(&self) -> Result<u64> {
+        self.pending
+            .purge_pending_logins(self.clock.now_unix())
+            .await
+    }
+
     /// Completes a login from Discord's callback: checks and consumes `state`, exchanges
     /// `code` and reads who signed in.
     ///

@@ -305,6 +305,32 @@ async fn wrong_malformed_replayed_and_expired_states_are_refused() {
 }
 
 #[tokio::test]
+async fn abandoned_logins_are_purged() {
+    let f = fixture().await;
+    let (old, _) = begin(&f).await;
+    let (older, _) = begin(&f).await;
+    f.clock.advance(300);
+    let (fresh, _) = begin(&f).await;
+    assert_eq!(f.oauth.purge_expired().await.unwrap(), 0);
+    f.clock.advance(300);
+    assert_eq!(f.oauth.purge_expired().await.unwrap(), 2);
+    for state in [&old, &older] {
+        assert_gateway(f.oauth.finish(state, CODE).await, |e| {
+            matches!(
+                e,
+                GatewayError::InvalidState {
+                    reason: StateRefusal::UnknownOrUsed
+                }
+            )
+        });
+    }
+    // The fresh login is still pending (it reaches Discord, here wiremock's 404).
+    assert_gateway(f.oauth.finish(&fresh, CODE).await, |e| {
+        matches!(e, GatewayError::DiscordStatus { status: 404, .. })
+    });
+}
+
+#[tokio::test]
 async fn a_replayed_code_is_refused_by_discord() {
     let f = fixture().await;
     Mock::given(method("POST"))
