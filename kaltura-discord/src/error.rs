@@ -155,6 +155,10 @@ pub enum Error {
     #[cfg(feature = "jwt")]
     #[error("authentication failed: {0}")]
     Auth(#[from] crate::auth::AuthError),
+
+    /// A gateway login (Discord OAuth2) or refresh token was refused, or Discord failed.
+    #[error(transparent)]
+    Gateway(#[from] crate::gateway::GatewayError),
 }
 
 /// The kinds of things errors are about.
@@ -181,6 +185,10 @@ pub enum Resource {
     Delivery,
     /// A Discord channel's delivery lease.
     DeliveryChannel,
+    /// A gateway login session (a refresh token family).
+    GatewaySession,
+    /// A gateway login waiting for Discord's callback (its `state`).
+    PendingLogin,
 }
 
 impl Resource {
@@ -197,6 +205,8 @@ impl Resource {
             Resource::NotificationSubscription => "notification subscription",
             Resource::Delivery => "delivery",
             Resource::DeliveryChannel => "delivery channel",
+            Resource::GatewaySession => "gateway session",
+            Resource::PendingLogin => "pending login",
         }
     }
 }
@@ -550,6 +560,7 @@ impl Error {
             },
             #[cfg(feature = "jwt")]
             Error::Auth(_) => ErrorKind::Unauthenticated,
+            Error::Gateway(e) => e.kind(),
         }
     }
 

@@ -35,6 +35,9 @@
 //! * [`rest`]: the [`rest::DiscordRest`] trait (follow-ups, edits, registration, scheduled
 //!   events, channel messages), implemented on twilight-http (feature `rest`);
 //! * `http` (feature `http`): the axum router of Discord's HTTP interactions endpoint;
+//! * [`gateway`]: groundwork for the API gateway — rotating refresh-token sessions stored
+//!   hashed ([`gateway::sessions`]) and, with feature `http`, the Discord OAuth2 login with
+//!   PKCE (`gateway::oauth`);
 //! * [`adapters`]: `adapters::serenity` (feature `serenity`) converts serenity's interactions
 //!   and builders to and from the command layer's.
 //!
@@ -86,7 +89,7 @@
 //! | `postgres` | no | `store::SqlStore::postgres`, `postgres://` URLs | sqlx, rustls |
 //! | `watch` | no | `config::ConfigWatcher` (hot reload of configuration files) | notify |
 //! | `jwt` | no | `auth` (gateway tokens), `Error::Auth` | jsonwebtoken |
-//! | `http` | no | `http::interactions_router`: Discord's HTTP interactions endpoint, Ed25519-verified | axum, ed25519-dalek, hex |
+//! | `http` | no | `http::interactions_router`: Discord's HTTP interactions endpoint, Ed25519-verified; `gateway::oauth`: Discord OAuth2 login with PKCE | axum, ed25519-dalek, hex, reqwest |
 //! | `rest` | no | `rest::twilight::TwilightRest`: the REST trait on twilight-http (Discord's rate limits honoured) | twilight-http, rustls |
 //! | `serenity` | no | `adapters::serenity`: conversions to and from serenity 0.12 (its `builder` feature only) | serenity |
 #![deny(missing_docs)]
@@ -103,6 +106,7 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod gateway;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod ids;

@@ -31,7 +31,9 @@ const LIST_LIMIT: usize = 1000;
 /// [`AuditLog`] with the same rules as the SQL store: a Kaltura user is linked to one member
 /// per scope, override edits run atomically with their audit entry and bump the version, a
 /// Kaltura event is recorded once. It also implements [`crate::notify::NotificationStore`]
-/// with the SQL store's rules. Everything is lost when the process ends; the audit log
+/// with the SQL store's rules, and the gateway's
+/// [`crate::gateway::sessions::SessionStore`] and [`crate::gateway::sessions::PendingLoginStore`].
+/// Everything is lost when the process ends; the audit log
 /// keeps the newest [`MAX_MEMORY_AUDIT_ENTRIES`] entries. Clones share the same data.
 ///
 /// ```
@@ -60,6 +62,8 @@ pub struct MemoryStore {
     state: Arc<Mutex<State>>,
     /// The notification inbox, subscriptions and outbox (`memory_notify.rs`).
     notify: Arc<Mutex<notify::NotifyState>>,
+    /// Gateway sessions and pending logins (`memory_sessions.rs`).
+    sessions: Arc<Mutex<sessions::SessionState>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -113,6 +117,7 @@ impl MemoryStore {
         MemoryStore {
             state: Arc::default(),
             notify: Arc::default(),
+            sessions: Arc::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -460,3 +465,6 @@ impl AuditLog for MemoryStore {
 /// `NotificationStore` for `MemoryStore`, with the same rules as the SQL store.
 #[path = "memory_notify.rs"]
 mod notify;
+
+#[path = "memory_sessions.rs"]
+mod sessions;

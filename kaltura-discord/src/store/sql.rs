@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, MEETING_DISCORD_EVENTS_V3),
     (4, NOTIFICATIONS_V4),
     (5, NOTIFY_ORDER_V5),
+    (6, GATEWAY_SESSIONS_V6),
 ];
 
 /// The table that records which migrations ran.
@@ -179,6 +180,42 @@ const NOTIFY_ORDER_V5: &str = r#"
 ALTER TABLE notify_events ADD COLUMN route_attempts INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX notify_outbox_channel_order ON notify_outbox (channel_id, event_id, id) WHERE status = 'queued';
 CREATE INDEX notify_events_partner_received ON notify_events (partner_id, received_at);
+"#;
+
+/// Migration 6: the API gateway's sessions (refresh-token families and their tokens, stored
+/// as SHA-256 hashes) and pending Discord logins (the hash of their `state`). A family row is
+/// locked by every rotation and revocation, which serializes them on PostgreSQL.
+const GATEWAY_SESSIONS_V6: &str = r#"
+CREATE TABLE gateway_sessions (
+    family_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    guild_id TEXT NOT NULL,
+    roles TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    token_expires_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+CREATE INDEX gateway_sessions_user ON gateway_sessions (user_id);
+CREATE INDEX gateway_sessions_expiry ON gateway_sessions (expires_at);
+CREATE TABLE gateway_refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    family_id TEXT NOT NULL REFERENCES gateway_sessions (family_id) ON DELETE CASCADE,
+    issued_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    consumed_at BIGINT
+);
+CREATE INDEX gateway_refresh_tokens_family ON gateway_refresh_tokens (family_id);
+CREATE INDEX gateway_refresh_tokens_expiry ON gateway_refresh_tokens (expires_at);
+CREATE TABLE gateway_pending_logins (
+    state_hash TEXT PRIMARY KEY,
+    verifier TEXT NOT NULL,
+    guild_id TEXT NOT NULL,
+    redirect TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX gateway_pending_logins_expiry ON gateway_pending_logins (expires_at);
 "#;
 
 /// The URL schemes this build can open.
@@ -1213,3 +1250,7 @@ impl MeetingStore for SqlStore {
 /// readers and the write lock of this one.
 #[path = "sql_notify.rs"]
 mod notify;
+
+/// The gateway's `SessionStore` and `PendingLoginStore` for `SqlStore`.
+#[path = "sql_sessions.rs"]
+mod sessions;

@@ -16,6 +16,10 @@ mod commands;
 // The whole front end over HTTP: endpoint, engine, SQLite and the twilight REST client.
 #[cfg(all(feature = "sqlite", feature = "http", feature = "rest"))]
 mod front_end;
+// The gateway's sessions on every store; its Discord OAuth2 client against wiremock.
+#[cfg(feature = "http")]
+mod gateway_oauth;
+mod gateway_sessions;
 #[cfg(feature = "sqlite")]
 mod identity;
 #[cfg(feature = "http")]

@@ -846,7 +846,7 @@ mod sqlite_only {
             store.find_by_discord(scope(1), user(10)).await.unwrap(),
             Some(link(1, 10, "k", 10))
         );
-        assert_eq!(raw(&path).await.migrations().await, vec![1, 2, 3, 4, 5]);
+        assert_eq!(raw(&path).await.migrations().await, vec![1, 2, 3, 4, 5, 6]);
     }
 
     #[tokio::test]
@@ -953,10 +953,13 @@ mod sqlite_only {
                 .await
                 .unwrap();
             let raw = raw(&path).await;
-            assert_eq!(raw.migrations().await, vec![1, 2, 3, 4, 5], "round {round}");
-            // Undo migrations 2 to 5, so that the next round is an upgrade.
+            assert_eq!(raw.migrations().await, vec![1, 2, 3, 4, 5, 6], "round {round}");
+            // Undo migrations 2 to 6, so that the next round is an upgrade.
             raw.exec("DROP TABLE meetings").await;
             for table in [
+                "gateway_refresh_tokens",
+                "gateway_sessions",
+                "gateway_pending_logins",
                 "notify_outbox",
                 "notify_channels",
                 "notify_subscriptions",
@@ -1010,7 +1013,7 @@ mod postgres_only {
                 sqlx::PgPool::connect(url).await.unwrap(),
                 schema.to_owned(),
             );
-            assert_eq!(raw.migrations().await, vec![1, 2, 3, 4, 5]);
+            assert_eq!(raw.migrations().await, vec![1, 2, 3, 4, 5, 6]);
             raw.close().await;
             reopened.close().await;
             again.close().await;
