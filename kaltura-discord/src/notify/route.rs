@@ -31,6 +31,11 @@
 //! queued and the delivery worker dead-letters it with Discord's reason (unknown channel,
 //! missing access), visible in `notify history` and replayable.
 //!
+//! With a meeting lifecycle ([`EventRouterBuilder::lifecycle`]) each event first goes
+//! through [`MeetingLifecycle::before_routing`]: cancelled schedule events become "ended",
+//! ready recordings "recording ready", and a meeting the bot knows reaches only the guild
+//! that started it (see [`super::lifecycle`]).
+//!
 //! Subject keys are `{kind}:{subject}`; meeting kinds carry the thread key
 //! `meeting:{partner}:{schedule event id}` so their messages are one living message.
 //!
