@@ -862,6 +862,38 @@ impl DiscordRest for TwilightRest {
         let (status, bytes) = self.call(&call, &route, Some(body), false).await?;
         message_id(call.operation, status, &bytes)
     }
+
+    async fn edit_webhook_message(
+        &self,
+        webhook: &WebhookUrl,
+        message: MessageId,
+        reply: &Reply,
+    ) -> Result<()> {
+        let call = Call {
+            operation: "editing a webhook message",
+            route: "PATCH /webhooks/{webhook}/{token}/messages/{message}",
+            secrets: [webhook.expose_token()],
+        };
+        let route = Route::UpdateWebhookMessage {
+            message_id: message.get(),
+            thread_id: None,
+            token: webhook.expose_token(),
+            webhook_id: webhook.id(),
+        };
+        // As on create: link buttons are applied only with `with_components=true` on
+        // webhooks that no application owns (twilight's route has no such parameter).
+        let mut path = route.to_string();
+        if !reply.components.is_empty() {
+            path.push_str("?with_components=true");
+        }
+        let request = twilight_http::request::RequestBuilder::raw(route.method(), path)
+            .use_authorization_token(false)
+            .body(message_body(reply, Body::Edit)?)
+            .build()
+            .map_err(|e| self.twilight_error(&call, e))?;
+        self.send(&call, request).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
