@@ -116,6 +116,15 @@ impl DiscordRest for CountingRest {
         self.count();
         Ok(some(MessageId::new(1)))
     }
+    async fn edit_webhook_message(
+        &self,
+        _: &WebhookUrl,
+        _: MessageId,
+        _: &Reply,
+    ) -> kaltura_discord::Result<()> {
+        self.count();
+        Ok(())
+    }
 }
 
 /// The engine and what it runs on; keep it alive as long as the engine is used.

@@ -6,7 +6,9 @@
 //! and order per channel is kept. For each leased delivery, in order:
 //!
 //! - a delivery whose thread already has a message (a meeting's living message) **edits**
-//!   it; if a moderator deleted that message, a new one is posted;
+//!   it, as the bot ([`DiscordRest::edit_message`]) or through the route's channel webhook
+//!   ([`DiscordRest::edit_webhook_message`]); if that message is gone (a moderator deleted
+//!   it: 404 Unknown Message), a new one is posted and becomes the thread's message;
 //! - otherwise the message is **posted**: as the bot with
 //!   [`DiscordRest::create_message_once`] and the nonce `kd-{delivery id}` (Discord returns
 //!   the earlier message instead of posting twice when a worker crashed after posting and
@@ -83,6 +85,8 @@ use crate::{Error, Result};
 
 /// Discord's JSON error code for a message that does not exist (deleted).
 const UNKNOWN_MESSAGE: u32 = 10008;
+/// Discord's JSON error code for "Cannot edit a message authored by another user".
+const OTHER_AUTHOR: u32 = 50005;
 /// Characters of one embed description.
 const DESCRIPTION_LIMIT: usize = 4096;
 /// Embeds in one message.
@@ -598,12 +602,20 @@ impl DeliveryWorker {
             .as_ref()
             .and_then(|k| threads.get(k).copied())
             .or(d.thread_message);
-        if let (Some(message), None) = (existing, &new.webhook) {
-            match self
-                .rest
-                .edit_message(lease.channel, message, &new.message)
-                .await
-            {
+        if let Some(message) = existing {
+            let edited = match &new.webhook {
+                Some(webhook) => {
+                    self.rest
+                        .edit_webhook_message(webhook, message, &new.message)
+                        .await
+                }
+                None => {
+                    self.rest
+                        .edit_message(lease.channel, message, &new.message)
+                        .await
+                }
+            };
+            match edited {
                 Ok(()) => return Ok(message),
                 Err(Error::Discord(e)) if message_gone(&e) => {
                     tracing::info!(delivery = %d.id, message = %message, "the living message was deleted; posting a new one");
@@ -913,9 +925,15 @@ fn base36(mut v: u64) -> String {
 }
 
 /// Whether an edit failed because the message is gone (a moderator deleted it), as opposed
-/// to the channel.
+/// to the channel or webhook; or because its author is not the one editing now (the route
+/// moved between the bot and a channel webhook since it was posted). Either way a new
+/// message is posted.
 fn message_gone(e: &DiscordError) -> bool {
-    e.kind == DiscordErrorKind::NotFound && e.code.is_none_or(|c| c == UNKNOWN_MESSAGE)
+    match e.kind {
+        DiscordErrorKind::NotFound => e.code.is_none_or(|c| c == UNKNOWN_MESSAGE),
+        DiscordErrorKind::Forbidden => e.code == Some(OTHER_AUTHOR),
+        _ => false,
+    }
 }
 
 /// Classifies a failed REST call.
@@ -1124,6 +1142,15 @@ mod tests {
         ));
         assert!(!message_gone(
             &DiscordError::new("x", DiscordErrorKind::NotFound).with_code(10003)
+        ));
+        assert!(!message_gone(
+            &DiscordError::new("x", DiscordErrorKind::NotFound).with_code(10015)
+        ));
+        assert!(message_gone(
+            &DiscordError::new("x", DiscordErrorKind::Forbidden).with_code(OTHER_AUTHOR)
+        ));
+        assert!(!message_gone(
+            &DiscordError::new("x", DiscordErrorKind::Forbidden).with_code(50001)
         ));
     }
 }

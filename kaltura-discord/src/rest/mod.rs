@@ -273,6 +273,24 @@ pub trait DiscordRest: Send + Sync {
     ///
     /// [`crate::Error::Discord`] when Discord refuses or cannot be reached.
     async fn execute_webhook(&self, webhook: &WebhookUrl, reply: &Reply) -> Result<MessageId>;
+
+    /// Edits a message the webhook posted: `PATCH /webhooks/{webhook}/{token}/messages/{message}`
+    /// (Discord's "Edit Webhook Message"). The body is an edit like
+    /// [`DiscordRest::edit_message`]'s, with the reply's `allowed_mentions` as on create; the
+    /// webhook token authenticates the call (no bot token) and is never logged.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Discord`] when Discord refuses or cannot be reached; a message that
+    /// was deleted (or that this webhook did not post) is [`DiscordErrorKind::NotFound`] with
+    /// code 10008 (Unknown Message), an unknown or deleted webhook is `NotFound` with code
+    /// 10015 (Unknown Webhook).
+    async fn edit_webhook_message(
+        &self,
+        webhook: &WebhookUrl,
+        message: MessageId,
+        reply: &Reply,
+    ) -> Result<()>;
 }
 
 /// Discord's limit on a message nonce (characters).

@@ -92,6 +92,7 @@ pub struct TwilightRestBuilder {
     base_url: Option<String>,
     timeout: Duration,
     budget: Duration,
+    global_limit: Option<u16>,
 }
 
 impl fmt::Debug for TwilightRestBuilder {
@@ -101,6 +102,7 @@ impl fmt::Debug for TwilightRestBuilder {
             .field("bot_token", &"<redacted>")
             .field("timeout", &self.timeout)
             .field("budget", &self.budget)
+            .field("global_limit", &self.global_limit)
             .finish()
     }
 }
@@ -140,6 +142,7 @@ impl TwilightRest {
             base_url: None,
             timeout: Duration::from_secs(10),
             budget: Duration::from_secs(60),
+            global_limit: None,
         }
     }
 }
@@ -167,6 +170,15 @@ impl TwilightRestBuilder {
         self
     }
 
+    /// Requests per second the client sends at most across all routes: Discord's global
+    /// limit, 50 by default (a bot Discord granted more may raise it). Interaction and
+    /// webhook routes are not counted, as on Discord. `u16::MAX` practically lifts it (a
+    /// load test against a local fake Discord).
+    pub fn global_limit(mut self, per_second: u16) -> Self {
+        self.global_limit = Some(per_second);
+        self
+    }
+
     /// Builds the client, inside a Tokio runtime (twilight spawns its rate limiter there).
     /// Never panics: when the process has no rustls crypto provider yet, the aws-lc-rs one is
     /// installed as the process default first.
@@ -174,7 +186,8 @@ impl TwilightRestBuilder {
     /// # Errors
     ///
     /// [`crate::Error::Setup`] outside a Tokio runtime, when the base URL is not an `http`/`https` URL with a host and
-    /// no path, query or credentials, or when the HTTP client cannot be built.
+    /// no path, query or credentials, or when the HTTP client cannot be built;
+    /// [`crate::Error::InvalidInput`] (field `global_limit`) for a global limit of 0.
     pub fn build(self) -> Result<TwilightRest> {
         // twilight spawns its rate limiter on the current Tokio runtime (and panics without one).
         if tokio::runtime::Handle::try_current().is_err() {
@@ -186,6 +199,19 @@ impl TwilightRestBuilder {
         let mut builder = twilight_http::Client::builder()
             .token(self.bot_token.expose_secret().to_owned())
             .timeout(self.timeout);
+        match self.global_limit {
+            None => {}
+            Some(0) => {
+                return Err(crate::Error::invalid_input(
+                    "global_limit",
+                    "the global limit must be at least 1 request per second",
+                ));
+            }
+            Some(limit) => {
+                builder =
+                    builder.ratelimiter(Some(twilight_http_ratelimiting::RateLimiter::new(limit)));
+            }
+        }
         let base_url = match &self.base_url {
             None => "https://discord.com".to_owned(),
             Some(raw) => {
@@ -862,6 +888,38 @@ impl DiscordRest for TwilightRest {
         let (status, bytes) = self.call(&call, &route, Some(body), false).await?;
         message_id(call.operation, status, &bytes)
     }
+
+    async fn edit_webhook_message(
+        &self,
+        webhook: &WebhookUrl,
+        message: MessageId,
+        reply: &Reply,
+    ) -> Result<()> {
+        let call = Call {
+            operation: "editing a webhook message",
+            route: "PATCH /webhooks/{webhook}/{token}/messages/{message}",
+            secrets: [webhook.expose_token()],
+        };
+        let route = Route::UpdateWebhookMessage {
+            message_id: message.get(),
+            thread_id: None,
+            token: webhook.expose_token(),
+            webhook_id: webhook.id(),
+        };
+        // As on create: link buttons are applied only with `with_components=true` on
+        // webhooks that no application owns (twilight's route has no such parameter).
+        let mut path = route.to_string();
+        if !reply.components.is_empty() {
+            path.push_str("?with_components=true");
+        }
+        let request = twilight_http::request::RequestBuilder::raw(route.method(), path)
+            .use_authorization_token(false)
+            .body(message_body(reply, Body::Edit)?)
+            .build()
+            .map_err(|e| self.twilight_error(&call, e))?;
+        self.send(&call, request).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -1011,6 +1069,25 @@ mod tests {
             built,
             Err(crate::Error::Setup(SetupError::DiscordClient { .. }))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_global_limit_of_zero_is_refused_not_a_panic() -> Result<()> {
+        let zero = TwilightRest::builder(SecretString::from("token".to_owned()))
+            .global_limit(0)
+            .build();
+        assert!(matches!(
+            zero,
+            Err(crate::Error::InvalidInput {
+                field: "global_limit",
+                ..
+            })
+        ));
+        let raised = TwilightRest::builder(SecretString::from("token".to_owned()))
+            .global_limit(u16::MAX)
+            .build()?;
+        assert!(raised.client.ratelimiter().is_some());
+        Ok(())
     }
 
     #[tokio::test]

@@ -158,6 +158,14 @@ impl DiscordRest for RecordingRest {
     ) -> kaltura_discord::Result<MessageId> {
         Err(refused("executing a webhook"))
     }
+    async fn edit_webhook_message(
+        &self,
+        _: &WebhookUrl,
+        _: MessageId,
+        _: &Reply,
+    ) -> kaltura_discord::Result<()> {
+        Err(refused("editing a webhook message"))
+    }
 }
 
 /// The engine over a fake Kaltura and SQLite, with a recording REST.

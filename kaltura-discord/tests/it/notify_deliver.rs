@@ -567,6 +567,284 @@ async fn a_webhook_target_posts_through_the_webhook_without_the_bot_token() {
     assert_eq!(h.rows().await[0].status, DeliveryStatus::Delivered);
 }
 
+fn webhook() -> WebhookUrl {
+    WebhookUrl::parse(&format!(
+        "https://discord.com/api/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}"
+    ))
+    .unwrap()
+}
+
+/// A meeting state for a webhook target, pinging one role.
+fn webhook_state(kind: EventKind, text: &str) -> NewDelivery {
+    let mut d = delivery(CH_A, kind, "w9", text);
+    d.webhook = Some(webhook());
+    d.thread_key = Some("meeting:4242:w9".to_owned());
+    d.message.allowed_mentions.roles = vec![RoleId::new(555).unwrap()];
+    d
+}
+
+/// Captures every log line (DEBUG and up, twilight-http's own target at ERROR as the
+/// crate documents) for the current thread.
+fn capture_logs() -> (crate::support::Captured, tracing::subscriber::DefaultGuard) {
+    let captured = crate::support::Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "debug,twilight_http=error",
+        ))
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    // Callsites first hit by tests on other threads (no subscriber) cached "never".
+    tracing::callsite::rebuild_interest_cache();
+    (captured, guard)
+}
+
+fn logs(captured: &crate::support::Captured) -> String {
+    captured
+        .0
+        .lock()
+        .map(|l| String::from_utf8_lossy(&l).into_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_webhook_target_keeps_one_living_message_edited_through_the_webhook() {
+    let (captured, _guard) = capture_logs();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}")))
+        .respond_with(new_messages())
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path_regex(format!(
+            r"^/api/v10/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}/messages/\d+$"
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1"})))
+        .mount(&server)
+        .await;
+    let h = Harness::new().await;
+    let worker = h.worker(rest(&server, Duration::from_secs(10)));
+    tracing::callsite::rebuild_interest_cache();
+    h.queue(vec![webhook_state(
+        EventKind::MeetingScheduled,
+        "scheduled",
+    )])
+    .await;
+    h.drain(&worker, 1, 5).await;
+    // Two later states in one batch: the second edits the same message too.
+    h.queue(vec![webhook_state(EventKind::MeetingLive, "live")])
+        .await;
+    h.queue(vec![webhook_state(EventKind::MeetingEnded, "ended")])
+        .await;
+    h.drain(&worker, 1, 5).await;
+
+    let reqs = requests(&server).await;
+    let verbs: Vec<&str> = reqs.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(verbs, ["POST", "PATCH", "PATCH"]);
+    let rows = h.rows().await;
+    let posted = rows[0].message.unwrap();
+    assert!(rows.iter().all(|r| r.status == DeliveryStatus::Delivered));
+    assert!(
+        rows.iter().all(|r| r.message == Some(posted)),
+        "every state is the one message"
+    );
+    for (r, text) in reqs[1..].iter().zip(["live", "ended"]) {
+        assert_eq!(
+            r.url.path(),
+            format!("/api/v10/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}/messages/{posted}")
+        );
+        assert_eq!(r.url.query(), None);
+        assert!(
+            !r.headers.contains_key("authorization"),
+            "the webhook token authenticates the edit, not the bot token"
+        );
+        let b = body(r);
+        assert_eq!(b["content"], json!(text));
+        assert_eq!(b["embeds"][0]["title"], json!(text));
+        assert_eq!(
+            b["allowed_mentions"],
+            json!({"parse": [], "users": [], "roles": ["555"]})
+        );
+        assert!(b.get("nonce").is_none() && b.get("flags").is_none(), "{b}");
+    }
+    let logs = logs(&captured);
+    assert!(logs.contains("editing a webhook message"), "{logs}");
+    assert!(!logs.contains("MARKER-WEBHOOK-TOKEN"), "{logs}");
+    assert!(!logs.contains("MARKER-BOT-TOKEN"), "{logs}");
+}
+
+#[tokio::test]
+async fn a_deleted_webhook_message_is_posted_again_and_becomes_the_living_message() {
+    let (captured, _guard) = capture_logs();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}")))
+        .respond_with(new_messages())
+        .mount(&server)
+        .await;
+    // The first message was deleted by a moderator; the one posted instead still exists.
+    let first = 1_400_000_000_000_000_001_u64;
+    Mock::given(method("PATCH"))
+        .and(path(format!(
+            "/api/v10/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}/messages/{first}"
+        )))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"code": 10008, "message": format!("Unknown Message {WEBHOOK_TOKEN}")}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path_regex(format!(
+            r"^/api/v10/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}/messages/\d+$"
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1"})))
+        .mount(&server)
+        .await;
+    let h = Harness::new().await;
+    let worker = h.worker(rest(&server, Duration::from_secs(10)));
+    tracing::callsite::rebuild_interest_cache();
+    for (kind, text) in [
+        (EventKind::MeetingScheduled, "scheduled"),
+        (EventKind::MeetingLive, "live"),
+        (EventKind::MeetingEnded, "ended"),
+    ] {
+        h.queue(vec![webhook_state(kind, text)]).await;
+        h.drain(&worker, 1, 5).await;
+    }
+
+    let reqs = requests(&server).await;
+    let calls: Vec<(String, String)> = reqs
+        .iter()
+        .map(|r| (r.method.to_string(), r.url.path().to_owned()))
+        .collect();
+    let rows = h.rows().await;
+    assert_eq!(rows[0].message.map(MessageId::get), Some(first));
+    let second = rows[1].message.unwrap();
+    assert_ne!(second.get(), first, "a new message was posted");
+    let hook = format!("/api/v10/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}");
+    assert_eq!(
+        calls,
+        [
+            ("POST".to_owned(), hook.clone()),
+            ("PATCH".to_owned(), format!("{hook}/messages/{first}")),
+            ("POST".to_owned(), hook.clone()),
+            // The new message was recorded: the next state edits it.
+            ("PATCH".to_owned(), format!("{hook}/messages/{second}")),
+        ]
+    );
+    assert_eq!(reqs[2].url.query(), Some("wait=true"));
+    assert_eq!(body(&reqs[2])["content"], json!("live"));
+    assert_eq!(body(&reqs[3])["content"], json!("ended"));
+    assert!(rows.iter().all(|r| r.status == DeliveryStatus::Delivered));
+    assert_eq!(rows[2].message, Some(second));
+    let logs = logs(&captured);
+    assert!(logs.contains("the living message was deleted"), "{logs}");
+    assert!(logs.contains("Unknown Message"), "{logs}");
+    assert!(!logs.contains("MARKER-WEBHOOK-TOKEN"), "{logs}");
+}
+
+#[tokio::test]
+async fn an_unknown_webhook_on_edit_dead_letters_instead_of_reposting() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}")))
+        .respond_with(new_messages())
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path_regex(format!(
+            r"^/api/v10/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}/messages/\d+$"
+        )))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"code": 10015, "message": "Unknown Webhook"})),
+        )
+        .mount(&server)
+        .await;
+    let h = Harness::new().await;
+    let worker = h.worker(rest(&server, Duration::from_secs(10)));
+    h.queue(vec![webhook_state(
+        EventKind::MeetingScheduled,
+        "scheduled",
+    )])
+    .await;
+    h.drain(&worker, 1, 5).await;
+    h.queue(vec![webhook_state(EventKind::MeetingLive, "live")])
+        .await;
+    h.drain(&worker, 1, 5).await;
+    let verbs: Vec<String> = requests(&server)
+        .await
+        .iter()
+        .map(|r| r.method.to_string())
+        .collect();
+    assert_eq!(
+        verbs,
+        ["POST", "PATCH"],
+        "no repost when the webhook is gone"
+    );
+    let rows = h.rows().await;
+    assert_eq!(rows[1].status, DeliveryStatus::Dead);
+    assert!(
+        rows[1]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("Unknown Webhook"),
+        "{:?}",
+        rows[1].reason
+    );
+}
+
+#[tokio::test]
+async fn edit_webhook_message_sends_link_buttons_with_components_and_maps_errors() {
+    use kaltura_discord::commands::reply::{ActionRow, Button};
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .and(path(format!(
+            "/api/v10/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}/messages/42"
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "42"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!(
+            "/api/v10/webhooks/{WEBHOOK}/{WEBHOOK_TOKEN}/messages/43"
+        )))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            json!({"code": 10008, "message": format!("Unknown Message {WEBHOOK_TOKEN}")}),
+        ))
+        .mount(&server)
+        .await;
+    let rest = rest(&server, Duration::from_secs(10));
+    let reply = Reply::text("recording ready").row(ActionRow::Buttons(vec![Button::Link {
+        label: "Watch".to_owned(),
+        url: "https://example.invalid/watch".to_owned(),
+    }]));
+    rest.edit_webhook_message(&webhook(), MessageId::new(42).unwrap(), &reply)
+        .await
+        .unwrap();
+    let reqs = requests(&server).await;
+    assert_eq!(reqs[0].url.query(), Some("with_components=true"));
+    assert_eq!(
+        body(&reqs[0])["components"][0]["components"][0]["url"],
+        json!("https://example.invalid/watch")
+    );
+    let e = rest
+        .edit_webhook_message(&webhook(), MessageId::new(43).unwrap(), &reply)
+        .await
+        .unwrap_err();
+    let Error::Discord(d) = &e else { panic!("{e}") };
+    assert_eq!(d.code, Some(10008));
+    assert_eq!(d.status, Some(404));
+    assert_eq!(d.operation, "editing a webhook message");
+    let shown = format!("{e} {e:?}");
+    assert!(!shown.contains("MARKER-WEBHOOK-TOKEN"), "{shown}");
+}
+
 fn meeting(event: i64, starts_at: i64, ends_at: i64) -> MeetingRecord {
     MeetingRecord {
         guild: guild(),

@@ -127,6 +127,14 @@ impl DiscordRest for Rest {
     ) -> kaltura_discord::Result<MessageId> {
         Ok(MessageId::new(78).unwrap())
     }
+    async fn edit_webhook_message(
+        &self,
+        _: &WebhookUrl,
+        _: MessageId,
+        _: &Reply,
+    ) -> kaltura_discord::Result<()> {
+        Ok(())
+    }
 }
 
 struct H {
