@@ -16,6 +16,9 @@ mod commands;
 // The whole front end over HTTP: endpoint, engine, SQLite and the twilight REST client.
 #[cfg(all(feature = "sqlite", feature = "http", feature = "rest"))]
 mod front_end;
+// The API gateway's router (oneshot and one socket) on the fake Kaltura and SQLite.
+#[cfg(all(feature = "gateway", feature = "sqlite"))]
+mod gateway_api;
 #[cfg(feature = "sqlite")]
 mod identity;
 #[cfg(feature = "http")]

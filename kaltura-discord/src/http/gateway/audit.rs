@@ -94,9 +94,8 @@ pub(crate) async fn audit_log(
     query: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     call.require(Permission::ViewAuditLog)?;
-    let Query(params) = query.map_err(|_| {
-        ApiError::invalid("limit", "`limit` is 1-100 and `before` an entry id")
-    })?;
+    let Query(params) = query
+        .map_err(|_| ApiError::invalid("limit", "`limit` is 1-100 and `before` an entry id"))?;
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid(
@@ -105,7 +104,10 @@ pub(crate) async fn audit_log(
         ));
     }
     if params.before.is_some_and(|b| b <= 0) {
-        return Err(ApiError::invalid("before", "`before` is a positive entry id"));
+        return Err(ApiError::invalid(
+            "before",
+            "`before` is a positive entry id",
+        ));
     }
     let audit = &call.state.shared.audit;
     let entries: Vec<AuditEntry> = match params.before {
@@ -124,7 +126,11 @@ pub(crate) async fn audit_log(
         .take(limit as usize)
         .map(AuditRecord::from)
         .collect();
-    let next_before = if more { page.last().map(|e| e.id) } else { None };
+    let next_before = if more {
+        page.last().map(|e| e.id)
+    } else {
+        None
+    };
     Ok(axum::Json(AuditPage {
         entries: page,
         next_before,

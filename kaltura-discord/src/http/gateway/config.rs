@@ -34,7 +34,10 @@ pub(crate) fn router() -> Router<GatewayState> {
             "/api/v1/guilds/{guild_id}/config",
             get(get_config).patch(patch_config).delete(reset_config),
         )
-        .route("/api/v1/guilds/{guild_id}/config/explain", get(explain_config))
+        .route(
+            "/api/v1/guilds/{guild_id}/config/explain",
+            get(explain_config),
+        )
 }
 
 /// The guild's resolved configuration.
@@ -235,13 +238,21 @@ pub(crate) async fn explain_config(
 ) -> std::result::Result<Response, ApiError> {
     call.require(Permission::ManageConfig)?;
     let Query(params) = query.map_err(|_| ApiError::invalid("key", "give the key as `key`"))?;
-    let prefix = match params.key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+    let prefix = match params
+        .key
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
         Some(k) => key_path(k, "key")?.join("."),
         None => String::new(),
     };
     let entries = call.resolved.explain(&prefix);
     if entries.is_empty() {
-        return Err(ApiError::invalid("key", format!("no setting is named `{prefix}`")));
+        return Err(ApiError::invalid(
+            "key",
+            format!("no setting is named `{prefix}`"),
+        ));
     }
     Ok(axum::Json(Explanation {
         entries: entries
@@ -356,7 +367,12 @@ pub(crate) async fn reset_config(
     call.require(Permission::ManageConfig)?;
     let Query(params) = query.map_err(|_| ApiError::invalid("key", "give the key as `key`"))?;
     let shared = &call.state.shared;
-    let Some(key) = params.key.as_deref().map(str::trim).filter(|k| !k.is_empty()) else {
+    let Some(key) = params
+        .key
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    else {
         let reset = shared
             .overrides
             .delete_override(call.guild, call.caller.user)
@@ -411,15 +427,24 @@ mod tests {
     #[test]
     fn merge_patches_follow_rfc_7396() {
         let mut doc = obj(json!({"a": {"b": 1, "c": 2}, "d": 3}));
-        merge_patch(&mut doc, &obj(json!({"a": {"b": null}, "d": [1], "e": {"f": true}})));
-        assert_eq!(Value::Object(doc.clone()), json!({"a": {"c": 2}, "d": [1], "e": {"f": true}}));
+        merge_patch(
+            &mut doc,
+            &obj(json!({"a": {"b": null}, "d": [1], "e": {"f": true}})),
+        );
+        assert_eq!(
+            Value::Object(doc.clone()),
+            json!({"a": {"c": 2}, "d": [1], "e": {"f": true}})
+        );
         merge_patch(&mut doc, &obj(json!({"a": {"c": null}})));
         assert!(!doc.contains_key("a"));
     }
 
     #[test]
     fn patch_keys_are_checked_with_their_path() {
-        assert_eq!(check_patch_keys(&obj(json!({"meetings": {"x": 1}})), "", 0), None);
+        assert_eq!(
+            check_patch_keys(&obj(json!({"meetings": {"x": 1}})), "", 0),
+            None
+        );
         assert_eq!(
             check_patch_keys(&obj(json!({"meetings": {"../etc": 1}})), "", 0).as_deref(),
             Some("meetings.../etc")

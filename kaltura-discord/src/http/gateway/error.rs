@@ -114,7 +114,11 @@ impl ApiError {
 
     /// `404 not_found` for a route that does not exist.
     pub fn no_route() -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", "there is no such resource")
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "there is no such resource",
+        )
     }
 
     /// `429 rate_limited` with `Retry-After`.

@@ -68,7 +68,11 @@ impl RateLimits {
     }
 
     /// These budgets.
-    pub fn new(per_ip_per_minute: Option<u32>, per_token_per_minute: Option<u32>, burst: u32) -> Self {
+    pub fn new(
+        per_ip_per_minute: Option<u32>,
+        per_token_per_minute: Option<u32>,
+        burst: u32,
+    ) -> Self {
         RateLimits {
             per_ip_per_minute,
             per_token_per_minute,
@@ -94,8 +98,10 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
                 reason: reason.to_owned(),
             })
         };
-        let rate = NonZeroU32::new(per_minute).ok_or_else(|| bad("a rate limit must be at least 1 request per minute"))?;
-        let burst = NonZeroU32::new(burst).ok_or_else(|| bad("the rate-limit burst must be at least 1"))?;
+        let rate = NonZeroU32::new(per_minute)
+            .ok_or_else(|| bad("a rate limit must be at least 1 request per minute"))?;
+        let burst =
+            NonZeroU32::new(burst).ok_or_else(|| bad("the rate-limit burst must be at least 1"))?;
         let quota = Quota::with_period(Duration::from_secs(60) / rate.get())
             .ok_or_else(|| bad("the rate limit is too high"))?
             .allow_burst(burst);
@@ -119,8 +125,7 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
                     keys = limiter.len(),
                     "rate-limit keys over the bound; cleared"
                 );
-                self.limiter
-                    .store(Arc::new(RateLimiter::keyed(self.quota)));
+                self.limiter.store(Arc::new(RateLimiter::keyed(self.quota)));
             } else {
                 limiter.shrink_to_fit();
             }

@@ -133,7 +133,12 @@ mod tests {
     #[test]
     fn requests_are_counted_by_template_and_odd_methods_collapse() {
         let m = GatewayMetrics::new();
-        m.observe("/api/v1/guilds/{guild_id}/meetings", "GET", 200, Duration::from_millis(3));
+        m.observe(
+            "/api/v1/guilds/{guild_id}/meetings",
+            "GET",
+            200,
+            Duration::from_millis(3),
+        );
         m.observe("unmatched", "BREW", 404, Duration::from_millis(1));
         m.rate_limited("ip");
         let text = m.encode();
@@ -141,7 +146,13 @@ mod tests {
             r#"kd_gateway_requests_total{route="/api/v1/guilds/{guild_id}/meetings",method="GET",status="200"} 1"#
         ), "{text}");
         assert!(text.contains(r#"method="other",status="404""#), "{text}");
-        assert!(text.contains(r#"kd_gateway_rate_limited_total{scope="ip"} 1"#), "{text}");
-        assert!(text.contains("kd_gateway_request_duration_seconds_bucket"), "{text}");
+        assert!(
+            text.contains(r#"kd_gateway_rate_limited_total{scope="ip"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("kd_gateway_request_duration_seconds_bucket"),
+            "{text}"
+        );
     }
 }

@@ -23,7 +23,10 @@ use crate::video::{SearchPage, ShareCard, status_name};
 pub(crate) fn router() -> Router<GatewayState> {
     Router::new()
         .route("/api/v1/guilds/{guild_id}/videos", get(search_videos))
-        .route("/api/v1/guilds/{guild_id}/videos/{entry_id}", get(get_video))
+        .route(
+            "/api/v1/guilds/{guild_id}/videos/{entry_id}",
+            get(get_video),
+        )
         .route(
             "/api/v1/guilds/{guild_id}/videos/{entry_id}/playback",
             post(restricted_playback),
@@ -184,7 +187,10 @@ pub(crate) async fn search_videos(
     query: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = query.map_err(|_| {
-        ApiError::invalid("q", "give the search text as `q` and an optional `page` (1-100)")
+        ApiError::invalid(
+            "q",
+            "give the search text as `q` and an optional `page` (1-100)",
+        )
     })?;
     let page = call
         .state
