@@ -1022,7 +1022,7 @@ async fn kaltura_failures_are_not_echoed_and_slow_calls_time_out() {
     let a = h.call(Method::GET, &path, Some(&h.viewer()), None).await;
     let body = a.problem(503, "unavailable");
     assert!(!a.text.contains("503 "), "{body}");
-    assert!(!a.text.contains(&h.fake.url()), "{body}");
+    assert!(!a.text.contains(h.fake.url()), "{body}");
 
     let mut options = GatewayOptions::default();
     options.timeout = Duration::from_millis(300);

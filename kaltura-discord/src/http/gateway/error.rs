@@ -288,9 +288,12 @@ mod tests {
             secret_text,
         ));
         assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_string(&e.problem("r2")).unwrap();
+        let problem = e.problem("r2");
+        let body = serde_json::to_string(&problem).unwrap();
         assert!(!body.contains("0123456789abcdef"), "{body}");
-        assert!(!body.contains("title"), "{body}");
+        assert!(!body.contains("corrupt"), "{body}");
+        assert_eq!(problem.field, None);
+        assert_eq!(problem.code, "internal");
     }
 
     #[test]
