@@ -650,10 +650,11 @@ async fn core(State(state): State<GatewayState>, request: Request, next: Next) -
     };
     if let Some(PendingProblem(problem)) = response.extensions_mut().remove::<PendingProblem>() {
         let mut rendered = problem.render(&id);
-        // Keep headers set by layers inside (CORS).
+        // Keep headers set by layers inside (CORS), unless the problem sets them.
+        let own: Vec<HeaderName> = rendered.headers().keys().cloned().collect();
         for (name, value) in response.headers() {
-            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-                rendered.headers_mut().insert(name.clone(), value.clone());
+            if !own.contains(name) && name != header::CONTENT_LENGTH {
+                rendered.headers_mut().append(name.clone(), value.clone());
             }
         }
         response = rendered;
