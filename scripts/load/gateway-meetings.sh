@@ -22,8 +22,14 @@ user=80351110224678912
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install -y wrk)" >&2; exit 2; }
 command -v curl >/dev/null || { echo "curl is not installed" >&2; exit 2; }
 
-cargo build --release --quiet -p kaltura-discord-examples --bin kaltura-gateway
-bin=target/release/kaltura-gateway
+# PROFILE=debug measures the debug build (quicker to build; slower to run).
+profile="${PROFILE:-release}"
+if [ "$profile" = release ]; then
+  cargo build --release --quiet -p kaltura-discord-examples --bin kaltura-gateway
+else
+  cargo build --quiet -p kaltura-discord-examples --bin kaltura-gateway
+fi
+bin="target/$profile/kaltura-gateway"
 
 work="$(mktemp -d)"
 secret="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
