@@ -388,6 +388,18 @@ pub enum SetupError {
         /// The builder method that was not called, e.g. `store` or `partner`.
         part: &'static str,
     },
+    /// The API gateway was built without a required part.
+    #[error("the API gateway needs `{part}`; give it to the builder")]
+    GatewayIncomplete {
+        /// The builder method that was not called, e.g. `authority`.
+        part: &'static str,
+    },
+    /// The API gateway's options are inconsistent (e.g. a CORS wildcard with credentials).
+    #[error("invalid gateway configuration: {reason}")]
+    InvalidGatewayConfig {
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
 }
 
 /// What failed in a store, independent of the database behind it.

@@ -89,7 +89,8 @@
 //! | `postgres` | no | `store::SqlStore::postgres`, `postgres://` URLs | sqlx, rustls |
 //! | `watch` | no | `config::ConfigWatcher` (hot reload of configuration files) | notify |
 //! | `jwt` | no | `auth` (gateway tokens), `Error::Auth` | jsonwebtoken |
-//! | `http` | no | `http::interactions_router`: Discord's HTTP interactions endpoint, Ed25519-verified; `gateway::oauth`: Discord OAuth2 login with PKCE | axum, ed25519-dalek, hex, reqwest |
+//! | `http` | no | `http::interactions_router`: Discord's HTTP interactions endpoint, Ed25519-verified | axum, ed25519-dalek, hex |
+//! | `gateway` | no | `http::gateway`: the REST API gateway (JWT bearer auth, problem+json, OpenAPI, rate limits, metrics); `gateway::oauth`: Discord OAuth2 login with PKCE; implies `http` and `jwt` | utoipa, governor, tower-http, reqwest |
 //! | `rest` | no | `rest::twilight::TwilightRest`: the REST trait on twilight-http (Discord's rate limits honoured) | twilight-http, rustls |
 //! | `serenity` | no | `adapters::serenity`: conversions to and from serenity 0.12 (its `builder` feature only) | serenity |
 #![deny(missing_docs)]

@@ -2,7 +2,7 @@
 //!
 //! Two pieces the gateway's router stands on, as library code without HTTP endpoints:
 //!
-//! * `oauth` (feature `http`): a Discord OAuth2 client for the authorization-code grant
+//! * `oauth` (feature `gateway`): a Discord OAuth2 client for the authorization-code grant
 //!   with PKCE (`S256`) and a one-use `state`. `begin` builds the authorize URL and records
 //!   the pending login; `finish` exchanges the code at Discord's token endpoint and reads the
 //!   user, their guilds and their roles in the requested guild into a typed `DiscordLogin`.
@@ -22,7 +22,7 @@ use std::fmt;
 use rand::Rng as _;
 use sha2::{Digest as _, Sha256};
 
-#[cfg(feature = "http")]
+#[cfg(feature = "gateway")]
 pub mod oauth;
 pub mod sessions;
 
@@ -189,7 +189,7 @@ impl GatewayError {
 
 /// Discord-supplied text cut to [`MAX_DISCORD_TEXT`] characters, control characters
 /// dropped.
-#[cfg_attr(not(feature = "http"), allow(dead_code))]
+#[cfg_attr(not(feature = "gateway"), allow(dead_code))]
 pub(crate) fn bounded_text(text: &str) -> String {
     text.chars()
         .filter(|c| !c.is_control())

@@ -7,6 +7,10 @@
 //! [`axum::Router`], so a host program mounts it next to its own routes and serves it with
 //! whatever server it already runs.
 //!
+//! `gateway` (feature `gateway`) is the REST API gateway: meetings, videos, configuration
+//! and the audit log of a guild behind JWT bearer tokens, with OpenAPI, rate limits and
+//! metrics.
+//!
 //! [`webhooks`] receives Kaltura's HTTP event notifications (signature-checked, committed to
 //! the notification store before `200`), with `/healthz`, `/readyz` and `/metrics`.
 //!
@@ -26,6 +30,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "gateway")]
+pub mod gateway;
 pub mod interactions;
 pub mod webhooks;
 

@@ -17,9 +17,12 @@ mod commands;
 #[cfg(all(feature = "sqlite", feature = "http", feature = "rest"))]
 mod front_end;
 // The gateway's sessions on every store; its Discord OAuth2 client against wiremock.
-#[cfg(feature = "http")]
+#[cfg(feature = "gateway")]
 mod gateway_oauth;
 mod gateway_sessions;
+// The API gateway's router (oneshot and one socket) on the fake Kaltura and SQLite.
+#[cfg(all(feature = "gateway", feature = "sqlite"))]
+mod gateway_api;
 #[cfg(feature = "sqlite")]
 mod identity;
 #[cfg(feature = "http")]
