@@ -18,6 +18,8 @@ mod commands;
 mod front_end;
 #[cfg(feature = "sqlite")]
 mod identity;
+#[cfg(feature = "sqlite")]
+mod identity_login;
 #[cfg(feature = "http")]
 mod interactions_endpoint;
 #[cfg(feature = "sqlite")]
