@@ -108,7 +108,7 @@ impl<'c> UserHandler<'c> {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) with `INVALID_USER_ID` if there is no such user;
+    /// [`Error::Api`] with `INVALID_USER_ID` if there is no such user;
     /// see [`Client::send`].
     pub async fn get(&self, user_id: impl Into<UserId>) -> Result<User> {
         self.client.send(GetUserRequest::new(user_id)).await
@@ -134,7 +134,7 @@ impl<'c> UserHandler<'c> {
     ///
     /// # Errors
     ///
-    /// [`Error::Api`](crate::Error::Api) with `INVALID_USER_ID`; see [`Client::send`].
+    /// [`Error::Api`] with `INVALID_USER_ID`; see [`Client::send`].
     pub async fn delete(&self, user_id: impl Into<UserId>) -> Result<User> {
         self.client.send(DeleteUserRequest::new(user_id)).await
     }

@@ -405,7 +405,6 @@ async fn kalturas_lockout_is_reported_as_locked(store: SqlStore) {
     let carol = demo("carol");
     let attempt = |pw: &'static str| {
         let svc = s.svc.clone();
-        let ctx = ctx;
         async move {
             svc.verify_kaltura_login(&ctx, user(7), carol.email, &password(pw))
                 .await
