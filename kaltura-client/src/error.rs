@@ -558,6 +558,29 @@ error_codes! {
     CannotRetrieveAnotherUserUsingNonAdminSession = "CANNOT_RETRIEVE_ANOTHER_USER_USING_NON_ADMIN_SESSION",
     /// `user.add` with an id that already exists.
     DuplicateUserById = "DUPLICATE_USER_BY_ID",
+    /// `user.loginByLoginId`: no such login id, or no user of the partner for it.
+    UserNotFound = "USER_NOT_FOUND",
+    /// `user.loginByLoginId`: the password is wrong (counts towards the lockout).
+    UserWrongPassword = "USER_WRONG_PASSWORD",
+    /// `user.loginByLoginId`: this failure reached the partner's maximum of login attempts;
+    /// the login is locked for the partner's block period.
+    LoginRetriesExceeded = "LOGIN_RETRIES_EXCEEDED",
+    /// `user.loginByLoginId`: the login is locked after too many failures.
+    LoginBlocked = "LOGIN_BLOCKED",
+    /// `user.loginByLoginId`: the password is right but has expired.
+    PasswordExpired = "PASSWORD_EXPIRED",
+    /// `user.loginByLoginId`: the user or the partner is blocked.
+    UserIsBlocked = "USER_IS_BLOCKED",
+    /// The partner id is not valid here (e.g. a login to another partner than the KS's).
+    InvalidPartnerId = "INVALID_PARTNER_ID",
+    /// `user.loginByLoginId`: the partner only allows single sign-on.
+    DirectLoginBlocked = "DIRECT_LOGIN_BLOCKED",
+    /// `user.loginByLoginId`: the partner requires a one-time password and none was sent.
+    MissingOtp = "MISSING_OTP",
+    /// `user.loginByLoginId`: the one-time password is wrong.
+    InvalidOtp = "INVALID_OTP",
+    /// No login data for that login id (`user.getByLoginId`, `user.resetPassword`).
+    LoginDataNotFound = "LOGIN_DATA_NOT_FOUND",
     /// Unknown category.
     CategoryNotFound = "CATEGORY_NOT_FOUND",
     /// Unknown application token.

@@ -13,6 +13,9 @@
 //! * **KS done locally**: [`ks`] generates and parses Kaltura Sessions (v1 and v2) without a
 //!   round trip, reproducing the official test vectors byte for byte.
 //! * **Safe retries**: [`retry`] only retries what cannot cause a duplicate side effect.
+//! * **Secrets stay secret**: the KS, secrets and passwords (e.g. of
+//!   [`user.loginByLoginId`](services::user#signing-a-user-in-userloginbyloginid)) are secret
+//!   types, hidden by `Debug` and scrubbed from every error.
 //!
 //! This crate knows nothing about Discord.
 //!

@@ -107,6 +107,15 @@ pub enum Error {
         reason: LinkRefusal,
     },
 
+    /// The member tried too often; `retry_after_secs` says when they may try again.
+    #[error("too many {what}; try again in {}", wait_text(*.retry_after_secs))]
+    TooManyAttempts {
+        /// What was tried, in words (plural), e.g. "failed Kaltura sign-ins".
+        what: &'static str,
+        /// Seconds until the next attempt is accepted (at least 1).
+        retry_after_secs: u64,
+    },
+
     /// The member has no Kaltura identity yet; the message says how to get one.
     #[error("{}", not_linked_message(*.user, *.reason))]
     NotLinked {
@@ -269,6 +278,14 @@ pub enum LinkRefusal {
     EmailProofNotAllowed,
     /// The verified email is another member's, or not the Kaltura user's email.
     EmailMismatch,
+    /// Kaltura refused the sign-in: unknown login id or wrong password (not told apart, so
+    /// nobody learns which login ids exist).
+    KalturaLoginFailed,
+    /// Kaltura has locked the login after too many wrong passwords.
+    KalturaLoginLocked,
+    /// Kaltura refused the sign-in for another reason: expired password, blocked user,
+    /// single sign-on only, or a one-time password needed.
+    KalturaLoginNotAllowed,
 }
 
 const HOW_TO_PROVE: &str = "ask a server admin (manage_identities) to assign it, or sign in to Kaltura through the bot's login link";
@@ -296,7 +313,29 @@ fn link_refused_message(kaltura_user: &str, reason: LinkRefusal) -> String {
         LinkRefusal::EmailMismatch => format!(
             "your verified Discord email is not the email of Kaltura user {kaltura_user}: {HOW_TO_PROVE}"
         ),
+        LinkRefusal::KalturaLoginFailed => format!(
+            "signing in to Kaltura as {kaltura_user} failed: the login id or the password is wrong"
+        ),
+        LinkRefusal::KalturaLoginLocked => format!(
+            "Kaltura has locked the login {kaltura_user} after too many wrong passwords; wait until it unlocks or reset the password in Kaltura"
+        ),
+        LinkRefusal::KalturaLoginNotAllowed => format!(
+            "Kaltura refused the sign-in of {kaltura_user} (expired password, blocked user, single sign-on only or a one-time code needed); sign in to Kaltura directly to sort it out"
+        ),
     }
+}
+
+/// "45 seconds", "15 minutes", "2 hours" (rounded up).
+fn wait_text(secs: u64) -> String {
+    let secs = secs.max(1);
+    let (n, unit) = if secs < 120 {
+        (secs, "second")
+    } else if secs < 2 * 3600 {
+        (secs.div_ceil(60), "minute")
+    } else {
+        (secs.div_ceil(3600), "hour")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Why a member has no Kaltura identity ([`Error::NotLinked`]).
@@ -490,6 +529,8 @@ pub enum ErrorKind {
     FeatureDisabled,
     /// A token was missing or refused (401).
     Unauthenticated,
+    /// The member tried too often and must wait (429; [`Error::retry_after`] says how long).
+    RateLimited,
     /// Kaltura or the store could not be reached or timed out; retrying later may work (503).
     Unavailable,
     /// Kaltura refused or failed the call (502).
@@ -506,6 +547,7 @@ impl ErrorKind {
         match self {
             ErrorKind::InvalidInput => 400,
             ErrorKind::Unauthenticated => 401,
+            ErrorKind::RateLimited => 429,
             ErrorKind::Denied | ErrorKind::NotLinked | ErrorKind::FeatureDisabled => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::Conflict | ErrorKind::NotReady => 409,
@@ -529,6 +571,7 @@ impl ErrorKind {
                 | ErrorKind::NotReady
                 | ErrorKind::FeatureDisabled
                 | ErrorKind::Unauthenticated
+                | ErrorKind::RateLimited
         )
     }
 }
@@ -561,6 +604,7 @@ impl Error {
             Error::Denied { .. } => ErrorKind::Denied,
             Error::NotLinked { .. } => ErrorKind::NotLinked,
             Error::LinkRefused { .. } => ErrorKind::Denied,
+            Error::TooManyAttempts { .. } => ErrorKind::RateLimited,
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::NotReady { .. } => ErrorKind::NotReady,
             Error::FeatureDisabled { .. } => ErrorKind::FeatureDisabled,
@@ -573,6 +617,17 @@ impl Error {
             #[cfg(feature = "jwt")]
             Error::Auth(_) => ErrorKind::Unauthenticated,
             Error::Gateway(e) => e.kind(),
+        }
+    }
+
+    /// How long to wait before trying again, for [`Error::TooManyAttempts`] (an HTTP front
+    /// end sends it as `Retry-After`).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::TooManyAttempts {
+                retry_after_secs, ..
+            } => Some(std::time::Duration::from_secs(*retry_after_secs)),
+            _ => None,
         }
     }
 
@@ -655,6 +710,41 @@ mod tests {
     }
 
     #[test]
+    fn too_many_attempts_say_when_to_retry() {
+        let err = |secs| Error::TooManyAttempts {
+            what: "failed Kaltura sign-ins",
+            retry_after_secs: secs,
+        };
+        assert_eq!(
+            err(899).to_string(),
+            "too many failed Kaltura sign-ins; try again in 15 minutes"
+        );
+        assert_eq!(
+            err(1).to_string(),
+            "too many failed Kaltura sign-ins; try again in 1 second"
+        );
+        assert_eq!(
+            err(0).to_string(),
+            "too many failed Kaltura sign-ins; try again in 1 second"
+        );
+        assert_eq!(
+            err(90).to_string(),
+            "too many failed Kaltura sign-ins; try again in 90 seconds"
+        );
+        assert_eq!(
+            err(7201).to_string(),
+            "too many failed Kaltura sign-ins; try again in 3 hours"
+        );
+        assert_eq!(err(60).kind(), ErrorKind::RateLimited);
+        assert!(err(60).kind().is_for_member());
+        assert_eq!(
+            err(60).retry_after(),
+            Some(std::time::Duration::from_secs(60))
+        );
+        assert_eq!(Error::invalid_input("x", "y").retry_after(), None);
+    }
+
+    #[test]
     fn host_store_errors_keep_their_source_chain() {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "redis down");
         let err: Error =
@@ -680,6 +770,7 @@ mod tests {
             (ErrorKind::Upstream, 502),
             (ErrorKind::Unavailable, 503),
             (ErrorKind::Internal, 500),
+            (ErrorKind::RateLimited, 429),
         ] {
             assert_eq!(kind.http_status(), status, "{kind:?}");
         }

@@ -5,6 +5,9 @@
 //! fake-kaltura --listen 127.0.0.1:8765 --partner-id 12345 --admin-secret s3cr3t --seed-demo-data
 //! ```
 //!
+//! With `--seed-demo-data` the demo users can sign in with `user.loginByLoginId` (see
+//! `--help` for their login ids and passwords, fake credentials for development only).
+//!
 //! It prints its URL, partner id and secrets on stdout on start (that is its job: it is a
 //! dev tool and the secrets are fake), logs to stderr, and stops on Ctrl-C. A closed or full
 //! stdout is logged and the server keeps serving.
@@ -13,12 +16,24 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 
 use clap::Parser;
-use kaltura_client::fake::{DEFAULT_PARTNER_ID, FakeKaltura};
+use kaltura_client::fake::{DEFAULT_PARTNER_ID, DEMO_USERS, FakeKaltura};
 use secrecy::ExposeSecret;
+
+/// The demo users' logins, shown by `--help` (kept equal to `DEMO_USERS` by a test).
+const DEMO_LOGINS_HELP: &str = "\
+Demo logins (with --seed-demo-data), for user.loginByLoginId(loginId, password):
+  user id      login id             password
+  admin        admin@example.com    Ada#Demo1     (admin: ADMIN session)
+  discord_42   dee@example.com      Dee#Demo1
+  alice        alice@example.com    Alice#Demo1
+  bob          bob@example.com      Bob#Demo1
+  carol        carol@example.com    Carol#Demo1
+A wrong password answers USER_WRONG_PASSWORD, an unknown login id USER_NOT_FOUND.
+These are fake credentials: never use them anywhere else.";
 
 /// A fake Kaltura API v3 server for offline development.
 #[derive(Debug, Parser)]
-#[command(name = "fake-kaltura", version, about)]
+#[command(name = "fake-kaltura", version, about, after_help = DEMO_LOGINS_HELP)]
 struct Args {
     /// Address to listen on.
     #[arg(long, env = "FAKE_KALTURA_LISTEN", default_value = "127.0.0.1:8765")]
@@ -32,7 +47,7 @@ struct Args {
     /// User secret (random if not given).
     #[arg(long, env = "FAKE_KALTURA_USER_SECRET")]
     user_secret: Option<String>,
-    /// Load the deterministic demo catalog (entries, categories, users).
+    /// Load the deterministic demo catalog (entries, categories, users with logins).
     #[arg(long, env = "FAKE_KALTURA_SEED_DEMO_DATA")]
     seed_demo_data: bool,
     /// Base URL used in generated URLs (thumbnailUrl…) when the server is reached through
@@ -67,8 +82,17 @@ async fn main() -> std::io::Result<()> {
     }
     let fake = builder.start().await?;
 
+    let logins = if args.seed_demo_data {
+        DEMO_USERS
+            .iter()
+            .map(|u| format!("{} / {}", u.email, u.password))
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        "none (no --seed-demo-data)".to_owned()
+    };
     let banner = format!(
-        "fake-kaltura listening on {url}\n  service url:  {url}\n  partner id:   {pid}\n  admin secret: {admin}\n  user secret:  {user}\n  demo entries: {entries}\npress Ctrl-C to stop\n",
+        "fake-kaltura listening on {url}\n  service url:  {url}\n  partner id:   {pid}\n  admin secret: {admin}\n  user secret:  {user}\n  demo entries: {entries}\n  demo logins:  {logins}\npress Ctrl-C to stop\n",
         url = fake.url(),
         pid = fake.partner_id(),
         admin = fake.admin_secret().expose_secret(),
@@ -89,4 +113,27 @@ async fn main() -> std::io::Result<()> {
     tracing::info!("stopping");
     fake.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_help_lists_every_demo_login() {
+        for user in DEMO_USERS {
+            let line = DEMO_LOGINS_HELP
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(user.id));
+            let words: Vec<&str> = line
+                .map(|l| l.split_whitespace().collect())
+                .unwrap_or_default();
+            assert_eq!(
+                words.get(1..3),
+                Some(&[user.email, user.password][..]),
+                "{}",
+                user.id
+            );
+        }
+    }
 }

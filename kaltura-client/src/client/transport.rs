@@ -254,10 +254,10 @@ fn parse_json(bytes: &[u8]) -> Option<Value> {
     }
 }
 
-/// The secret values in a request body (`ks`, `secret`, `session`, also inside multirequest
-/// items), which must not come back in errors.
+/// The secret values in a request body (`ks`, `secret`, `session`, `password`, `otp`, also
+/// inside multirequest items), which must not come back in errors.
 fn sensitive_values(body: &Map<String, Value>) -> Vec<String> {
-    const KEYS: [&str; 3] = ["ks", "secret", "session"];
+    const KEYS: [&str; 5] = ["ks", "secret", "session", "password", "otp"];
     let mut out = Vec::new();
     let mut collect = |map: &Map<String, Value>| {
         for key in KEYS {

@@ -102,13 +102,96 @@ const CATEGORIES: [(&str, Option<usize>); 7] = [
     ("Fun", None),
 ];
 
-/// (id, first name, last name, email, admin)
-const USERS: [(&str, &str, &str, &str, bool); 5] = [
-    ("admin", "Ada", "Admin", "admin@example.com", true),
-    ("discord_42", "Dee", "Scord", "dee@example.com", false),
-    ("alice", "Alice", "Liddell", "alice@example.com", false),
-    ("bob", "Bob", "Builder", "bob@example.com", false),
-    ("carol", "Carol", "Singer", "carol@example.com", false),
+/// A user of the demo catalog and its Kaltura login: sign in with
+/// `user.loginByLoginId(email, password)` to get a KS for `id` (ADMIN for `admin`, USER for
+/// the others).
+///
+/// | id | login id (email) | password | admin |
+/// |---|---|---|---|
+/// | `admin` | `admin@example.com` | `Ada#Demo1` | yes |
+/// | `discord_42` | `dee@example.com` | `Dee#Demo1` | no |
+/// | `alice` | `alice@example.com` | `Alice#Demo1` | no |
+/// | `bob` | `bob@example.com` | `Bob#Demo1` | no |
+/// | `carol` | `carol@example.com` | `Carol#Demo1` | no |
+///
+/// These are public test credentials of a fake server: never reuse them elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DemoUser {
+    /// The Kaltura user id.
+    pub id: &'static str,
+    /// First name.
+    pub first_name: &'static str,
+    /// Last name.
+    pub last_name: &'static str,
+    /// The email, also the login id.
+    pub email: &'static str,
+    /// The password of the login.
+    pub password: &'static str,
+    /// Whether the user is an admin (signs in to an ADMIN session).
+    pub admin: bool,
+}
+
+const fn demo_user(
+    id: &'static str,
+    first_name: &'static str,
+    last_name: &'static str,
+    email: &'static str,
+    password: &'static str,
+    admin: bool,
+) -> DemoUser {
+    DemoUser {
+        id,
+        first_name,
+        last_name,
+        email,
+        password,
+        admin,
+    }
+}
+
+/// The users of the demo catalog, with their logins.
+pub const DEMO_USERS: [DemoUser; 5] = [
+    demo_user(
+        "admin",
+        "Ada",
+        "Admin",
+        "admin@example.com",
+        "Ada#Demo1",
+        true,
+    ),
+    demo_user(
+        "discord_42",
+        "Dee",
+        "Scord",
+        "dee@example.com",
+        "Dee#Demo1",
+        false,
+    ),
+    demo_user(
+        "alice",
+        "Alice",
+        "Liddell",
+        "alice@example.com",
+        "Alice#Demo1",
+        false,
+    ),
+    demo_user(
+        "bob",
+        "Bob",
+        "Builder",
+        "bob@example.com",
+        "Bob#Demo1",
+        false,
+    ),
+    demo_user(
+        "carol",
+        "Carol",
+        "Singer",
+        "carol@example.com",
+        "Carol#Demo1",
+        false,
+    ),
 ];
 
 /// Fills `store` with the demo catalog.
@@ -125,23 +208,30 @@ pub(crate) fn seed(store: &mut Store, pid: i64, base_url: &str) {
         category_ids.push(id);
     }
 
-    for (i, (id, first, last, email, admin)) in USERS.iter().enumerate() {
-        let mut u = user::new_user(pid, id, BASE_TIME + i as i64);
-        u.insert("firstName".into(), json!(first));
-        u.insert("lastName".into(), json!(last));
-        u.insert("fullName".into(), json!(format!("{first} {last}")));
-        u.insert("screenName".into(), json!(first));
-        u.insert("email".into(), json!(email));
-        u.insert("isAdmin".into(), json!(admin));
-        store.users.insert((*id).to_owned(), u);
+    for (i, d) in DEMO_USERS.iter().enumerate() {
+        let mut u = user::new_user(pid, d.id, BASE_TIME + i as i64);
+        u.insert("firstName".into(), json!(d.first_name));
+        u.insert("lastName".into(), json!(d.last_name));
+        u.insert(
+            "fullName".into(),
+            json!(format!("{} {}", d.first_name, d.last_name)),
+        );
+        u.insert("screenName".into(), json!(d.first_name));
+        u.insert("email".into(), json!(d.email));
+        u.insert("isAdmin".into(), json!(d.admin));
+        store.users.insert(d.id.to_owned(), u);
+        store.logins.insert(
+            user::login_key(d.email),
+            user::LoginData::new(d.id, d.password),
+        );
     }
 
     for n in 0..DEMO_ENTRY_COUNT {
         // The tables are non-empty constants: `get` never misses.
-        let (Some(&(name, description, tags, cat)), Some(&part), Some(&(owner, ..))) = (
+        let (Some(&(name, description, tags, cat)), Some(&part), Some(&DemoUser { id: owner, .. })) = (
             TOPICS.get(n % TOPICS.len()),
             PARTS.get(n / TOPICS.len() % PARTS.len()),
-            USERS.get(n % USERS.len()),
+            DEMO_USERS.get(n % DEMO_USERS.len()),
         ) else {
             continue;
         };

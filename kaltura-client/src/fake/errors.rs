@@ -66,6 +66,16 @@ errors! {
     cannot_retrieve_another_user(user) = "CANNOT_RETRIEVE_ANOTHER_USER_USING_NON_ADMIN_SESSION;USER_ID;cannot retrieve another user \"@USER_ID@\" using non-admin session";
     /// `user.add` with an existing id.
     duplicate_user(uid) = "DUPLICATE_USER_BY_ID;UID;User with id [@UID@] already exists in system";
+    /// `user.loginByLoginId`: unknown login id, or no user of the partner for it.
+    user_not_found() = "USER_NOT_FOUND;;User was not found";
+    /// `user.loginByLoginId`: wrong password.
+    user_wrong_password() = "USER_WRONG_PASSWORD;;Wrong password supplied";
+    /// `user.loginByLoginId`: this wrong password locked the login.
+    login_retries_exceeded() = "LOGIN_RETRIES_EXCEEDED;;Maximum login retries exceeded. Your account has been locked and will not be available for 24 hours";
+    /// `user.loginByLoginId`: the login is locked (Kaltura's typo kept).
+    login_blocked() = "LOGIN_BLOCKED;;You account is locked";
+    /// `user.loginByLoginId`: the user is blocked.
+    user_is_blocked() = "USER_IS_BLOCKED;;User is blocked";
     /// Unknown category.
     category_not_found(id) = "CATEGORY_NOT_FOUND;ID;Category id \"@ID@\" not found";
     /// Unknown app token.

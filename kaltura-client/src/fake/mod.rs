@@ -11,6 +11,11 @@
 //! * sessions are real KS strings (v2 by default) signed with the fake partner's admin secret,
 //!   checked on every call (missing, invalid, expired, logged out, wrong partner, USER session
 //!   on an admin action) against a [`FakeClock`] you control;
+//! * user logins: `user.loginByLoginId` answers a real KS for the user (USER, or ADMIN for an
+//!   admin user), or Kaltura's own refusals (`USER_NOT_FOUND`, `USER_WRONG_PASSWORD`, and the
+//!   lockout `LOGIN_RETRIES_EXCEEDED` / `LOGIN_BLOCKED` configured with
+//!   [`FakeKalturaBuilder::login_lockout`]); the demo users have logins ([`DEMO_USERS`]),
+//!   others get one with [`FakeKaltura::set_user_login`];
 //! * multirequests with `{N:result:path}` back-references;
 //! * an in-memory catalog: media/baseEntry, users, categories, app tokens, eSearch, schedule
 //!   resources/events, virtual events and event-notification templates, optionally seeded with
@@ -56,11 +61,12 @@ use crate::PartnerId;
 use crate::clock::{Clock, SystemClock};
 use crate::ks::{self, Ks, KsBuilder, KsSigner, KsVersion, SessionType};
 
-pub use demo::DEMO_ENTRY_COUNT;
+pub use demo::{DEMO_ENTRY_COUNT, DEMO_USERS, DemoUser};
 pub use limits::Limits;
 pub use notify::{
     AttemptOutcome, DispatchRecord, MAX_RECORDS, NotificationFault, NotificationSettings,
 };
+pub use services::user::LoginLockout;
 
 /// The default partner id of a fake server.
 pub const DEFAULT_PARTNER_ID: i64 = 12345;
@@ -177,6 +183,8 @@ pub(crate) struct Shared {
     pub(crate) base_url: String,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) limits: Limits,
+    /// The lockout of `user.loginByLoginId` after wrong passwords.
+    pub(crate) login_lockout: LoginLockout,
     pub(crate) store: Mutex<store::Store>,
     pub(crate) failures: Mutex<VecDeque<Failure>>,
     pub(crate) notifier: notify::Notifier,
@@ -230,6 +238,7 @@ pub struct FakeKalturaBuilder {
     limits: Limits,
     notifications: NotificationSettings,
     schedule_event_template: bool,
+    login_lockout: LoginLockout,
 }
 
 impl Default for FakeKalturaBuilder {
@@ -247,6 +256,7 @@ impl Default for FakeKalturaBuilder {
             limits: Limits::default(),
             notifications: NotificationSettings::default(),
             schedule_event_template: true,
+            login_lockout: LoginLockout::default(),
         }
     }
 }
@@ -330,6 +340,13 @@ impl FakeKalturaBuilder {
         self
     }
 
+    /// The lockout of `user.loginByLoginId` after repeated wrong passwords (default
+    /// [`LoginLockout::default`], Kaltura's configuration default).
+    pub fn login_lockout(mut self, lockout: LoginLockout) -> Self {
+        self.login_lockout = lockout;
+        self
+    }
+
     fn into_shared(self, base_url: String) -> Arc<Shared> {
         let admin_secret = self.admin_secret.unwrap_or_else(random_secret);
         let user_secret = self.user_secret.unwrap_or_else(random_secret);
@@ -355,6 +372,7 @@ impl FakeKalturaBuilder {
             base_url,
             clock,
             limits: self.limits,
+            login_lockout: self.login_lockout,
             store: Mutex::new(store),
             failures: Mutex::new(VecDeque::new()),
             notifier: notify::Notifier::new(self.notifications),
@@ -508,6 +526,39 @@ impl FakeKaltura {
             // Only possible with an empty admin secret or a user id containing `;` in v1.
             Err(e) => panic!("fake kaltura: cannot sign a KS: {e}"),
         }
+    }
+
+    /// Gives user `user_id` a Kaltura login: `user.loginByLoginId(login_id, password)` then
+    /// answers a KS for `user_id`. Replaces the user's earlier login and any login with the
+    /// same login id (compared without case). The demo users have one already
+    /// ([`DEMO_USERS`]).
+    ///
+    /// # Errors
+    /// `INVALID_USER_ID` when there is no such user; `INVALID_FIELD_VALUE` for an empty login
+    /// id or password.
+    pub fn set_user_login(
+        &self,
+        user_id: &str,
+        login_id: &str,
+        password: &SecretString,
+    ) -> Result<(), crate::ApiError> {
+        let key = services::user::login_key(login_id);
+        if key.is_empty() {
+            return Err(errors::invalid_field_value("loginId"));
+        }
+        if password.expose_secret().is_empty() {
+            return Err(errors::invalid_field_value("password"));
+        }
+        let mut store = self.shared.store();
+        if !store.users.contains_key(user_id) {
+            return Err(errors::invalid_user_id());
+        }
+        store.logins.retain(|_, login| login.user_id != user_id);
+        store.logins.insert(
+            key,
+            services::user::LoginData::new(user_id, password.expose_secret()),
+        );
+        Ok(())
     }
 
     /// Makes the next `times` requests fail with `failure` (queued after earlier ones).

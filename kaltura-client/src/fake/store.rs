@@ -17,6 +17,8 @@ pub(crate) struct Store {
     pub(crate) entries: BTreeMap<String, Object>,
     /// Users by id.
     pub(crate) users: BTreeMap<String, Object>,
+    /// Kaltura logins (`UserLoginData`) by login id, lower-cased.
+    pub(crate) logins: BTreeMap<String, super::services::user::LoginData>,
     /// Categories by id.
     pub(crate) categories: BTreeMap<i64, Object>,
     /// App tokens by id.

@@ -15,4 +15,5 @@ mod services;
 mod services_meetings;
 mod services_search;
 mod session;
+mod user_login;
 mod wire;

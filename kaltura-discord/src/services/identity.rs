@@ -13,19 +13,37 @@
 //! Every link and unlink is written to the audit log with who, whom, which Kaltura user and
 //! which kind of proof.
 //!
+//! # Proving a Kaltura login
+//!
+//! [`IdentityService::verify_kaltura_login`] checks a member's Kaltura login id and password
+//! with `user.loginByLoginId` on the guild's Kaltura account, verifies the KS Kaltura returns
+//! (signed for the account's partner, naming a user), ends that session at once and returns
+//! a [`KalturaLoginProof`] for the member and the KS's user, which [`IdentityService::link`]
+//! accepts for [`KALTURA_LOGIN_PROOF_MAX_AGE_SECS`]. The password is a [`SecretString`]: it is
+//! never stored, logged, audited or put into an error. Every refused sign-in is audited
+//! ([`AuditAction::KalturaLoginFailed`]: the login id and Kaltura's error code) and counts
+//! towards the member's [`LoginAttemptLimit`] (by default 5 failures per 15 minutes), past
+//! which attempts are refused with [`Error::TooManyAttempts`] saying when to retry, without
+//! asking Kaltura. [`IdentityService::verified_email_proof`] builds the email proof from what
+//! Discord's OAuth2 returned, in guilds that accept it.
+//!
 //! With `auto_provision`, the Kaltura user is
 //! created on first use if it does not exist (`user.get` answering `INVALID_USER_ID` → `user.add`;
 //! `DUPLICATE_USER_BY_ID` from a concurrent add is fine), its screen name taken from the
 //! member's Discord display name. Kaltura is reached through the small [`KalturaUsers`] port,
 //! implemented for [`kaltura_client::Client`] and easy to fake.
 
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use kaltura_client::UserId;
 use kaltura_client::clock::{Clock, SystemClock};
+use kaltura_client::{ErrorCode, UserId};
+use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::config::{GuildConfig, IdentityConfig, IdentityStrategy, LinkScopeKind};
+use crate::context::GuildContext;
 use crate::error::{LinkRefusal, NotLinkedReason, Resource, SetupError};
 use crate::ids::{DiscordUserId, GuildId};
 use crate::rbac::{GuildPolicy, Permission, Subject, authorize};
@@ -223,8 +241,9 @@ impl LinkProof {
 
 /// Proof that a Discord member signed in to Kaltura as a Kaltura user.
 ///
-/// Only code inside this crate that has verified a Kaltura login can make one (the gateway's
-/// login flow); its fields are private and it has no public constructor, so a host bot cannot
+/// Only code inside this crate that has verified a Kaltura login can make one
+/// ([`IdentityService::verify_kaltura_login`], behind the gateway's login page); its fields
+/// are private and it has no public constructor, so a host bot cannot
 /// produce one from a user id it was merely told. It is usable for
 /// [`KALTURA_LOGIN_PROOF_MAX_AGE_SECS`] after the login and only for the member and Kaltura
 /// user it names.
@@ -236,8 +255,8 @@ pub struct KalturaLoginProof {
 }
 
 impl KalturaLoginProof {
-    /// Made by the code that verified the login, at `verified_at` (unix seconds).
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// Made by the code that verified the login ([`IdentityService::verify_kaltura_login`]),
+    /// at `verified_at` (unix seconds).
     pub(crate) fn new(discord_user: DiscordUserId, kaltura_user: UserId, verified_at: i64) -> Self {
         KalturaLoginProof {
             discord_user,
@@ -319,6 +338,158 @@ pub(crate) fn derived_id_owner(prefix: &str, kaltura_user: &UserId) -> Option<Di
     rest.parse().ok()
 }
 
+/// How many refused Kaltura sign-ins ([`IdentityService::verify_kaltura_login`]) a Discord
+/// member may make in a sliding window before further attempts are refused without asking
+/// Kaltura.
+///
+/// Memory is bounded: at most `max_failures` times per member and `max_members` members are
+/// kept. When that many members have recent failures, the member whose last attempt is the
+/// oldest is forgotten first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoginAttemptLimit {
+    /// Refused sign-ins allowed in a window (at least 1).
+    pub max_failures: u32,
+    /// The window.
+    pub window: Duration,
+    /// Members tracked at most (at least 1).
+    pub max_members: usize,
+}
+
+impl LoginAttemptLimit {
+    /// `max_failures` refused sign-ins per `window`, for up to 10 000 members.
+    pub fn new(max_failures: u32, window: Duration) -> Self {
+        LoginAttemptLimit {
+            max_failures: max_failures.max(1),
+            window,
+            max_members: 10_000,
+        }
+    }
+
+    /// Tracks at most `max_members` members.
+    #[must_use]
+    pub fn max_members(mut self, max_members: usize) -> Self {
+        self.max_members = max_members.max(1);
+        self
+    }
+}
+
+impl Default for LoginAttemptLimit {
+    /// 5 refused sign-ins per 15 minutes.
+    fn default() -> Self {
+        LoginAttemptLimit::new(5, Duration::from_secs(15 * 60))
+    }
+}
+
+/// The recent sign-in attempts of each member (unix seconds, oldest first).
+#[derive(Debug)]
+struct LoginAttempts {
+    limit: LoginAttemptLimit,
+    members: Mutex<HashMap<DiscordUserId, VecDeque<i64>>>,
+}
+
+impl LoginAttempts {
+    fn new(limit: LoginAttemptLimit) -> Self {
+        LoginAttempts {
+            limit,
+            members: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn window_secs(&self) -> i64 {
+        i64::try_from(self.limit.window.as_secs()).unwrap_or(i64::MAX)
+    }
+
+    /// Reserves an attempt of `who` at `now`, counted as a failure unless
+    /// [`LoginAttempts::release`]d (so concurrent attempts cannot pass the limit together);
+    /// `Err(seconds to wait)` when the member is at the limit.
+    fn begin(&self, who: DiscordUserId, now: i64) -> std::result::Result<(), u64> {
+        let window = self.window_secs();
+        let recent = |t: &i64| *t > now.saturating_sub(window);
+        let max_failures = usize::try_from(self.limit.max_failures).unwrap_or(usize::MAX);
+        let mut members = self
+            .members
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(times) = members.get_mut(&who) {
+            while times.front().is_some_and(|t| !recent(t)) {
+                times.pop_front();
+            }
+            if times.len() >= max_failures {
+                let oldest = times.front().copied().unwrap_or(now);
+                let wait = oldest.saturating_add(window).saturating_sub(now).max(1);
+                return Err(u64::try_from(wait).unwrap_or(u64::MAX));
+            }
+        } else if members.len() >= self.limit.max_members {
+            members.retain(|_, times| times.back().is_some_and(recent));
+            if members.len() >= self.limit.max_members
+                && let Some(stalest) = members
+                    .iter()
+                    .min_by_key(|(_, times)| times.back().copied().unwrap_or(i64::MIN))
+                    .map(|(who, _)| *who)
+            {
+                members.remove(&stalest);
+            }
+        }
+        members.entry(who).or_default().push_back(now);
+        Ok(())
+    }
+
+    /// Gives back the attempt reserved at `at` (the sign-in succeeded, or failed for a reason
+    /// that is not the member's).
+    fn release(&self, who: DiscordUserId, at: i64) {
+        let mut members = self
+            .members
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(times) = members.get_mut(&who) {
+            if let Some(i) = times.iter().rposition(|t| *t == at) {
+                times.remove(i);
+            }
+            if times.is_empty() {
+                members.remove(&who);
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.members
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// Longest login id accepted by [`IdentityService::verify_kaltura_login`] (an email).
+pub const MAX_KALTURA_LOGIN_ID_LEN: usize = 320;
+
+/// Longest password accepted by [`IdentityService::verify_kaltura_login`], in bytes.
+pub const MAX_KALTURA_PASSWORD_LEN: usize = 1024;
+
+/// Lifetime asked for the KS of a verified sign-in (it is ended at once anyway).
+const LOGIN_KS_EXPIRY: Duration = Duration::from_secs(60);
+
+/// How a refused `user.loginByLoginId` is shown to the member; `None` for codes that are not
+/// a refusal of the member's credentials.
+fn login_refusal(code: &ErrorCode) -> Option<LinkRefusal> {
+    match code {
+        ErrorCode::UserWrongPassword
+        | ErrorCode::UserNotFound
+        | ErrorCode::LoginDataNotFound
+        | ErrorCode::InvalidPartnerId => Some(LinkRefusal::KalturaLoginFailed),
+        ErrorCode::LoginRetriesExceeded | ErrorCode::LoginBlocked => {
+            Some(LinkRefusal::KalturaLoginLocked)
+        }
+        ErrorCode::PasswordExpired
+        | ErrorCode::UserIsBlocked
+        | ErrorCode::DirectLoginBlocked
+        | ErrorCode::MissingOtp
+        | ErrorCode::InvalidOtp => Some(LinkRefusal::KalturaLoginNotAllowed),
+        _ => None,
+    }
+}
+
 /// Maps members to Kaltura users and manages explicit links, with RBAC and audit.
 #[derive(Clone)]
 pub struct IdentityService {
@@ -326,6 +497,7 @@ pub struct IdentityService {
     audit: Arc<dyn AuditLog>,
     users: Arc<dyn KalturaUsers>,
     clock: Arc<dyn Clock>,
+    login_attempts: Arc<LoginAttempts>,
 }
 
 impl std::fmt::Debug for IdentityService {
@@ -358,10 +530,20 @@ impl IdentityService {
             audit,
             users,
             clock: Arc::new(SystemClock),
+            login_attempts: Arc::new(LoginAttempts::new(LoginAttemptLimit::default())),
         }
     }
 
-    /// With another clock (link timestamps and the age of login proofs follow it).
+    /// With another limit of refused Kaltura sign-ins per member (default
+    /// [`LoginAttemptLimit::default`]); the attempts counted so far are forgotten.
+    #[must_use]
+    pub fn with_login_limit(mut self, limit: LoginAttemptLimit) -> Self {
+        self.login_attempts = Arc::new(LoginAttempts::new(limit));
+        self
+    }
+
+    /// With another clock (link timestamps, the age of login proofs and the sign-in attempt
+    /// window follow it).
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -616,6 +798,172 @@ impl IdentityService {
         Ok(link)
     }
 
+    /// Verifies `discord_user`'s Kaltura login (`login_id`, usually their email, and
+    /// `password`) with `user.loginByLoginId` on the guild's Kaltura account, and returns the
+    /// proof that they are the Kaltura user the returned KS names; give it to
+    /// [`IdentityService::link`] (as [`LinkProof::KalturaLogin`], for
+    /// [`KalturaLoginProof::kaltura_user`]) within [`KALTURA_LOGIN_PROOF_MAX_AGE_SECS`].
+    ///
+    /// The KS must verify with the account's admin secret, belong to its partner and name a
+    /// user; it is ended right away and never kept. The password is never stored or logged.
+    /// Each refused sign-in is audited ([`AuditAction::KalturaLoginFailed`], with the login id
+    /// and Kaltura's code) and counts towards the member's [`LoginAttemptLimit`]; while the
+    /// member is at the limit, attempts are refused without calling Kaltura.
+    ///
+    /// ```no_run
+    /// # use kaltura_discord::identity::{IdentityService, LinkProof};
+    /// # use kaltura_discord::context::GuildContext;
+    /// # use kaltura_discord::rbac::Subject;
+    /// # async fn run(identity: IdentityService, ctx: GuildContext<'_>, member: Subject) -> kaltura_discord::Result<()> {
+    /// let password = secrecy::SecretString::from("from the sign-in form");
+    /// let proof = identity
+    ///     .verify_kaltura_login(&ctx, member.user, "teacher@school.example", &password)
+    ///     .await?;
+    /// let kaltura_user = proof.kaltura_user().to_string();
+    /// identity
+    ///     .link(ctx.guild, ctx.config, &member, member.user, &kaltura_user, Some(&LinkProof::KalturaLogin(proof)))
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] (`login_id` / `password`) for an empty or oversized value;
+    /// [`Error::TooManyAttempts`] at the limit (with the seconds to wait);
+    /// [`Error::LinkRefused`] when Kaltura refuses the sign-in
+    /// ([`LinkRefusal::KalturaLoginFailed`] for an unknown login id or a wrong password, not
+    /// told apart; [`LinkRefusal::KalturaLoginLocked`]; [`LinkRefusal::KalturaLoginNotAllowed`]);
+    /// [`Error::Kaltura`] when Kaltura cannot be reached or answers a KS that does not verify;
+    /// [`Error::Store`] if the audit log fails.
+    #[tracing::instrument(name = "identity.verify_kaltura_login", skip_all, fields(guild = %ctx.guild, user = %discord_user))]
+    pub async fn verify_kaltura_login(
+        &self,
+        ctx: &GuildContext<'_>,
+        discord_user: DiscordUserId,
+        login_id: &str,
+        password: &SecretString,
+    ) -> Result<KalturaLoginProof> {
+        let login_id = login_id.trim();
+        if login_id.is_empty()
+            || login_id.chars().count() > MAX_KALTURA_LOGIN_ID_LEN
+            || login_id.chars().any(char::is_control)
+        {
+            return Err(Error::invalid_input(
+                "login_id",
+                format!(
+                    "a Kaltura login id is 1 to {MAX_KALTURA_LOGIN_ID_LEN} characters, usually your email"
+                ),
+            ));
+        }
+        let secret = password.expose_secret();
+        if secret.is_empty() || secret.len() > MAX_KALTURA_PASSWORD_LEN {
+            return Err(Error::invalid_input(
+                "password",
+                format!("a Kaltura password is 1 to {MAX_KALTURA_PASSWORD_LEN} bytes"),
+            ));
+        }
+        let now = self.clock.now_unix();
+        if let Err(retry_after_secs) = self.login_attempts.begin(discord_user, now) {
+            tracing::warn!(
+                retry_after_secs,
+                "kaltura sign-in refused: too many failures"
+            );
+            return Err(Error::TooManyAttempts {
+                what: "failed Kaltura sign-ins",
+                retry_after_secs,
+            });
+        }
+        let client = ctx.account.client();
+        let partner_id = ctx.account.partner_id();
+        let answer = client
+            .user()
+            .login_by_login_id(login_id, password.clone())
+            .partner_id(partner_id)
+            .expiry(LOGIN_KS_EXPIRY)
+            .send()
+            .await;
+        let ks = match answer {
+            Ok(ks) => ks,
+            Err(e) => {
+                let refusal = e.api_code().and_then(login_refusal);
+                let (Some(reason), Some(code)) = (refusal, e.api_code()) else {
+                    // Kaltura unreachable or failing: not the member's failure.
+                    self.login_attempts.release(discord_user, now);
+                    return Err(e.into());
+                };
+                tracing::info!(code = %code, "kaltura sign-in refused");
+                self.audit
+                    .append(NewAuditEntry {
+                        guild: ctx.guild,
+                        actor: Some(discord_user),
+                        action: AuditAction::KalturaLoginFailed,
+                        detail: serde_json::json!({
+                            "login_id": login_id,
+                            "code": code.as_str(),
+                            "partner_id": partner_id.get(),
+                        }),
+                    })
+                    .await?;
+                return Err(refused(&UserId::new(login_id), reason));
+            }
+        };
+        self.login_attempts.release(discord_user, now);
+        let checked = ctx
+            .account
+            .signer()
+            .decode(ks.expose_secret())
+            .and_then(|decoded| decoded.check_partner(partner_id).map(|()| decoded));
+        // The session is only a proof: end it whatever the check says.
+        if let Err(e) = client.with_ks(ks).session().end().await {
+            tracing::debug!(error = %e, "could not end the sign-in session");
+        }
+        let decoded = checked?;
+        let kaltura_user = validate_kaltura_user_id(&decoded.user_id).map_err(|_| {
+            Error::Kaltura(kaltura_client::Error::Ks(
+                kaltura_client::error::KsErrorKind::Malformed(
+                    "the KS of the sign-in names no valid user".into(),
+                ),
+            ))
+        })?;
+        tracing::info!(kaltura_user = %kaltura_user, "kaltura sign-in verified");
+        Ok(KalturaLoginProof::new(discord_user, kaltura_user, now))
+    }
+
+    /// The [`LinkProof::VerifiedEmail`] for linking `member` to `kaltura_user`, from the email
+    /// Discord's OAuth2 returned (`email` and `verified` as Discord sent them), checked now:
+    /// the guild must map members by email (`identity.strategy: email`) and the Kaltura user's
+    /// email must equal it (without case). [`IdentityService::link`] checks it again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LinkRefused`] ([`LinkRefusal::EmailProofNotAllowed`] in other guilds,
+    /// [`LinkRefusal::EmailMismatch`]); [`Error::InvalidInput`] for an unverified, blank or
+    /// oversized email or an ill-formed Kaltura user id; [`Error::NotFound`] if the Kaltura
+    /// user does not exist; [`Error::Kaltura`].
+    pub async fn verified_email_proof(
+        &self,
+        config: &GuildConfig,
+        member: DiscordUserId,
+        kaltura_user: &str,
+        email: &str,
+        verified: bool,
+    ) -> Result<LinkProof> {
+        let kaltura_user = validate_kaltura_user_id(kaltura_user)?;
+        if config.identity.strategy != IdentityStrategy::Email {
+            return Err(refused(&kaltura_user, LinkRefusal::EmailProofNotAllowed));
+        }
+        let email = VerifiedEmail::from_discord(member, email, verified)?;
+        let kaltura_email = self.users.user_email(&kaltura_user).await?;
+        if !kaltura_email
+            .as_deref()
+            .is_some_and(|k| k.trim().eq_ignore_ascii_case(email.email()))
+        {
+            return Err(refused(&kaltura_user, LinkRefusal::EmailMismatch));
+        }
+        Ok(LinkProof::VerifiedEmail(email))
+    }
+
     /// Removes `target`'s link (same permissions as [`IdentityService::link`]); `false` if
     /// none. A removal is audited ([`AuditAction::IdentityUnlinked`]) with the actor, the
     /// member and the Kaltura user they were linked to.
@@ -785,6 +1133,63 @@ mod tests {
             VerifiedEmail::from_discord(user(8), "a@b.c", false),
             Err(Error::InvalidInput { field: "email", .. })
         ));
+    }
+
+    #[test]
+    fn login_attempts_slide_reserve_and_stay_bounded() {
+        let limit = LoginAttemptLimit::new(3, Duration::from_secs(100)).max_members(2);
+        let attempts = LoginAttempts::new(limit);
+        let (a, b, c) = (user(1), user(2), user(3));
+        for t in [0, 10, 20] {
+            assert_eq!(attempts.begin(a, t), Ok(()));
+        }
+        // The oldest failure (t = 0) leaves the window at t = 100.
+        assert_eq!(attempts.begin(a, 30), Err(70));
+        assert_eq!(attempts.begin(a, 99), Err(1));
+        assert_eq!(attempts.begin(a, 100), Ok(()));
+        // A released attempt (a success) does not count.
+        assert_eq!(attempts.begin(b, 100), Ok(()));
+        attempts.release(b, 100);
+        assert_eq!(attempts.tracked(), 1, "an empty member is forgotten");
+        for t in [101, 102, 103] {
+            assert_eq!(attempts.begin(b, t), Ok(()));
+        }
+        assert_eq!(attempts.begin(b, 104), Err(97));
+        // A third member: the member whose last attempt is the oldest (a, t = 100) goes.
+        assert_eq!(attempts.begin(c, 105), Ok(()));
+        assert_eq!(attempts.tracked(), 2);
+        assert_eq!(attempts.begin(a, 105), Ok(()), "a was forgotten");
+        assert_eq!(attempts.tracked(), 2);
+        // Long after, the members whose attempts all left the window are pruned.
+        assert_eq!(attempts.begin(user(4), 1_000), Ok(()));
+        assert_eq!(attempts.tracked(), 1);
+        assert_eq!(LoginAttemptLimit::new(0, Duration::ZERO).max_failures, 1);
+        assert_eq!(
+            LoginAttemptLimit::default(),
+            LoginAttemptLimit::new(5, Duration::from_secs(900))
+        );
+    }
+
+    #[test]
+    fn kaltura_login_codes_map_to_refusals() {
+        for (code, reason) in [
+            ("USER_WRONG_PASSWORD", Some(LinkRefusal::KalturaLoginFailed)),
+            ("USER_NOT_FOUND", Some(LinkRefusal::KalturaLoginFailed)),
+            (
+                "LOGIN_RETRIES_EXCEEDED",
+                Some(LinkRefusal::KalturaLoginLocked),
+            ),
+            ("LOGIN_BLOCKED", Some(LinkRefusal::KalturaLoginLocked)),
+            (
+                "PASSWORD_EXPIRED",
+                Some(LinkRefusal::KalturaLoginNotAllowed),
+            ),
+            ("MISSING_OTP", Some(LinkRefusal::KalturaLoginNotAllowed)),
+            ("INVALID_KS", None),
+            ("SOMETHING_NEW", None),
+        ] {
+            assert_eq!(login_refusal(&ErrorCode::from(code)), reason, "{code}");
+        }
     }
 
     #[test]

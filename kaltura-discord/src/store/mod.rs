@@ -516,6 +516,9 @@ pub enum AuditAction {
     IdentityUnlinked,
     /// A Kaltura user was created for a member.
     UserProvisioned,
+    /// A member's Kaltura sign-in (identity proof) was refused (the detail has the login id
+    /// and Kaltura's error code, never the password).
+    KalturaLoginFailed,
     /// A meeting was started.
     MeetingStarted,
     /// A meeting was ended.
@@ -547,6 +550,7 @@ impl AuditAction {
             AuditAction::IdentityLinked => "identity_linked",
             AuditAction::IdentityUnlinked => "identity_unlinked",
             AuditAction::UserProvisioned => "user_provisioned",
+            AuditAction::KalturaLoginFailed => "kaltura_login_failed",
             AuditAction::MeetingStarted => "meeting_started",
             AuditAction::MeetingEnded => "meeting_ended",
             AuditAction::MediaShared => "media_shared",

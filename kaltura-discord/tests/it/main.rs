@@ -25,6 +25,8 @@ mod gateway_sessions;
 mod gateway_api;
 #[cfg(feature = "sqlite")]
 mod identity;
+#[cfg(feature = "sqlite")]
+mod identity_login;
 #[cfg(feature = "http")]
 mod interactions_endpoint;
 #[cfg(feature = "sqlite")]

@@ -141,6 +141,7 @@ static SERVICES: &[Service] = &[
             a("update", Admin, user::update),
             a("delete", Admin, user::delete),
             a("list", Admin, user::list),
+            a("loginByLoginId", Anonymous, user::login_by_login_id),
         ],
     },
     Service {

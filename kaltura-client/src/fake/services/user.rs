@@ -1,7 +1,32 @@
 //! `user` service: `KalturaUser` CRUD keyed by the partner's own user id (`discord_42`),
-//! validated against Kaltura's `kuser::PUSER_ID_REGEXP`.
+//! validated against Kaltura's `kuser::PUSER_ID_REGEXP`, and `user.loginByLoginId`.
+//!
+//! # Logins
+//!
+//! A user can sign in when it has a login ([`LoginData`], Kaltura's `UserLoginData`): a login
+//! id (an email, compared without case), a password (kept as its SHA-256 digest) and the
+//! failed-attempt counter. `user.loginByLoginId` follows `UserLoginDataPeer::userLogin` and
+//! `loginAttemptsLogic`:
+//!
+//! 1. unknown login id → `USER_NOT_FOUND`;
+//! 2. wrong password → while locked `LOGIN_BLOCKED`; else if this failure is the
+//!    [`LoginLockout::max_attempts`]-th in a row, the login is locked for
+//!    [`LoginLockout::block_period`] and the answer is `LOGIN_RETRIES_EXCEEDED`; else
+//!    `USER_WRONG_PASSWORD`;
+//! 3. right password while locked → `LOGIN_BLOCKED`; otherwise the counter is reset;
+//! 4. another `partnerId` than the fake's, or a deleted user → `USER_NOT_FOUND`; a user with
+//!    status BLOCKED (0) → `USER_IS_BLOCKED`;
+//! 5. the KS: ADMIN for an admin user (`isAdmin`), USER otherwise, for the user's id, with
+//!    the requested expiry (default 24 h, capped) and privileges (default `*`).
+//!
+//! Not modelled: password expiry, two-factor authentication (`otp` is ignored), single
+//! sign-on only partners.
+
+use std::fmt;
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
 
 use super::{
     Ctx, Kind, apply, contains_ci, csv, list_response, page, pager, prop, prop_int, required,
@@ -11,6 +36,99 @@ use crate::ApiError;
 use crate::fake::errors;
 use crate::fake::params::{self, Params};
 use crate::fake::store::Object;
+use crate::ks::{SessionType, ct_eq};
+
+/// Kaltura's lockout of a login after repeated wrong passwords (the partner's
+/// `max_login_attempts` and `login_blocked_period`); see [`FakeKalturaBuilder::login_lockout`](crate::fake::FakeKalturaBuilder::login_lockout).
+///
+/// The default is Kaltura's own configuration default (`configurations/base.ini`:
+/// `user_login_max_wrong_attempts = 5000`, `user_login_block_period = 0`), under which the
+/// 5000th wrong password in a row answers `LOGIN_RETRIES_EXCEEDED` and locks nothing.
+/// Hosted partners usually have a stricter setting; use e.g. [`LoginLockout::new`]`(5,
+/// 24 h)` to test a lockout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLockout {
+    /// Wrong passwords in a row that lock the login (at least 1).
+    pub max_attempts: u32,
+    /// How long a locked login stays locked.
+    pub block_period: Duration,
+}
+
+impl LoginLockout {
+    /// A lockout after `max_attempts` wrong passwords in a row (at least 1), for
+    /// `block_period`.
+    pub fn new(max_attempts: u32, block_period: Duration) -> Self {
+        LoginLockout {
+            max_attempts: max_attempts.max(1),
+            block_period,
+        }
+    }
+}
+
+impl Default for LoginLockout {
+    fn default() -> Self {
+        LoginLockout::new(5000, Duration::ZERO)
+    }
+}
+
+/// A user's login (`UserLoginData`). `Debug` shows neither the password nor its digest.
+#[derive(Clone)]
+pub(crate) struct LoginData {
+    /// The user it signs in as.
+    pub(crate) user_id: String,
+    password_sha256: [u8; 32],
+    /// Wrong passwords in a row.
+    attempts: u32,
+    /// Locked until this time (unix seconds).
+    blocked_until: i64,
+}
+
+impl fmt::Debug for LoginData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginData")
+            .field("user_id", &self.user_id)
+            .field("attempts", &self.attempts)
+            .field("blocked_until", &self.blocked_until)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoginData {
+    /// A login of `user_id` with `password`.
+    pub(crate) fn new(user_id: &str, password: &str) -> Self {
+        LoginData {
+            user_id: user_id.to_owned(),
+            password_sha256: Sha256::digest(password.as_bytes()).into(),
+            attempts: 0,
+            blocked_until: 0,
+        }
+    }
+
+    fn password_matches(&self, password: &str) -> bool {
+        let given: [u8; 32] = Sha256::digest(password.as_bytes()).into();
+        ct_eq(&given, &self.password_sha256)
+    }
+
+    /// A wrong password (`loginAttemptsLogic`): the error to answer.
+    fn failed(&mut self, now: i64, lockout: LoginLockout) -> ApiError {
+        if now < self.blocked_until {
+            return errors::login_blocked();
+        }
+        if self.attempts.saturating_add(1) >= lockout.max_attempts {
+            let period = i64::try_from(lockout.block_period.as_secs()).unwrap_or(i64::MAX);
+            self.blocked_until = now.saturating_add(period);
+            self.attempts = 0;
+            return errors::login_retries_exceeded();
+        }
+        self.attempts += 1;
+        errors::user_wrong_password()
+    }
+}
+
+/// The key of a login id in the store (Kaltura compares them without case).
+pub(crate) fn login_key(login_id: &str) -> String {
+    login_id.trim().to_lowercase()
+}
 
 const WRITABLE: &[(&str, Kind)] = &[
     ("screenName", Kind::Str),
@@ -181,4 +299,49 @@ pub(crate) fn list(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
         .map(|u| Value::Object(u.clone()))
         .collect();
     Ok(list_response("KalturaUserListResponse", objects, total))
+}
+
+/// `user.loginByLoginId(loginId, password, partnerId, expiry, privileges, otp)` → the
+/// user's KS; see the [module docs](self#logins).
+pub(crate) fn login_by_login_id(ctx: &mut Ctx<'_>, p: &Params) -> Result<Value, ApiError> {
+    let login_id = required(p, "loginId")?;
+    let password =
+        params::string(p.get("password")).ok_or_else(|| errors::missing_parameter("password"))?;
+    let requested_partner = params::int(p.get("partnerId")).filter(|pid| *pid != 0);
+    let lockout = ctx.shared.login_lockout;
+    let now = ctx.now;
+    let login = ctx
+        .store
+        .logins
+        .get_mut(&login_key(&login_id))
+        .ok_or_else(errors::user_not_found)?;
+    if !login.password_matches(&password) {
+        return Err(login.failed(now, lockout));
+    }
+    if now < login.blocked_until {
+        return Err(errors::login_blocked());
+    }
+    login.attempts = 0;
+    let user_id = login.user_id.clone();
+    if requested_partner.is_some_and(|pid| pid != ctx.pid()) {
+        return Err(errors::user_not_found());
+    }
+    let user = ctx
+        .store
+        .users
+        .get(&user_id)
+        .ok_or_else(errors::user_not_found)?;
+    match prop_int(user, "status") {
+        Some(1) => {}
+        Some(0) => return Err(errors::user_is_blocked()),
+        _ => return Err(errors::user_not_found()),
+    }
+    let session_type = if user.get("isAdmin").and_then(Value::as_bool) == Some(true) {
+        SessionType::Admin
+    } else {
+        SessionType::User
+    };
+    let expiry = super::session::effective_expiry(ctx.shared, params::int(p.get("expiry")));
+    let privileges = params::non_empty(p.get("privileges")).unwrap_or_else(|| "*".to_owned());
+    super::session::sign(ctx.shared, session_type, &user_id, expiry, &privileges).map(Value::String)
 }
