@@ -953,7 +953,11 @@ mod sqlite_only {
                 .await
                 .unwrap();
             let raw = raw(&path).await;
-            assert_eq!(raw.migrations().await, vec![1, 2, 3, 4, 5, 6], "round {round}");
+            assert_eq!(
+                raw.migrations().await,
+                vec![1, 2, 3, 4, 5, 6],
+                "round {round}"
+            );
             // Undo migrations 2 to 6, so that the next round is an upgrade.
             raw.exec("DROP TABLE meetings").await;
             for table in [

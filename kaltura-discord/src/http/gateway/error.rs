@@ -228,6 +228,7 @@ fn kind_code(kind: ErrorKind) -> &'static str {
         ErrorKind::Unauthenticated => "unauthenticated",
         ErrorKind::Unavailable => "unavailable",
         ErrorKind::Upstream => "upstream",
+        ErrorKind::RateLimited => "rate_limited",
         _ => "internal",
     }
 }
@@ -249,6 +250,7 @@ impl From<Error> for ApiError {
             };
             let mut e = ApiError::new(status, code, err.to_string());
             e.field = field;
+            e.retry_after = err.retry_after().map(|d| d.as_secs().max(1));
             return e;
         }
         let detail = match kind {
@@ -294,6 +296,17 @@ mod tests {
         assert!(!body.contains("corrupt"), "{body}");
         assert_eq!(problem.field, None);
         assert_eq!(problem.code, "internal");
+    }
+
+    #[test]
+    fn too_many_attempts_is_a_429_with_retry_after() {
+        let e = ApiError::from(Error::TooManyAttempts {
+            what: "failed Kaltura sign-ins",
+            retry_after_secs: 840,
+        });
+        assert_eq!(e.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(e.retry_after, Some(840));
+        assert_eq!(e.problem("r3").code, "rate_limited");
     }
 
     #[test]
