@@ -74,7 +74,9 @@ use std::time::Duration;
 use kaltura_client::clock::{Clock, SystemClock};
 use kaltura_client::services::schedule::ListScheduleEventsRequest;
 use kaltura_client::types::Pager;
-use kaltura_client::types::schedule::{RECORD_SCHEDULE_EVENT_FILTER, ScheduleEventFilter};
+use kaltura_client::types::schedule::{
+    RECORD_SCHEDULE_EVENT_FILTER, ScheduleEventFilter, ScheduleEventStatus,
+};
 use kaltura_client::{EntryId, PartnerId, ScheduleEventId};
 use serde_json::{Value, json};
 
@@ -357,6 +359,19 @@ impl MeetingLifecycle {
             }
             None => None,
         };
+        if kind == EventKind::MeetingLive
+            && event.meta.format == "lifecycle"
+            && let Some(id) = event_id
+            && self.session_closed(id, account).await?
+        {
+            // Cancelled in Kaltura before its start: the timer must not turn the "ended"
+            // message back into "live".
+            tracing::debug!(
+                session = id,
+                "the session was cancelled or deleted; no live state"
+            );
+            return Ok(LifecycleRouting::Skip);
+        }
         if kind == EventKind::MeetingScheduled && event.meta.format != "lifecycle" {
             if schedule_closed(&event.object) {
                 self.on_schedule_event(event).await?;
@@ -379,6 +394,25 @@ impl MeetingLifecycle {
                 None => LifecycleRouting::Everyone,
             },
         )
+    }
+
+    /// Whether Kaltura says the session was cancelled or deleted (or no longer exists).
+    async fn session_closed(&self, id: i64, account: &KalturaAccount) -> Result<bool> {
+        match account
+            .client()
+            .schedule_event()
+            .get(ScheduleEventId::new(id))
+            .await
+        {
+            Ok(session) => Ok(matches!(
+                session.status,
+                Some(ScheduleEventStatus::Cancelled | ScheduleEventStatus::Deleted)
+            )),
+            Err(e) if e.api_code() == Some(&kaltura_client::ErrorCode::ScheduleEventIdNotFound) => {
+                Ok(true)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// An entry created from template entry `template` became ready: the record schedule

@@ -457,3 +457,42 @@ async fn a_recording_whose_session_cannot_be_looked_up_is_routed_again() {
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn a_session_cancelled_before_its_start_never_turns_live() {
+    let w = World::new().await;
+    w.subscribe_meetings(GUILD_A, CH_A).await;
+    let service =
+        MeetingService::new(w.store.clone(), w.store.clone()).with_clock(Arc::new(w.clock.clone()));
+    let config = w.config(GUILD_A).await;
+    let ctx = GuildContext::new(GuildId::new(GUILD_A).unwrap(), &config, &w.account);
+    let meeting = service
+        .start(
+            &ctx,
+            &admin(),
+            StartMeeting::new("Called off")
+                .starts_at(T0 + 3600)
+                .duration_minutes(60),
+        )
+        .await
+        .unwrap();
+    w.settle().await;
+    // Cancelled in Kaltura before it starts: the message says "ended".
+    w.client
+        .schedule_event()
+        .cancel(meeting.event_id)
+        .await
+        .unwrap();
+    w.settle().await;
+    // The start time passes: the timer's "live" state is not announced over "ended".
+    w.clock.set(T0 + 3700);
+    w.lifecycle.tick(w.clock.now_unix()).await.unwrap();
+    w.settle().await;
+    let a = w.requests(CH_A).await;
+    let footers: Vec<String> = a.iter().map(|(_, _, b)| footer(b)).collect();
+    assert_eq!(
+        footers,
+        ["Kaltura · Meeting scheduled", "Kaltura · Meeting ended"],
+        "{a:?}"
+    );
+}
