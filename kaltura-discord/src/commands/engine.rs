@@ -67,7 +67,6 @@ use crate::commands::{Interaction, InteractionHandler};
 use crate::config::{ConfigResolver, ResolvedGuildConfig};
 use crate::context::KalturaAccount;
 use crate::error::{ErrorKind, SetupError};
-use crate::identity::IdentityService;
 use crate::ids::{DiscordUserId, GuildId};
 use crate::meetings::MeetingService;
 use crate::notify::NotificationStore;
@@ -190,12 +189,7 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     }
 }
 
-/// One Kaltura partner the engine serves: its account and the identity service over it.
-#[derive(Debug, Clone)]
-pub(crate) struct Partner {
-    pub(crate) account: KalturaAccount,
-    pub(crate) identity: IdentityService,
-}
+pub(crate) use crate::services::{Partner, Partners};
 
 /// A remembered search, for its page buttons.
 #[derive(Debug, Clone)]
@@ -220,8 +214,7 @@ pub(crate) enum SuggestionKey {
 /// Everything the handlers share.
 pub(crate) struct Inner {
     pub(crate) resolver: Arc<ConfigResolver>,
-    pub(crate) default_partner: Partner,
-    pub(crate) partners: HashMap<PartnerId, Partner>,
+    pub(crate) partners: Partners,
     pub(crate) identity_store: Arc<dyn IdentityStore>,
     pub(crate) meeting_store: Arc<dyn MeetingStore>,
     pub(crate) audit: Arc<dyn AuditLog>,
@@ -250,16 +243,7 @@ impl Inner {
         guild: GuildId,
     ) -> Result<(Arc<ResolvedGuildConfig>, &Partner)> {
         let resolved = self.resolver.guild(guild).await?;
-        let partner = match resolved.config().kaltura.partner_id {
-            None => &self.default_partner,
-            Some(p) if p == self.default_partner.account.partner_id() => &self.default_partner,
-            Some(p) => self.partners.get(&p).ok_or_else(|| {
-                Error::invalid_input(
-                    "partner",
-                    "this server is not set up for Kaltura: its configuration names a Kaltura partner this bot does not serve; ask the bot's operator",
-                )
-            })?,
-        };
+        let partner: &Partner = self.partners.for_config(resolved.config())?;
         Ok((resolved, partner))
     }
 
@@ -296,8 +280,11 @@ pub struct CommandEngine {
 impl std::fmt::Debug for CommandEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CommandEngine")
-            .field("default_partner", &self.inner.default_partner.account)
-            .field("partners", &self.inner.partners.keys().collect::<Vec<_>>())
+            .field(
+                "default_partner",
+                &self.inner.partners.default_partner().account,
+            )
+            .field("partners", &self.inner.partners.extra_ids())
             .field("deadline", &self.inner.deadline)
             .finish_non_exhaustive()
     }
@@ -455,22 +442,14 @@ impl CommandEngineBuilder {
         let overrides = self.overrides.ok_or_else(|| missing("override_store"))?;
         let rest = self.rest.ok_or_else(|| missing("rest"))?;
         let clock = self.clock;
-        let partner = |account: KalturaAccount| Partner {
-            identity: IdentityService::new(
-                identity_store.clone(),
-                audit.clone(),
-                Arc::new(account.client().clone()),
-            )
-            .with_clock(clock.clone()),
+        let partners = Partners::new(
             account,
-        };
-        let partners = self
-            .extra_accounts
-            .into_iter()
-            .map(|a| (a.partner_id(), partner(a)))
-            .collect();
+            self.extra_accounts,
+            &identity_store,
+            &audit,
+            &clock,
+        );
         let inner = Inner {
-            default_partner: partner(account),
             partners,
             meetings: MeetingService::new(meeting_store.clone(), audit.clone())
                 .with_clock(clock.clone()),

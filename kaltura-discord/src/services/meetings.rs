@@ -594,6 +594,47 @@ impl MeetingService {
             .ok_or_else(|| not_found(meeting_id))
     }
 
+    /// Ends a meeting for a member, as the End button and the gateway do: allowed with
+    /// [`Permission::EndMeeting`], or for the meeting's host (its creator) while the guild's
+    /// current policy still lets them [`Permission::StartMeeting`] (deny rules on
+    /// `end_meeting` still refuse them).
+    ///
+    /// # Errors
+    ///
+    /// As [`MeetingService::end`]; [`Error::Denied`] (naming `end_meeting`) for a member who
+    /// is neither allowed nor the host.
+    pub async fn end_as_member(
+        &self,
+        ctx: &GuildContext<'_>,
+        subject: &Subject,
+        meeting_id: ScheduleEventId,
+    ) -> Result<MeetingRecord> {
+        ctx.require(Feature::Meetings)?;
+        let policy = &ctx.config.rbac;
+        let decision = authorize(policy, subject, Permission::EndMeeting);
+        if decision.allowed {
+            return self.end(ctx, subject, meeting_id).await;
+        }
+        let record = self
+            .store
+            .find_meeting(ctx.guild, ctx.account.partner_id(), meeting_id)
+            .await?;
+        let is_host = record.is_some_and(|m| m.created_by == subject.user);
+        if !(is_host && authorize(policy, subject, Permission::StartMeeting).allowed) {
+            decision.into_result(Permission::EndMeeting)?;
+        }
+        let mut config = ctx.config.clone();
+        config
+            .rbac
+            .users
+            .entry(subject.user)
+            .or_default()
+            .permissions
+            .insert(Permission::EndMeeting);
+        let host_ctx = GuildContext::new(ctx.guild, &config, ctx.account);
+        self.end(&host_ctx, subject, meeting_id).await
+    }
+
     /// Ends a meeting: cancels its Kaltura schedule event (`scheduleEvent.cancel`; an event
     /// already deleted in Kaltura is fine), marks it ended in the store and audits it
     /// ([`AuditAction::MeetingEnded`]). The room resource is kept, with its recordings.

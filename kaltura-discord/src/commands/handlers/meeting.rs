@@ -10,10 +10,10 @@ use crate::commands::custom_id::CustomId;
 use crate::commands::engine::SuggestionKey;
 use crate::commands::reply::{ActionRow, Button, ButtonStyle, Embed, Reply};
 use crate::config::MeetingType;
-use crate::context::{Feature, GuildContext};
+use crate::context::Feature;
 use crate::identity::DiscordMember;
 use crate::meetings::{MeetingMember, StartMeeting};
-use crate::rbac::{Permission, authorize};
+use crate::rbac::Permission;
 use crate::rest::{EventClosure, ScheduledEventSpec};
 use crate::store::MeetingRecord;
 use crate::{Error, Result};
@@ -337,33 +337,10 @@ pub(crate) async fn end_from_card(call: &Call<'_>, meeting: ScheduleEventId) -> 
 /// still refuse them).
 async fn end_meeting(call: &Call<'_>, meeting: ScheduleEventId) -> Result<MeetingRecord> {
     let engine = call.engine;
-    let gctx = call.gctx();
-    gctx.require(Feature::Meetings)?;
-    let subject = call.subject();
-    let policy = &call.config().rbac;
-    let decision = authorize(policy, &subject, Permission::EndMeeting);
-    let ended = if decision.allowed {
-        engine.meetings.end(&gctx, &subject, meeting).await?
-    } else {
-        let record = engine
-            .meeting_store
-            .find_meeting(call.guild, call.partner.account.partner_id(), meeting)
-            .await?;
-        let is_host = record.is_some_and(|m| m.created_by == subject.user);
-        if !(is_host && authorize(policy, &subject, Permission::StartMeeting).allowed) {
-            decision.into_result(Permission::EndMeeting)?;
-        }
-        let mut config = call.config().clone();
-        config
-            .rbac
-            .users
-            .entry(subject.user)
-            .or_default()
-            .permissions
-            .insert(Permission::EndMeeting);
-        let host_ctx = GuildContext::new(call.guild, &config, &call.partner.account);
-        engine.meetings.end(&host_ctx, &subject, meeting).await?
-    };
+    let ended = engine
+        .meetings
+        .end_as_member(&call.gctx(), &call.subject(), meeting)
+        .await?;
     engine.forget_meetings(call.guild);
     close_mirror(call, &ended).await;
     Ok(ended)

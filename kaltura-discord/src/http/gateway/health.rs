@@ -70,11 +70,13 @@ pub(crate) async fn readyz(State(state): State<GatewayState>) -> Result<Response
         }
         Err(_) => return Err(unavailable("the store")),
     }
-    let ping = state.shared.default_partner.account.client().call_raw(
-        "system",
-        "ping",
-        serde_json::json!({}),
-    );
+    let ping = state
+        .shared
+        .partners
+        .default_partner()
+        .account
+        .client()
+        .call_raw("system", "ping", serde_json::json!({}));
     match tokio::time::timeout(READY_CHECK_TIMEOUT, ping).await {
         Ok(Ok(_)) => Ok(axum::Json(Health { status: "ok" }).into_response()),
         Ok(Err(e)) => {

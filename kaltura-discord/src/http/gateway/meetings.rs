@@ -16,10 +16,10 @@ use super::auth::GuildCall;
 use super::error::{ApiError, Problem};
 use super::{ApiJson, GatewayState, private_json};
 use crate::config::MeetingType;
-use crate::context::{Feature, GuildContext};
+use crate::context::Feature;
 use crate::identity::DiscordMember;
 use crate::meetings::{MeetingMember, StartMeeting};
-use crate::rbac::{Permission, authorize};
+use crate::rbac::Permission;
 use crate::store::MeetingRecord;
 
 pub(crate) fn router() -> Router<GatewayState> {
@@ -244,34 +244,12 @@ pub(crate) async fn get_meeting(call: GuildCall) -> Result<Response, ApiError> {
     ))]
 pub(crate) async fn end_meeting(call: GuildCall) -> Result<Response, ApiError> {
     let id = meeting_id(&call)?;
-    let shared = &call.state.shared;
-    let gctx = call.gctx();
-    gctx.require(Feature::Meetings)?;
-    let subject = call.subject();
-    let policy = &call.config().rbac;
-    let decision = authorize(policy, &subject, Permission::EndMeeting);
-    let ended = if decision.allowed {
-        shared.meetings.end(&gctx, &subject, id).await?
-    } else {
-        let record = shared
-            .meeting_store
-            .find_meeting(call.guild, call.partner.account.partner_id(), id)
-            .await?;
-        let is_host = record.is_some_and(|m| m.created_by == subject.user);
-        if !(is_host && authorize(policy, &subject, Permission::StartMeeting).allowed) {
-            decision.into_result(Permission::EndMeeting)?;
-        }
-        let mut config = call.config().clone();
-        config
-            .rbac
-            .users
-            .entry(subject.user)
-            .or_default()
-            .permissions
-            .insert(Permission::EndMeeting);
-        let host_ctx = GuildContext::new(call.guild, &config, &call.partner.account);
-        shared.meetings.end(&host_ctx, &subject, id).await?
-    };
+    let ended = call
+        .state
+        .shared
+        .meetings
+        .end_as_member(&call.gctx(), &call.subject(), id)
+        .await?;
     Ok(axum::Json(Meeting::from(&ended)).into_response())
 }
 

@@ -66,7 +66,6 @@ pub mod metrics;
 pub mod openapi;
 pub mod videos;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -75,7 +74,6 @@ use axum::extract::{FromRequest, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use kaltura_client::PartnerId;
 use kaltura_client::clock::{Clock, SystemClock};
 use serde::de::DeserializeOwned;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -95,7 +93,6 @@ use crate::auth::JwtAuthority;
 use crate::config::{ConfigResolver, ResolvedGuildConfig};
 use crate::context::KalturaAccount;
 use crate::error::SetupError;
-use crate::identity::IdentityService;
 use crate::ids::GuildId;
 use crate::meetings::MeetingService;
 use crate::store::{AuditLog, GuildOverrideStore, IdentityStore, MeetingStore};
@@ -227,18 +224,11 @@ impl Default for GatewayOptions {
     }
 }
 
-/// One Kaltura partner the gateway serves: its account and the identity service over it.
-#[derive(Debug, Clone)]
-pub(crate) struct Partner {
-    pub(crate) account: KalturaAccount,
-    pub(crate) identity: IdentityService,
-}
+pub(crate) use crate::services::{Partner, Partners};
 
 pub(crate) struct Shared {
     pub(crate) resolver: Arc<ConfigResolver>,
-    pub(crate) default_partner: Arc<Partner>,
-    pub(crate) partners: HashMap<PartnerId, Arc<Partner>>,
-    pub(crate) meeting_store: Arc<dyn MeetingStore>,
+    pub(crate) partners: Partners,
     pub(crate) audit: Arc<dyn AuditLog>,
     pub(crate) overrides: Arc<dyn GuildOverrideStore>,
     pub(crate) meetings: MeetingService,
@@ -259,8 +249,11 @@ pub struct GatewayState {
 impl std::fmt::Debug for GatewayState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GatewayState")
-            .field("default_partner", &self.shared.default_partner.account)
-            .field("partners", &self.shared.partners.keys().collect::<Vec<_>>())
+            .field(
+                "default_partner",
+                &self.shared.partners.default_partner().account,
+            )
+            .field("partners", &self.shared.partners.extra_ids())
             .field("authority", &self.shared.authority)
             .finish_non_exhaustive()
     }
@@ -310,18 +303,7 @@ impl GatewayState {
     ) -> Result<(Arc<ResolvedGuildConfig>, Arc<Partner>)> {
         let shared = &self.shared;
         let resolved = shared.resolver.guild(guild).await?;
-        let partner = match resolved.config().kaltura.partner_id {
-            None => shared.default_partner.clone(),
-            Some(p) if p == shared.default_partner.account.partner_id() => {
-                shared.default_partner.clone()
-            }
-            Some(p) => shared.partners.get(&p).cloned().ok_or_else(|| {
-                Error::invalid_input(
-                    "partner",
-                    "this server is not set up for Kaltura: its configuration names a Kaltura partner this gateway does not serve; ask the operator",
-                )
-            })?,
-        };
+        let partner = shared.partners.for_config(resolved.config())?.clone();
         Ok((resolved, partner))
     }
 }
@@ -441,30 +423,18 @@ impl GatewayBuilder {
         let cors = self.options.cors.layer()?;
         let limiters = Limiters::new(&self.options.rate_limits)?;
         let clock = self.clock;
-        let partner = |account: KalturaAccount| {
-            Arc::new(Partner {
-                identity: IdentityService::new(
-                    identity_store.clone(),
-                    audit.clone(),
-                    Arc::new(account.client().clone()),
-                )
-                .with_clock(clock.clone()),
-                account,
-            })
-        };
-        let partners = self
-            .extra_accounts
-            .into_iter()
-            .map(|a| (a.partner_id(), partner(a)))
-            .collect();
+        let partners = Partners::new(
+            account,
+            self.extra_accounts,
+            &identity_store,
+            &audit,
+            &clock,
+        );
         let shared = Shared {
-            default_partner: partner(account),
             partners,
-            meetings: MeetingService::new(meeting_store.clone(), audit.clone())
-                .with_clock(clock.clone()),
+            meetings: MeetingService::new(meeting_store, audit.clone()).with_clock(clock.clone()),
             video: VideoService::new(audit.clone()).with_clock(clock.clone()),
             resolver,
-            meeting_store,
             audit,
             overrides,
             authority,
