@@ -19,7 +19,7 @@
 
 use std::fmt;
 
-use rand::Rng as _;
+use kaltura_client::ks::{OsRandom, RandomSource as _};
 use sha2::{Digest as _, Sha256};
 
 #[cfg(feature = "gateway")]
@@ -201,19 +201,19 @@ pub(crate) fn bounded_text(text: &str) -> String {
 /// tokens): 256 bits.
 const RANDOM_BYTES: usize = 32;
 
-/// A fresh random value from the operating system's CSPRNG (through `rand`'s thread RNG),
+/// A fresh random value from the operating system's CSPRNG (`kaltura_client::ks::OsRandom`),
 /// as unpadded base64url: 43 characters of `A-Z a-z 0-9 - _`.
 pub(crate) fn random_token() -> String {
     use base64::Engine as _;
     let mut buf = [0_u8; RANDOM_BYTES];
-    rand::rng().fill_bytes(&mut buf);
+    OsRandom.fill_bytes(&mut buf);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
 
 /// 128 random bits as 32 lowercase hex digits (ids that are not secrets).
 pub(crate) fn random_hex_id() -> String {
     let mut buf = [0_u8; 16];
-    rand::rng().fill_bytes(&mut buf);
+    OsRandom.fill_bytes(&mut buf);
     hex_lower(&buf)
 }
 
