@@ -408,6 +408,11 @@ impl JwtAuthority {
         std::iter::once(&self.signing).chain(&self.verifying)
     }
 
+    /// The lifetime of issued tokens.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     /// The signing key's id.
     pub fn signing_kid(&self) -> &str {
         &self.signing.kid
@@ -506,6 +511,77 @@ impl JwtAuthority {
         Ok(claims)
     }
 
+    /// Seals `value` for `subject` under `purpose` with the signing key, for `ttl`: a short
+    /// signed note (a JWT whose audience is `kd-note:{purpose}`, so it is never accepted as
+    /// an access token, and an access token never opens as a note). Used for values a web
+    /// page keeps in a cookie between requests (the verified email of a Discord login).
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
+    pub(crate) fn seal(
+        &self,
+        purpose: &str,
+        subject: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<String, AuthError> {
+        let now = unix(self.clock.now_unix());
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(self.signing.kid.clone());
+        let note = Note {
+            aud: format!("kd-note:{purpose}"),
+            iss: ISSUER.to_owned(),
+            sub: subject.to_owned(),
+            val: value.to_owned(),
+            iat: now,
+            exp: now.saturating_add(ttl.as_secs()),
+        };
+        jsonwebtoken::encode(&header, &note, &self.signing.encoding)
+            .map_err(|e| AuthError::Signing(e.to_string()))
+    }
+
+    /// Opens a note made by [`JwtAuthority::seal`] for `purpose` and `subject`; its value.
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
+    pub(crate) fn open(
+        &self,
+        purpose: &str,
+        subject: &str,
+        note: &str,
+    ) -> Result<String, AuthError> {
+        if note.len() > MAX_TOKEN_LEN {
+            return Err(AuthError::TooLarge {
+                len: note.len(),
+                max: MAX_TOKEN_LEN,
+            });
+        }
+        let header = decode_header_strict(note)?;
+        if header.alg != "HS256" {
+            return Err(AuthError::WrongAlgorithm {
+                found: ForeignAlgorithm::from_header(&header.alg),
+            });
+        }
+        let kid = header.kid.ok_or(AuthError::UnknownKey)?;
+        let key = self
+            .keys()
+            .find(|k| k.kid == kid)
+            .ok_or(AuthError::UnknownKey)?;
+        let mut validation = Validation::new(ALGORITHM);
+        validation.set_audience(&[format!("kd-note:{purpose}")]);
+        validation.set_issuer(&[ISSUER]);
+        validation.validate_exp = false;
+        let data = jsonwebtoken::decode::<Note>(note, &key.decoding, &validation)
+            .map_err(|_| AuthError::Malformed)?;
+        let now = unix(self.clock.now_unix());
+        if data.claims.exp.saturating_add(LEEWAY_SECS) < now {
+            return Err(AuthError::Expired);
+        }
+        if data.claims.iat > now.saturating_add(LEEWAY_SECS) {
+            return Err(AuthError::IssuedInFuture);
+        }
+        if data.claims.sub != subject {
+            return Err(AuthError::Malformed);
+        }
+        Ok(data.claims.val)
+    }
+
     fn check_times(&self, claims: &Claims) -> Result<(), AuthError> {
         let now = unix(self.clock.now_unix());
         let horizon = now.saturating_add(LEEWAY_SECS);
@@ -528,6 +604,17 @@ impl JwtAuthority {
         }
         Ok(())
     }
+}
+
+/// The claims of a sealed note ([`JwtAuthority::seal`]).
+#[derive(Serialize, Deserialize)]
+struct Note {
+    aud: String,
+    iss: String,
+    sub: String,
+    val: String,
+    iat: u64,
+    exp: u64,
 }
 
 #[derive(Deserialize)]
@@ -596,6 +683,36 @@ mod tests {
             guild: "613425648685547541".parse().unwrap(),
             roles: vec!["123".parse().unwrap()],
         }
+    }
+
+    #[test]
+    fn notes_open_only_for_their_purpose_subject_and_time() {
+        let a = authority();
+        let note = a
+            .seal("email", "1:2", "nelly@example.com", Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(a.open("email", "1:2", &note).unwrap(), "nelly@example.com");
+        assert!(a.open("other", "1:2", &note).is_err());
+        assert!(a.open("email", "1:3", &note).is_err());
+        // A note is not an access token, and an access token is not a note.
+        assert!(a.verify(&note).is_err());
+        let token = a.issue(&subject()).unwrap();
+        assert!(a.open("email", "1:2", token.expose()).is_err());
+        // Tampered or expired notes are refused.
+        let mut tampered = note.clone();
+        tampered.push('x');
+        assert!(a.open("email", "1:2", &tampered).is_err());
+        let later = JwtAuthority::new(
+            vec![JwtKey::new("k1", SECRET).unwrap()],
+            "kd",
+            Duration::from_secs(900),
+        )
+        .unwrap()
+        .with_clock(Arc::new(FixedClock(NOW as i64 + 61 + LEEWAY_SECS as i64)));
+        assert!(matches!(
+            later.open("email", "1:2", &note),
+            Err(AuthError::Expired)
+        ));
     }
 
     fn b64(json: &str) -> String {

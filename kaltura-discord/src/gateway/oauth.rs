@@ -231,6 +231,11 @@ impl DiscordOAuth {
         })
     }
 
+    /// The redirect URI Discord returns the browser to (the gateway's callback).
+    pub fn redirect_uri(&self) -> &Url {
+        &self.config.redirect_uri
+    }
+
     /// Uses `clock` for state expiry.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;

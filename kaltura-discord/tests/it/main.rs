@@ -23,6 +23,9 @@ mod gateway_sessions;
 // The API gateway's router (oneshot and one socket) on the fake Kaltura and SQLite.
 #[cfg(all(feature = "gateway", feature = "sqlite"))]
 mod gateway_api;
+// Signing in with a fake Discord, tokens, cookies and the identity-proof page.
+#[cfg(all(feature = "gateway", feature = "sqlite"))]
+mod gateway_login;
 #[cfg(feature = "sqlite")]
 mod identity;
 #[cfg(feature = "sqlite")]

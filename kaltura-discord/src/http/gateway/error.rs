@@ -82,6 +82,8 @@ fn title(code: &str) -> &'static str {
         "upstream" => "Kaltura refused the call",
         "unavailable" => "Service unavailable",
         "timeout" => "Request timed out",
+        "login_unavailable" => "Login not configured",
+        "cross_site" => "Cross-site request refused",
         _ => "Internal error",
     }
 }
@@ -159,6 +161,16 @@ impl ApiError {
     /// The code.
     pub fn code(&self) -> &'static str {
         self.code
+    }
+
+    /// The seconds of `Retry-After`, if any.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
+    /// What is logged but not shown (internal errors).
+    pub(crate) fn log_text(&self) -> Option<&str> {
+        self.log.as_deref()
     }
 
     /// The problem body for `request_id`.

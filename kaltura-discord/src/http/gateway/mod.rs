@@ -61,9 +61,11 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod limits;
+pub mod login;
 pub mod meetings;
 pub mod metrics;
 pub mod openapi;
+pub mod pages;
 pub mod videos;
 
 use std::sync::Arc;
@@ -85,6 +87,7 @@ use tower_http::trace::TraceLayer;
 pub use self::auth::Caller;
 pub use self::error::{ApiError, PROBLEM_CONTENT_TYPE, Problem};
 pub use self::limits::RateLimits;
+pub use self::login::DiscordSignIn;
 pub use self::metrics::GatewayMetrics;
 
 use self::error::PendingProblem;
@@ -208,7 +211,7 @@ pub struct GatewayOptions {
     /// Rate limits per client IP and per token.
     pub rate_limits: RateLimits,
     /// Where the Discord login starts, linked from the page at `/` (default
-    /// `/auth/discord/login`).
+    /// [`login::LOGIN_PATH`]).
     pub login_path: String,
 }
 
@@ -219,7 +222,7 @@ impl Default for GatewayOptions {
             timeout: DEFAULT_TIMEOUT,
             cors: CorsOptions::default(),
             rate_limits: RateLimits::default(),
-            login_path: "/auth/discord/login".into(),
+            login_path: login::LOGIN_PATH.into(),
         }
     }
 }
@@ -230,6 +233,9 @@ pub(crate) struct Shared {
     pub(crate) resolver: Arc<ConfigResolver>,
     pub(crate) partners: Partners,
     pub(crate) audit: Arc<dyn AuditLog>,
+    pub(crate) identity_store: Arc<dyn IdentityStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) sign_in: Option<DiscordSignIn>,
     pub(crate) overrides: Arc<dyn GuildOverrideStore>,
     pub(crate) meetings: MeetingService,
     pub(crate) video: VideoService,
@@ -324,6 +330,7 @@ pub struct GatewayBuilder {
     metrics: GatewayMetrics,
     extensions: axum::http::Extensions,
     routers: Vec<Router<GatewayState>>,
+    sign_in: Option<DiscordSignIn>,
 }
 
 impl std::fmt::Debug for GatewayBuilder {
@@ -396,6 +403,14 @@ impl GatewayBuilder {
         self
     }
 
+    /// Signing in with Discord: mounts nothing new (the `/api/v1/auth/…` endpoints and the
+    /// identity-proof page at `/link` are always there) but makes them work; without it they
+    /// answer `503 login_unavailable`.
+    pub fn discord_login(mut self, sign_in: DiscordSignIn) -> Self {
+        self.sign_in = Some(sign_in);
+        self
+    }
+
     /// One more resource router, mounted behind the same middleware.
     pub fn merge(mut self, router: Router<GatewayState>) -> Self {
         self.routers.push(router);
@@ -430,12 +445,16 @@ impl GatewayBuilder {
             &audit,
             &clock,
         );
+        let sign_in = self.sign_in;
         let shared = Shared {
             partners,
             meetings: MeetingService::new(meeting_store, audit.clone()).with_clock(clock.clone()),
             video: VideoService::new(audit.clone()).with_clock(clock.clone()),
             resolver,
             audit,
+            identity_store,
+            clock,
+            sign_in,
             overrides,
             authority,
             limiters,
@@ -485,6 +504,7 @@ impl Gateway {
             metrics: GatewayMetrics::new(),
             extensions: axum::http::Extensions::new(),
             routers: Vec::new(),
+            sign_in: None,
         }
     }
 
@@ -504,6 +524,8 @@ impl Gateway {
             .merge(config::router())
             .merge(audit::router())
             .merge(health::router())
+            .merge(login::router())
+            .merge(pages::router())
             .merge(openapi::router());
         for extra in self.routers {
             router = router.merge(extra);

@@ -4,14 +4,14 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::GatewayState;
-use super::{audit, config, health, meetings, videos};
+use super::{audit, config, health, login, meetings, videos};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -63,6 +63,11 @@ impl Modify for BearerScheme {
         health::healthz,
         health::readyz,
         health::metrics,
+        login::login,
+        login::callback,
+        login::refresh,
+        login::logout,
+        login::me,
     ),
     components(schemas(super::Problem)),
     modifiers(&BearerScheme),
@@ -72,6 +77,7 @@ impl Modify for BearerScheme {
         (name = "config", description = "The guild's configuration"),
         (name = "audit", description = "The guild's audit log"),
         (name = "operations", description = "Health and metrics"),
+        (name = "auth", description = "Signing in with Discord and the gateway's tokens"),
     ),
 )]
 struct ApiDoc;
@@ -106,7 +112,8 @@ async fn document() -> Response {
     response
 }
 
-fn html_escape(text: &str) -> String {
+/// `text` escaped for HTML text and attribute values.
+pub(crate) fn html_escape(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '&' => "&amp;".to_owned(),
@@ -119,18 +126,15 @@ fn html_escape(text: &str) -> String {
         .collect()
 }
 
-async fn page(State(state): State<GatewayState>) -> Response {
-    let login = html_escape(&state.shared.options.login_path);
-    let body = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>kaltura-discord API</title>\
+/// An HTML page with the gateway's security headers (no scripts, no framing, no referrer).
+pub(crate) fn html_page(status: StatusCode, title: &str, body: &str) -> Response {
+    let title = html_escape(title);
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
 <style>body{{font-family:sans-serif;max-width:40em;margin:2em auto;line-height:1.5}}</style></head>\
-<body><h1>kaltura-discord API gateway</h1>\
-<p>Kaltura meetings, videos and settings of your Discord server, over HTTP.</p>\
-<ul><li><a href=\"{login}\">Sign in with Discord</a></li>\
-<li><a href=\"{OPENAPI_PATH}\">OpenAPI document</a> (API version v1)</li>\
-<li><a href=\"/healthz\">Health</a></li></ul></body></html>\n"
+<body><h1>{title}</h1>{body}</body></html>\n"
     );
-    let mut response = body.into_response();
+    let mut response = (status, html).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -149,5 +153,19 @@ async fn page(State(state): State<GatewayState>) -> Response {
         HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),
     );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+async fn page(State(state): State<GatewayState>) -> Response {
+    let login = html_escape(&state.shared.options.login_path);
+    let body = format!(
+        "<p>Kaltura meetings, videos and settings of your Discord server, over HTTP.</p>\
+<form method=\"get\" action=\"{login}\"><p><label>Server id<br>\
+<input name=\"guild_id\" inputmode=\"numeric\" pattern=\"[0-9]{{1,20}}\" required></label> \
+<button type=\"submit\">Sign in with Discord</button></p></form>\
+<ul><li><a href=\"{OPENAPI_PATH}\">OpenAPI document</a> (API version v1)</li>\
+<li><a href=\"/healthz\">Health</a></li></ul>"
+    );
+    html_page(StatusCode::OK, "kaltura-discord API gateway", &body)
 }
