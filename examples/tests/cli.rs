@@ -4,5 +4,6 @@ mod bot_cli;
 mod config_cli;
 mod discord_fake;
 mod fake_cli;
+mod gateway_cli;
 mod ks_cli;
 mod webhooks_cli;

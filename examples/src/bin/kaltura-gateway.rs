@@ -13,6 +13,13 @@
 //! `KD_GATEWAY_JWT_KID`, default `gateway-1`); keys from the configuration's `jwt.keys`
 //! verify too. CORS: `KD_GATEWAY_CORS_ORIGINS` (comma-separated origins) and
 //! `KD_GATEWAY_CORS_CREDENTIALS=true`.
+//!
+//! Signing in with Discord (`/api/v1/auth/…`) and the identity-proof page (`/link`) work when
+//! `http.gateway_public_url`, `discord.application_id` and `discord.client_secret` are set
+//! (`KD__HTTP__GATEWAY_PUBLIC_URL`, `KD__DISCORD__APPLICATION_ID`,
+//! `KD__DISCORD__CLIENT_SECRET`); register `{public url}/api/v1/auth/discord/callback` as a
+//! redirect in the Discord developer portal. `KD_DISCORD_OAUTH_URL` points the login at
+//! another Discord (a fake one, for tests).
 
 #[path = "../cli_io.rs"]
 #[allow(dead_code)] // each binary uses a part of it
@@ -30,10 +37,14 @@ use kaltura_client::fake::FakeKaltura;
 use kaltura_discord::auth::{JwtAuthority, JwtKey, TokenSubject};
 use kaltura_discord::config::{ConfigResolver, ConfigSources, ProcessConfig};
 use kaltura_discord::context::KalturaAccount;
+use kaltura_discord::gateway::oauth::{DiscordEndpoints, DiscordOAuth, OAuthConfig};
+use kaltura_discord::gateway::sessions::Sessions;
 use kaltura_discord::http::gateway::openapi::openapi_json;
-use kaltura_discord::http::gateway::{CorsOptions, Gateway, GatewayOptions, RateLimits};
+use kaltura_discord::http::gateway::{
+    CorsOptions, DiscordSignIn, Gateway, GatewayOptions, RateLimits,
+};
 use kaltura_discord::store::SqlStore;
-use kaltura_discord::{DiscordUserId, GuildId, RoleId};
+use kaltura_discord::{ApplicationId, DiscordUserId, GuildId, RoleId};
 use secrecy::SecretString;
 
 /// The REST API gateway of kaltura-discord.
@@ -173,6 +184,71 @@ async fn kaltura_account(
     Ok((account, Some(fake)))
 }
 
+/// How often expired logins and sessions are deleted.
+const PURGE_EVERY: Duration = Duration::from_secs(300);
+
+/// Signing in with Discord, when the configuration has what it needs; an error when it has
+/// only part of it.
+fn discord_sign_in(
+    process: &ProcessConfig,
+    store: &Arc<SqlStore>,
+) -> Result<Option<DiscordSignIn>, String> {
+    let public = process.http.gateway_public_url.as_deref();
+    let id = process.discord.application_id.as_deref();
+    let secret = process.discord.client_secret.clone();
+    let (public, id, secret) = match (public, id, secret) {
+        (None, _, None) => return Ok(None),
+        (Some(public), Some(id), Some(secret)) => (public, id, secret),
+        _ => {
+            return Err("the Discord login needs http.gateway_public_url, discord.application_id and discord.client_secret together".into());
+        }
+    };
+    let client_id: ApplicationId = id
+        .parse()
+        .map_err(|e| format!("discord.application_id: {e}"))?;
+    let redirect_uri = url::Url::parse(public)
+        .and_then(|u| u.join("/api/v1/auth/discord/callback"))
+        .map_err(|e| format!("http.gateway_public_url: {e}"))?;
+    let endpoints = match std::env::var("KD_DISCORD_OAUTH_URL") {
+        Ok(base) => {
+            DiscordEndpoints::under(&base).map_err(|e| format!("KD_DISCORD_OAUTH_URL: {e}"))?
+        }
+        Err(_) => DiscordEndpoints::default(),
+    };
+    let oauth = DiscordOAuth::new(
+        OAuthConfig {
+            client_id,
+            client_secret: secret,
+            redirect_uri,
+            endpoints,
+        },
+        store.clone(),
+    )
+    .map_err(|e| format!("Discord login: {e}"))?;
+    let sessions = Sessions::new(store.clone());
+    Ok(Some(DiscordSignIn::new(oauth, sessions)))
+}
+
+/// Deletes expired pending logins and sessions now and then.
+fn spawn_purge(sign_in: DiscordSignIn) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PURGE_EVERY);
+        loop {
+            every.tick().await;
+            match sign_in.oauth().purge_expired().await {
+                Ok(n) if n > 0 => tracing::debug!(purged = n, "expired logins deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not delete expired logins"),
+            }
+            match sign_in.sessions().purge().await {
+                Ok(n) if n > 0 => tracing::debug!(purged = n, "ended sessions deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not delete ended sessions"),
+            }
+        }
+    });
+}
+
 fn options(rate_per_minute: u32) -> Result<GatewayOptions, String> {
     let mut options = GatewayOptions::default();
     let rate = (rate_per_minute > 0).then_some(rate_per_minute);
@@ -207,15 +283,24 @@ async fn run(cli: Cli) -> Result<(), String> {
     );
     let (account, _fake) = kaltura_account(process).await?;
     let listen = cli.listen.unwrap_or(process.http.gateway_listen);
+    let sign_in = discord_sign_in(process, &store)?;
     let resolver = Arc::new(resolver.with_store(store.clone()));
-    let gateway = Gateway::builder()
+    let mut builder = Gateway::builder()
         .resolver(resolver)
         .account(account)
         .stores(store.clone())
         .authority(Arc::new(authority))
-        .options(options(cli.rate_per_minute)?)
-        .build()
-        .map_err(|e| format!("gateway: {e}"))?;
+        .options(options(cli.rate_per_minute)?);
+    match sign_in {
+        Some(sign_in) => {
+            spawn_purge(sign_in.clone());
+            builder = builder.discord_login(sign_in);
+        }
+        None => tracing::info!(
+            "no Discord login (set http.gateway_public_url, discord.application_id and discord.client_secret)"
+        ),
+    }
+    let gateway = builder.build().map_err(|e| format!("gateway: {e}"))?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -223,6 +308,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     tracing::info!(%local, "kaltura-gateway listening; OpenAPI at /api/v1/openapi.json");
+    cli_io::out(&format!("kaltura-gateway listening on http://{local}\n"))?;
     axum::serve(
         listener,
         gateway

@@ -226,6 +226,7 @@ pub(crate) struct Inner {
     pub(crate) rest: Arc<dyn DiscordRest>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) deadline: Duration,
+    pub(crate) identity_page: Option<url::Url>,
     pub(crate) searches: TtlCache<SearchToken, CachedSearch>,
     pub(crate) suggestions: TtlCache<SuggestionKey, Suggestions>,
 }
@@ -304,6 +305,7 @@ pub struct CommandEngineBuilder {
     rest: Option<Arc<dyn DiscordRest>>,
     clock: Arc<dyn Clock>,
     deadline: Duration,
+    identity_page: Option<url::Url>,
 }
 
 impl std::fmt::Debug for CommandEngineBuilder {
@@ -331,6 +333,7 @@ impl CommandEngine {
             rest: None,
             clock: Arc::new(SystemClock),
             deadline: DEFAULT_DEADLINE,
+            identity_page: None,
         }
     }
 
@@ -417,6 +420,30 @@ impl CommandEngineBuilder {
         self
     }
 
+    /// The API gateway's public address (`https://kd.example.org`), whose identity-proof
+    /// page (`/link`) `/kaltura link` offers to members who need to prove a Kaltura account
+    /// is theirs. Without it, they are told to ask an admin.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setup`] ([`SetupError::InvalidGatewayConfig`]) for a value that is not an
+    /// http(s) URL with a host.
+    pub fn identity_page_base(mut self, gateway_public_url: &str) -> Result<Self> {
+        let mut base = url::Url::parse(gateway_public_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| {
+                Error::Setup(SetupError::InvalidGatewayConfig {
+                    reason: "the gateway's public URL must look like https://kd.example.org".into(),
+                })
+            })?;
+        base.set_path("/link");
+        base.set_query(None);
+        base.set_fragment(None);
+        self.identity_page = Some(base);
+        Ok(self)
+    }
+
     /// How long to wait for a handler before deferring (default [`DEFAULT_DEADLINE`]; keep
     /// it well under Discord's 3 seconds).
     pub fn deadline(mut self, deadline: Duration) -> Self {
@@ -464,6 +491,7 @@ impl CommandEngineBuilder {
             rest,
             clock,
             deadline: self.deadline,
+            identity_page: self.identity_page,
             searches: TtlCache::new(SEARCH_TTL, SEARCH_MAX_ENTRIES),
             suggestions: TtlCache::new(AUTOCOMPLETE_TTL, AUTOCOMPLETE_MAX_ENTRIES),
         };

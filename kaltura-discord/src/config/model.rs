@@ -270,6 +270,11 @@ pub struct DiscordConfig {
     pub application_id: Option<String>,
     /// The application's Ed25519 public key (hex), for HTTP interactions.
     pub public_key: Option<String>,
+    /// The application's OAuth2 client secret, for signing in to the API gateway with
+    /// Discord (with `application_id` as the client id and `http.gateway_public_url`).
+    #[serde(default, serialize_with = "ser_secret_opt")]
+    #[schemars(with = "Option<String>")]
+    pub client_secret: Option<SecretString>,
     /// Register the commands in this guild only (they update instantly; for development)
     /// instead of globally.
     #[serde(default)]
@@ -331,6 +336,12 @@ pub struct HttpConfig {
     /// The Kaltura webhook receiver.
     #[schemars(with = "String")]
     pub webhooks_listen: SocketAddr,
+    /// The API gateway's public address (`https://kd.example.org`, no path): the Discord
+    /// login returns to `{it}/api/v1/auth/discord/callback` (register that redirect in the
+    /// Discord developer portal), and `/kaltura link` sends members to `{it}/link` to prove a
+    /// Kaltura account is theirs. Unset: no Discord login on the gateway.
+    #[serde(default)]
+    pub gateway_public_url: Option<String>,
 }
 
 /// Storage.

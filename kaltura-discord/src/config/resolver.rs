@@ -788,6 +788,23 @@ fn validate_process(config: &ProcessConfig, layered: &Layered) -> Result<(), Con
             ));
         }
     }
+    if let Some(public) = &config.http.gateway_public_url {
+        let ok = url::Url::parse(public).ok().is_some_and(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host_str().is_some()
+                && u.path() == "/"
+                && u.query().is_none()
+                && u.fragment().is_none()
+                && u.username().is_empty()
+                && u.password().is_none()
+        });
+        if !ok {
+            return Err(fail(
+                &["http", "gateway_public_url"],
+                "must be the gateway's address like https://kd.example.org, without path, query or credentials".into(),
+            ));
+        }
+    }
     let mut kids = HashSet::new();
     for (i, key) in config.jwt.keys.iter().enumerate() {
         let index = i.to_string();
@@ -1640,6 +1657,19 @@ mod tests {
         assert_eq!(err.key, "discord.shards.total");
         let err = load(r#"{"discord": {"dev_guild_id": "../../etc"}}"#).unwrap_err();
         assert_eq!(err.key, "discord.dev_guild_id");
+        for bad in [
+            "kd.example.org",
+            "https://kd.example.org/path",
+            "https://user:pw@kd.example.org",
+            "javascript:alert(1)",
+            "https://kd.example.org/?q=1",
+        ] {
+            let err =
+                load(&format!(r#"{{"http": {{"gateway_public_url": "{bad}"}}}}"#)).unwrap_err();
+            assert_eq!(err.key, "http.gateway_public_url", "{bad}");
+            assert!(!err.to_string().contains("pw@"), "{err}");
+        }
+        assert!(load(r#"{"http": {"gateway_public_url": "https://kd.example.org"}}"#).is_ok());
         let ok = load(r#"{"discord": {"shards": {"total": 4, "first": 2, "last": 3}, "dev_guild_id": "613425648685547541"}}"#)
             .unwrap();
         let process = ok.process();

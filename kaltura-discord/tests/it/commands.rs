@@ -212,6 +212,7 @@ struct Setup {
     env: Vec<(String, String)>,
     default_account: Option<KalturaAccount>,
     fake_as_extra: bool,
+    identity_page: Option<&'static str>,
 }
 
 impl Default for Setup {
@@ -222,6 +223,7 @@ impl Default for Setup {
             env: Vec::new(),
             default_account: None,
             fake_as_extra: false,
+            identity_page: None,
         }
     }
 }
@@ -275,6 +277,9 @@ async fn harness_with(setup: Setup) -> Harness {
     };
     if setup.fake_as_extra {
         builder = builder.extra_account(account(&fake));
+    }
+    if let Some(page) = setup.identity_page {
+        builder = builder.identity_page_base(page).unwrap();
     }
     let engine = builder.build().unwrap();
     Harness {
@@ -1202,6 +1207,44 @@ async fn guilds_use_their_partner_or_are_told_they_are_not_set_up() {
     assert!(
         format!("{reply:?}").contains("Videos matching"),
         "{reply:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_who_need_proof_are_sent_to_the_identity_page() {
+    let h = harness_with(Setup {
+        identity_page: Some("https://kd.example.org"),
+        ..Setup::default()
+    })
+    .await;
+    let reply = message(
+        h.engine
+            .respond(kaltura(
+                VIEWER,
+                &["link"],
+                &[("kaltura_user", s("ada@example.org"))],
+            ))
+            .await,
+    );
+    assert!(reply.ephemeral);
+    let json = reply.to_message_json();
+    let button = &json["components"][0]["components"][0];
+    assert_eq!(button["style"], 5, "{json}");
+    assert_eq!(
+        button["url"],
+        format!("https://kd.example.org/link?guild_id={}", guild())
+    );
+    assert!(
+        json["content"]
+            .as_str()
+            .unwrap()
+            .contains("sign in with your Kaltura login"),
+        "{json}"
+    );
+    assert!(
+        CommandEngine::builder()
+            .identity_page_base("javascript:alert(1)")
+            .is_err()
     );
 }
 

@@ -135,12 +135,20 @@ pub(crate) fn engine(
     store: Arc<SqlStore>,
     rest: Arc<dyn DiscordRest>,
 ) -> Result<Arc<CommandEngine>, String> {
-    CommandEngine::builder()
+    let public_url = resolver.process().config().http.gateway_public_url.clone();
+    let mut builder = CommandEngine::builder()
         .resolver(resolver)
         .account(account)
         .stores(store.clone())
         .notifications(store)
-        .rest(rest)
+        .rest(rest);
+    // `/kaltura link` sends members to the gateway's identity-proof page when it runs.
+    if let Some(url) = public_url {
+        builder = builder
+            .identity_page_base(&url)
+            .map_err(|e| format!("http.gateway_public_url: {e}"))?;
+    }
+    builder
         .build()
         .map(Arc::new)
         .map_err(|e| format!("command engine: {e}"))

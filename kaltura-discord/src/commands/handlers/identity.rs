@@ -1,14 +1,18 @@
 //! `/kaltura link|unlink|whoami`: a member's own Kaltura identity.
 
 use super::{COLOR, Call, Options, code};
-use crate::commands::reply::{Embed, Reply};
+use crate::commands::reply::{ActionRow, Button, Embed, Reply};
 use crate::error::LinkRefusal;
 use crate::identity::{DiscordMember, IdentityService, IdentitySource};
 use crate::rbac::{Permission, authorize, effective_role};
 use crate::{Error, Result};
 
-/// What the member is told when a link needs proof they cannot give from Discord yet.
-pub(crate) const HOW_TO_GET_PROOF: &str = "Ask a server admin to assign it to you with `/kaltura-admin identity link`. (Signing in to Kaltura through the bot is not available yet.)";
+/// What the member is told when a link needs proof and no identity-proof page is set up.
+pub(crate) const HOW_TO_GET_PROOF: &str =
+    "Ask a server admin to assign it to you with `/kaltura-admin identity link`.";
+
+/// What the member is told when the gateway's identity-proof page is set up.
+pub(crate) const HOW_TO_PROVE_ON_THE_PAGE: &str = "Open the page below and sign in with your Kaltura login to prove it (your password goes to Kaltura, never through Discord), or ask a server admin to assign it with `/kaltura-admin identity link`.";
 
 /// `/kaltura link kaltura_user`.
 pub(crate) async fn link(call: &Call<'_>, opts: Options<'_>) -> Result<Reply> {
@@ -35,11 +39,27 @@ pub(crate) async fn link(call: &Call<'_>, opts: Options<'_>) -> Result<Reply> {
         Err(Error::LinkRefused {
             kaltura_user,
             reason: LinkRefusal::NoProof,
-        }) => Ok(Reply::text(format!(
-            "Linking you to Kaltura user `{}` needs proof that it is yours. {HOW_TO_GET_PROOF}",
-            code(&kaltura_user, 100)
-        ))
-        .ephemeral()),
+        }) => Ok(match &call.engine.identity_page {
+            Some(page) => {
+                let mut url = page.clone();
+                url.query_pairs_mut()
+                    .append_pair("guild_id", &call.guild.to_string());
+                Reply::text(format!(
+                    "Linking you to Kaltura user `{}` needs proof that it is yours. {HOW_TO_PROVE_ON_THE_PAGE}",
+                    code(&kaltura_user, 100)
+                ))
+                .row(ActionRow::Buttons(vec![Button::Link {
+                    label: "Prove it's yours".to_owned(),
+                    url: url.to_string(),
+                }]))
+                .ephemeral()
+            }
+            None => Reply::text(format!(
+                "Linking you to Kaltura user `{}` needs proof that it is yours. {HOW_TO_GET_PROOF}",
+                code(&kaltura_user, 100)
+            ))
+            .ephemeral(),
+        }),
         Err(e) => Err(e),
     }
 }
