@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 max_examples="${API_CHECK_MAX_EXAMPLES:-30}"
 time_bound="${API_CHECK_TIMEOUT:-300}"
 seed="${API_CHECK_SEED:-20261130}"
-workers="${API_CHECK_WORKERS:-2}"
+workers="${API_CHECK_WORKERS:-1}"
 guild=613425648685547541
 user=80351110224678912
 
@@ -127,6 +127,11 @@ timeout --kill-after=10 "$time_bound" \
   "${report_args[@]}" \
   "$@" || status=$?
 echo "schemathesis finished in $(( $(date +%s) - started ))s with status $status"
+# What the gateway answered, per operation and status (from its own metrics).
+echo "answers (route method status count):"
+curl -fsS "$base/metrics" \
+  | sed -n 's/^kd_gateway_requests_total{\(.*\)} \([0-9]*\)$/\1 \2/p' \
+  | sed 's/[a-z]*="\([^"]*\)"/\1/g; s/,/ /g' | sort | sed 's/^/  /' || true
 if [ "$status" = 124 ] || [ "$status" = 137 ]; then
   echo "the API check did not finish within ${time_bound}s" >&2
 fi
