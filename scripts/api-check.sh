@@ -29,7 +29,10 @@ guild=613425648685547541
 user=80351110224678912
 
 command -v curl >/dev/null || { echo "curl is not installed" >&2; exit 2; }
-command -v schemathesis >/dev/null || {
+# The pinned version is installed by .ci/run; run through python3 so a user-site install
+# without its scripts on PATH works too.
+schemathesis=(python3 -m schemathesis.cli)
+"${schemathesis[@]}" --version >/dev/null 2>&1 || {
   echo "schemathesis is not installed (python3 -m pip install 'schemathesis==4.32.5')" >&2
   exit 2
 }
@@ -109,11 +112,11 @@ if [ -n "${API_CHECK_REPORT_DIR:-}" ]; then
   report_args=(--report junit --report-dir "$API_CHECK_REPORT_DIR")
 fi
 
-echo "schemathesis $(schemathesis --version | awk '{print $NF}') against $base (seed $seed, at most $max_examples examples per operation, ${time_bound}s)"
+echo "schemathesis $("${schemathesis[@]}" --version | awk '{print $NF}') against $base (seed $seed, at most $max_examples examples per operation, ${time_bound}s)"
 started="$(date +%s)"
 status=0
 timeout --kill-after=10 "$time_bound" \
-  schemathesis --config-file "$work/schemathesis.toml" --no-color run \
+  "${schemathesis[@]}" --config-file "$work/schemathesis.toml" --no-color run \
   "$base/api/v1/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
