@@ -1508,8 +1508,8 @@ fn path_ids_have_their_formats_in_the_document() {
                     continue;
                 }
                 let expected = match parameter["name"].as_str().unwrap() {
-                    "guild_id" => "^[0-9]{1,20}$",
-                    "meeting_id" => "^[0-9]{1,19}$",
+                    "guild_id" => "^[1-9][0-9]{0,18}$",
+                    "meeting_id" => "^[1-9][0-9]{0,17}$",
                     "entry_id" => "^[A-Za-z0-9_]{1,64}$",
                     other => panic!("{path}: path parameter {other} has no documented format"),
                 };

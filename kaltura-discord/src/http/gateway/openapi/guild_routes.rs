@@ -14,12 +14,13 @@ use super::super::PROBLEM_CONTENT_TYPE;
 /// The prefix of the routes of one guild.
 const GUILD_ROUTES: &str = "/api/v1/guilds/{guild_id}";
 
-/// The pattern of each path id, as its parser accepts it.
+/// The pattern of each path id: ids that match are always parsed (the parsers also take a
+/// few more, like leading zeros, which clients have no reason to send).
 const PATH_IDS: [(&str, &str); 3] = [
-    // A Discord snowflake (`GuildId`): 1-20 digits, not zero.
-    ("guild_id", "^[0-9]{1,20}$"),
-    // A Kaltura schedule event id: 1-19 digits, not zero.
-    ("meeting_id", "^[0-9]{1,19}$"),
+    // A Discord snowflake (`GuildId`: not zero, fits in 64 bits).
+    ("guild_id", "^[1-9][0-9]{0,18}$"),
+    // A Kaltura schedule event id (positive, fits in 63 bits).
+    ("meeting_id", "^[1-9][0-9]{0,17}$"),
     // A Kaltura entry id (`EntryId::MAX_LEN` = 64).
     ("entry_id", "^[A-Za-z0-9_]{1,64}$"),
 ];
