@@ -16,6 +16,9 @@
 # Path ids take the token's guild (and the known meeting and video) most of the time and
 # generated values otherwise, so both the authorized paths and the refusals are exercised.
 #
+# API_CHECK_WORKERS (default 1) sets schemathesis' workers; more than one can trip CPython
+# 3.11's ast.parse, which hypothesis calls from every worker, and makes the order vary.
+#
 # Exits non-zero when schemathesis reports a failure (or the run exceeds its time bound). The
 # report (JUnit XML) is left in API_CHECK_REPORT_DIR when that is set.
 set -euo pipefail
