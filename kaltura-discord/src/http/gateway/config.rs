@@ -55,8 +55,8 @@ pub struct GuildConfigView {
 pub struct ExplainEntry {
     /// The dotted key.
     pub key: String,
-    /// The resolved value.
-    #[schema(value_type = Object)]
+    /// The resolved value (any JSON value: a section is an object, a setting a string,
+    /// number, boolean, array or null).
     pub value: Value,
     /// `defaults`, `file`, `env`, `guild file` or `guild store`.
     pub layer: String,

@@ -96,16 +96,20 @@ pub struct MeetingList {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMeeting {
-    /// 1-256 characters.
+    /// 1-256 characters (after trimming; no control characters).
+    #[schema(min_length = 1, max_length = 256)]
     pub title: String,
     /// Up to 2000 characters.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// `webinar`, `meeting_room` or `virtual_classroom` (default: the guild's).
     #[serde(default, rename = "type")]
+    #[schema(pattern = "^(webinar|meeting_room|virtual_classroom)$")]
     pub kind: Option<String>,
     /// 5-1440 minutes (default: the guild's).
     #[serde(default)]
+    #[schema(minimum = 5, maximum = 1440)]
     pub duration_minutes: Option<u32>,
     /// Start (unix seconds; default now).
     #[serde(default)]

@@ -13,6 +13,10 @@ use utoipa::{Modify, OpenApi};
 use super::GatewayState;
 use super::{audit, config, health, login, meetings, videos};
 
+mod guild_routes;
+
+use guild_routes::GuildRoutes;
+
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
@@ -70,7 +74,7 @@ impl Modify for BearerScheme {
         login::me,
     ),
     components(schemas(super::Problem)),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &GuildRoutes),
     tags(
         (name = "meetings", description = "Kaltura Meetings started from the guild"),
         (name = "videos", description = "The guild's Kaltura catalog"),

@@ -38,9 +38,11 @@ pub(crate) fn router() -> Router<GatewayState> {
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// The search text (1-200 characters).
+    #[param(min_length = 1, max_length = 200)]
     pub q: String,
     /// The page, 1-100 (default 1).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100)]
     pub page: Option<u32>,
 }
 
