@@ -63,6 +63,13 @@ export KD__DATABASE__URL="sqlite://$work/gateway.db"
 export RUST_LOG="${RUST_LOG:-warn}"
 # Every member is an admin here: every operation is authorized for the token.
 export KD__GUILD_DEFAULTS__RBAC__EVERYONE=admin
+# The Discord login is on, so its endpoints answer as in production. Discord itself is never
+# reached: a generated `state` is never one the gateway issued, so no code is exchanged (the
+# endpoints point at a closed loopback port all the same).
+export KD__HTTP__GATEWAY_PUBLIC_URL="$base"
+export KD__DISCORD__APPLICATION_ID=1100000000000000001
+export KD__DISCORD__CLIENT_SECRET="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export KD_DISCORD_OAUTH_URL=http://127.0.0.1:9
 # Nothing but loopback: no proxy in between.
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy

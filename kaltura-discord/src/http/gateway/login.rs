@@ -396,6 +396,7 @@ fn issue_access(state: &GatewayState, issued: &IssuedSession) -> Result<String, 
 pub struct RefreshRequest {
     /// The refresh token (omit it to use the `kd_refresh` cookie).
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9_-]{43}$")]
     pub refresh_token: Option<String>,
 }
 
@@ -405,6 +406,7 @@ pub struct RefreshRequest {
 pub struct LogoutRequest {
     /// The refresh token of the session to end (omit it to use the `kd_refresh` cookie).
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9_-]{43}$")]
     pub refresh_token: Option<String>,
     /// End every session of the member the bearer token names.
     #[serde(default)]

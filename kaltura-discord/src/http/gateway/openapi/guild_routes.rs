@@ -28,9 +28,30 @@ const PATH_IDS: [(&str, &str); 3] = [
 /// Adds the shared path id formats and problem responses to every guild operation.
 pub(super) struct GuildRoutes;
 
+/// The prefix of the sign-in routes.
+const AUTH_ROUTES: &str = "/api/v1/auth/";
+
+/// The pattern of each query parameter of the sign-in routes, as the handlers check them.
+const AUTH_PARAMS: [(&str, &str); 4] = [
+    ("guild_id", "^[1-9][0-9]{0,18}$"),
+    // A local path: one leading `/`, no backslash, no spaces (at most 512 bytes).
+    ("redirect", r"^/([^/\\\s][^\\\s]{0,510})?$"),
+    // Visible ASCII, at most 512 bytes.
+    ("code", "^[!-~]{1,512}$"),
+    // What the gateway issues: 256 random bits as unpadded base64url.
+    ("state", "^[A-Za-z0-9_-]{43}$"),
+];
+
 impl Modify for GuildRoutes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in &mut openapi.paths.paths {
+            if path.starts_with(AUTH_ROUTES) {
+                for operation in operations(item) {
+                    document_params(operation, &AUTH_PARAMS);
+                    document_rate_limit(operation);
+                }
+                continue;
+            }
             if !path.starts_with(GUILD_ROUTES) {
                 continue;
             }
@@ -55,11 +76,40 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 }
 
 fn document_path_ids(operation: &mut Operation) {
+    document_params(operation, &PATH_IDS);
+}
+
+/// The per-IP rate limit answers on every route.
+fn document_rate_limit(operation: &mut Operation) {
+    let responses = &mut operation.responses.responses;
+    responses.entry("429".to_owned()).or_insert_with(|| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description("Rate limited (per client IP)")
+                .header(
+                    "Retry-After",
+                    HeaderBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                        .description(Some("Seconds to wait before retrying"))
+                        .build(),
+                )
+                .content(
+                    PROBLEM_CONTENT_TYPE,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    });
+}
+
+fn document_params(operation: &mut Operation, patterns: &[(&str, &str)]) {
     for parameter in operation.parameters.iter_mut().flatten() {
         let RefOr::T(parameter) = parameter else {
             continue;
         };
-        let Some((_, pattern)) = PATH_IDS.iter().find(|(name, _)| *name == parameter.name) else {
+        let Some((_, pattern)) = patterns.iter().find(|(name, _)| *name == parameter.name) else {
             continue;
         };
         parameter.schema = Some(RefOr::T(
