@@ -98,6 +98,7 @@ use crate::context::KalturaAccount;
 use crate::error::SetupError;
 use crate::ids::GuildId;
 use crate::meetings::MeetingService;
+use crate::rest::DiscordRest;
 use crate::store::{AuditLog, GuildOverrideStore, IdentityStore, MeetingStore};
 use crate::video::VideoService;
 use crate::{Error, Result};
@@ -236,6 +237,7 @@ pub(crate) struct Shared {
     pub(crate) identity_store: Arc<dyn IdentityStore>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) sign_in: Option<DiscordSignIn>,
+    pub(crate) rest: Option<Arc<dyn DiscordRest>>,
     pub(crate) overrides: Arc<dyn GuildOverrideStore>,
     pub(crate) meetings: MeetingService,
     pub(crate) video: VideoService,
@@ -331,6 +333,7 @@ pub struct GatewayBuilder {
     extensions: axum::http::Extensions,
     routers: Vec<Router<GatewayState>>,
     sign_in: Option<DiscordSignIn>,
+    rest: Option<Arc<dyn DiscordRest>>,
 }
 
 impl std::fmt::Debug for GatewayBuilder {
@@ -411,6 +414,15 @@ impl GatewayBuilder {
         self
     }
 
+    /// The bot's Discord REST client (optional): with it, meetings started and ended through
+    /// the API get their guild scheduled events like those of `/kaltura meeting start`
+    /// (when the guild turns `meetings.discord_events` on), and a refresh reads the member's
+    /// current roles from Discord.
+    pub fn rest(mut self, rest: Arc<dyn DiscordRest>) -> Self {
+        self.rest = Some(rest);
+        self
+    }
+
     /// One more resource router, mounted behind the same middleware.
     pub fn merge(mut self, router: Router<GatewayState>) -> Self {
         self.routers.push(router);
@@ -446,6 +458,7 @@ impl GatewayBuilder {
             &clock,
         );
         let sign_in = self.sign_in;
+        let rest = self.rest;
         let shared = Shared {
             partners,
             meetings: MeetingService::new(meeting_store, audit.clone()).with_clock(clock.clone()),
@@ -455,6 +468,7 @@ impl GatewayBuilder {
             identity_store,
             clock,
             sign_in,
+            rest,
             overrides,
             authority,
             limiters,
@@ -505,6 +519,7 @@ impl Gateway {
             extensions: axum::http::Extensions::new(),
             routers: Vec::new(),
             sign_in: None,
+            rest: None,
         }
     }
 
