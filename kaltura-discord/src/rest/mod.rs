@@ -15,7 +15,9 @@ use crate::Result;
 use crate::commands::definition::Registration;
 use crate::commands::interaction::InteractionToken;
 use crate::commands::reply::Reply;
-use crate::ids::{ApplicationId, ChannelId, GuildId, MessageId, ScheduledEventId};
+use crate::ids::{
+    ApplicationId, ChannelId, DiscordUserId, GuildId, MessageId, RoleId, ScheduledEventId,
+};
 
 #[cfg(feature = "rest")]
 pub mod twilight;
@@ -221,6 +223,28 @@ pub trait DiscordRest: Send + Sync {
         closure: EventClosure,
     ) -> Result<()>;
 
+    /// The role ids of `user` in `guild` now (`GET /guilds/{guild}/members/{user}`, with the
+    /// bot's token), or `None` when they are not a member. The API gateway calls it when a
+    /// session is refreshed, so that a member who lost a role or left loses its permissions.
+    ///
+    /// The default implementation answers [`DiscordErrorKind::Unsupported`]; the gateway
+    /// then keeps the roles of the login.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Discord`] when Discord refuses or cannot be reached.
+    async fn guild_member_roles(
+        &self,
+        guild: GuildId,
+        user: DiscordUserId,
+    ) -> Result<Option<Vec<RoleId>>> {
+        let _ = (guild, user);
+        Err(crate::Error::Discord(DiscordError::new(
+            "reading a guild member",
+            DiscordErrorKind::Unsupported,
+        )))
+    }
+
     /// Posts a message in a channel as the bot: `POST /channels/{channel}/messages`.
     ///
     /// # Errors
@@ -325,6 +349,9 @@ pub enum DiscordErrorKind {
     Rejected,
     /// 5xx, a timeout or a broken connection; retrying later may work.
     Unavailable,
+    /// This client does not implement the call (a host's own [`DiscordRest`] written before
+    /// the method existed).
+    Unsupported,
 }
 
 /// A Discord REST failure: the operation, its kind, the HTTP status and Discord's JSON error

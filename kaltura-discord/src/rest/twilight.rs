@@ -39,7 +39,9 @@ use crate::commands::definition::Registration;
 use crate::commands::interaction::InteractionToken;
 use crate::commands::reply::Reply;
 use crate::error::SetupError;
-use crate::ids::{ApplicationId, ChannelId, GuildId, MessageId, ScheduledEventId};
+use crate::ids::{
+    ApplicationId, ChannelId, DiscordUserId, GuildId, MessageId, RoleId, ScheduledEventId,
+};
 
 /// Discord's message in an error is cut to this many characters.
 const MAX_ERROR_MESSAGE: usize = 200;
@@ -499,6 +501,32 @@ fn id_in(operation: &'static str, status: u16, body: &[u8]) -> Result<u64> {
         })
 }
 
+/// The `roles` of a guild member object.
+fn member_roles(operation: &'static str, status: u16, body: &[u8]) -> Result<Vec<RoleId>> {
+    let bad = || {
+        discord_error(
+            operation,
+            DiscordErrorKind::Unavailable,
+            Some(status),
+            None,
+            Some("Discord's answer was not a guild member".to_owned()),
+        )
+    };
+    let value: Value = serde_json::from_slice(body).map_err(|_| bad())?;
+    let roles = value
+        .get("roles")
+        .and_then(Value::as_array)
+        .ok_or_else(bad)?;
+    roles
+        .iter()
+        .map(|r| {
+            r.as_str()
+                .and_then(|r| r.parse::<RoleId>().ok())
+                .ok_or_else(bad)
+        })
+        .collect()
+}
+
 fn message_id(operation: &'static str, status: u16, body: &[u8]) -> Result<MessageId> {
     let id = id_in(operation, status, body)?;
     MessageId::new(id)
@@ -813,6 +841,34 @@ impl DiscordRest for TwilightRest {
         let body = to_body(&serde_json::json!({ "status": status }))?;
         self.call(&call, &route, Some(body), true).await?;
         Ok(())
+    }
+
+    async fn guild_member_roles(
+        &self,
+        guild: GuildId,
+        user: DiscordUserId,
+    ) -> Result<Option<Vec<RoleId>>> {
+        let call = Call {
+            operation: "reading a guild member",
+            route: "GET /guilds/{guild}/members/{user}",
+            secrets: [""],
+        };
+        let route = Route::GetMember {
+            guild_id: guild.get(),
+            user_id: user.get(),
+        };
+        let (status, bytes) = match self.call(&call, &route, None, true).await {
+            Ok(answer) => answer,
+            // 10007 Unknown Member, 10013 Unknown User: not (or no longer) in the guild.
+            Err(crate::Error::Discord(e))
+                if e.kind == DiscordErrorKind::NotFound
+                    && e.code.is_none_or(|c| c == 10007 || c == 10013) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        member_roles(call.operation, status, &bytes).map(Some)
     }
 
     async fn create_message(&self, channel: ChannelId, reply: &Reply) -> Result<MessageId> {

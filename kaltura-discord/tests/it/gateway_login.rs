@@ -19,6 +19,7 @@ use kaltura_discord::context::KalturaAccount;
 use kaltura_discord::gateway::oauth::{DiscordEndpoints, DiscordOAuth, OAuthConfig};
 use kaltura_discord::gateway::sessions::Sessions;
 use kaltura_discord::http::gateway::{DiscordSignIn, Gateway, GatewayOptions, RateLimits};
+use kaltura_discord::rest::TwilightRest;
 use kaltura_discord::store::{
     AuditLog as _, GuildOverrideStore as _, IdentityStore as _, LinkScope, SqlStore,
 };
@@ -54,6 +55,11 @@ struct Harness {
 }
 
 async fn harness(configured: bool) -> Harness {
+    harness_with(configured, false).await
+}
+
+/// With `bot_rest`, the gateway reads members' roles from the fake Discord with a bot token.
+async fn harness_with(configured: bool, bot_rest: bool) -> Harness {
     let fake = FakeKaltura::builder()
         .seed_demo_data(true)
         .start()
@@ -104,6 +110,13 @@ async fn harness(configured: bool) -> Harness {
         .authority(authority)
         .clock(Arc::new(clock.clone()))
         .options(options);
+    if bot_rest {
+        let rest = TwilightRest::builder(SecretString::from("bot-token-for-tests".to_owned()))
+            .base_url(discord.uri())
+            .build()
+            .unwrap();
+        builder = builder.rest(Arc::new(rest));
+    }
     if configured {
         let oauth = DiscordOAuth::new(
             OAuthConfig {
@@ -932,4 +945,84 @@ async fn a_verified_discord_email_proves_a_link_where_the_guild_allows_it() {
         .await;
     assert_ne!(a.status, StatusCode::OK, "{}", a.text);
     assert_eq!(h.linked(GUILD).await, None);
+}
+
+#[tokio::test]
+async fn a_refresh_reads_the_members_current_roles_with_the_bot_token() {
+    let h = harness_with(true, true).await;
+    h.mount_discord(1, "alice@example.com").await;
+    let (a, _) = h.sign_in(GUILD, "/").await;
+    let refresh = a.cookies()["kd_refresh"].0.clone();
+    // The member lost the role of the login and got another one.
+    let member = Mock::given(method("GET"))
+        .and(path(format!("/api/v10/guilds/{GUILD}/members/{USER}")))
+        .and(header_is("authorization", "Bot bot-token-for-tests"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "user": {"id": USER.to_string()}, "roles": ["555000000000000009"],
+        })))
+        .up_to_n_times(1)
+        .mount_as_scoped(&h.discord)
+        .await;
+    let r = h
+        .post_json(
+            "/api/v1/auth/refresh",
+            "",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    drop(member);
+    let access = r.json["access_token"].as_str().unwrap().to_owned();
+    let me = h.get_bearer("/api/v1/auth/me", &access).await;
+    assert_eq!(
+        me.json["roles"],
+        json!(["555000000000000009"]),
+        "{}",
+        me.text
+    );
+    let next = r.json["refresh_token"].as_str().unwrap().to_owned();
+
+    // Discord unavailable: the roles of the login are kept, the refresh works.
+    let outage = Mock::given(method("GET"))
+        .and(path(format!("/api/v10/guilds/{GUILD}/members/{USER}")))
+        .respond_with(ResponseTemplate::new(500))
+        .mount_as_scoped(&h.discord)
+        .await;
+    let r = h
+        .post_json(
+            "/api/v1/auth/refresh",
+            "",
+            None,
+            Some(json!({"refresh_token": next})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    drop(outage);
+    let next = r.json["refresh_token"].as_str().unwrap().to_owned();
+
+    // The member left the guild: the refresh is refused and the session ended.
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v10/guilds/{GUILD}/members/{USER}")))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"code": 10007, "message": "Unknown Member"})),
+        )
+        .mount(&h.discord)
+        .await;
+    let r = h
+        .post_json(
+            "/api/v1/auth/refresh",
+            "",
+            None,
+            Some(json!({"refresh_token": next})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    assert!(
+        r.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no longer a member")
+    );
 }

@@ -12,7 +12,9 @@ use kaltura_discord::rest::{
     DiscordError, DiscordErrorKind, DiscordRest, EventClosure, ScheduledEventSpec, TwilightRest,
     WebhookUrl,
 };
-use kaltura_discord::{ApplicationId, ChannelId, Error, GuildId, MessageId, ScheduledEventId};
+use kaltura_discord::{
+    ApplicationId, ChannelId, DiscordUserId, Error, GuildId, MessageId, RoleId, ScheduledEventId,
+};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param};
@@ -315,6 +317,66 @@ async fn scheduled_events_are_external_and_closed_by_status() {
     let created: Value =
         serde_json::from_slice(&requests[0].body).unwrap_or_else(|e| panic!("{e}"));
     insta::assert_json_snapshot!("scheduled_event_body", created);
+}
+
+#[tokio::test]
+async fn guild_members_roles_are_read_and_absent_members_are_none() {
+    let (server, rest) = fake().await;
+    let member = 80_351_110_224_678_912_u64;
+    let gone = 80_351_110_224_678_913_u64;
+    let broken = 80_351_110_224_678_914_u64;
+    bot(
+        "GET",
+        format!("/api/v10/guilds/{GUILD}/members/{member}"),
+        false,
+    )
+    .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        "user": {"id": member.to_string()}, "roles": ["41771983423143936"],
+    })))
+    .expect(1)
+    .mount(&server)
+    .await;
+    bot(
+        "GET",
+        format!("/api/v10/guilds/{GUILD}/members/{gone}"),
+        false,
+    )
+    .respond_with(
+        ResponseTemplate::new(404)
+            .set_body_json(json!({"code": 10007, "message": "Unknown Member"})),
+    )
+    .mount(&server)
+    .await;
+    bot(
+        "GET",
+        format!("/api/v10/guilds/{GUILD}/members/{broken}"),
+        false,
+    )
+    .respond_with(ResponseTemplate::new(200).set_body_json(json!({"roles": ["x"]})))
+    .mount(&server)
+    .await;
+    let user = |id| DiscordUserId::new(id).unwrap_or_else(|| unreachable!());
+    let roles = rest
+        .guild_member_roles(guild(), user(member))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        roles,
+        Some(vec![
+            RoleId::new(41_771_983_423_143_936).unwrap_or_else(|| unreachable!())
+        ])
+    );
+    let roles = rest
+        .guild_member_roles(guild(), user(gone))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(roles, None);
+    let err = rest
+        .guild_member_roles(guild(), user(broken))
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a malformed member is an error"));
+    assert_eq!(discord_error(&err).kind, DiscordErrorKind::Unavailable);
 }
 
 #[tokio::test]

@@ -28,7 +28,9 @@
 //!   permissions under the guild's *current* policy.
 //!
 //! A JWT stays valid until it expires (15 minutes by default) after a logout; the refresh
-//! token does not. Requests that carry cookies and an `Origin` header must come from the
+//! token does not. With the bot's REST client ([`GatewayBuilder::rest`](super::GatewayBuilder::rest))
+//! a refresh reads the member's current roles from Discord, and ends the session of a member
+//! who left the guild; without it, roles are those of the login until the session ends. Requests that carry cookies and an `Origin` header must come from the
 //! gateway's own origin (that of the redirect URI).
 
 use std::sync::Arc;
@@ -512,6 +514,30 @@ pub(crate) async fn refresh(
             return Ok(response);
         }
     };
+    let mut issued = issued;
+    if let Some(rest) = &state.shared.rest {
+        // The member's roles now, not those of the login: a member who lost a role loses
+        // its permissions at the next refresh, one who left loses the session.
+        let session = &issued.session;
+        match rest.guild_member_roles(session.guild, session.user).await {
+            Ok(Some(roles)) => issued.session.roles = roles,
+            Ok(None) => {
+                sign_in.sessions.revoke_family(&session.family).await?;
+                tracing::info!(user = %session.user, guild = %session.guild, "refresh refused: no longer a member");
+                let mut response = ApiError::unauthenticated(
+                    "you are no longer a member of this server; the session was ended",
+                )
+                .into_response();
+                if matches!(presented, Presented::Cookie(_)) {
+                    clear_cookies(sign_in, response.headers_mut());
+                }
+                return Ok(response);
+            }
+            Err(e) => {
+                tracing::warn!(user = %session.user, guild = %session.guild, error = %e, "could not read the member's roles; keeping those of the login");
+            }
+        }
+    }
     let access = issue_access(&state, &issued)?;
     let ttl = access_ttl(&state);
     let from_cookie = matches!(presented, Presented::Cookie(_));
