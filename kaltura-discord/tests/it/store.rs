@@ -967,6 +967,43 @@ mod sqlite_only {
         assert_eq!(raw(&path).await.migrations().await, vec![1, 2, 3, 4, 5, 6]);
     }
 
+    /// An audit page is a range scan of the `(guild_id, id)` index, not a scan of the table:
+    /// its cost does not grow with the depth of the cursor.
+    #[tokio::test]
+    async fn sqlite_audit_pages_search_the_guild_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kd.db");
+        let store = SqlStore::sqlite(&path).await.unwrap();
+        store.close().await;
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let plan: Vec<String> = sqlx::query(
+            "EXPLAIN QUERY PLAN SELECT id, guild_id, actor, action, detail, at FROM audit_log \
+             WHERE guild_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind("1")
+        .bind(5_i64)
+        .bind(3_i64)
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| sqlx::Row::get::<String, _>(row, "detail"))
+        .collect();
+        pool.close().await;
+        assert!(
+            plan.iter()
+                .any(|step| step.starts_with("SEARCH audit_log USING")
+                    && step.contains("INDEX audit_log_guild (guild_id=? AND id<?)")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
+    }
+
     #[tokio::test]
     async fn sqlite_corrupt_rows_name_the_field() {
         let dir = tempfile::tempdir().unwrap();

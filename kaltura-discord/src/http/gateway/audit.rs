@@ -35,8 +35,7 @@ pub struct AuditParams {
     /// Entries per page, 1-100 (default 25).
     #[serde(default)]
     pub limit: Option<u32>,
-    /// Only entries with an id below this one (the previous page's `next_before`); a
-    /// positive integer. Absent: the newest entries.
+    /// Only entries with an id below this positive one (the previous page's `next_before`).
     #[serde(default)]
     pub before: Option<i64>,
 }
