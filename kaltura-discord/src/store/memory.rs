@@ -76,7 +76,12 @@ struct State {
     meetings: HashMap<(PartnerId, ScheduleEventId), MeetingRecord>,
     /// Discord scheduled events mirroring meetings, by (partner, event).
     discord_events: HashMap<(PartnerId, ScheduleEventId), ScheduledEventId>,
-    audit: VecDeque<AuditEntry>,
+    /// The audit log per guild, each in id order (oldest first), so that a page is a binary
+    /// search and `limit` steps however many entries other guilds have.
+    audit: HashMap<GuildId, VecDeque<AuditEntry>>,
+    /// The guild of every kept entry in id order: which guild's oldest entry to drop when
+    /// the log is full.
+    audit_order: VecDeque<GuildId>,
     last_audit_id: i64,
 }
 
@@ -91,11 +96,33 @@ impl State {
             detail: entry.detail,
             at,
         };
-        if self.audit.len() >= MAX_MEMORY_AUDIT_ENTRIES {
-            self.audit.pop_front();
+        if self.audit_order.len() >= MAX_MEMORY_AUDIT_ENTRIES
+            && let Some(oldest) = self.audit_order.pop_front()
+            && let Some(entries) = self.audit.get_mut(&oldest)
+        {
+            entries.pop_front();
+            if entries.is_empty() {
+                self.audit.remove(&oldest);
+            }
         }
-        self.audit.push_back(stored.clone());
+        self.audit_order.push_back(stored.guild);
+        self.audit
+            .entry(stored.guild)
+            .or_default()
+            .push_back(stored.clone());
         stored
+    }
+
+    /// At most `limit` entries of `guild` with an id below `before`, newest first.
+    fn audit_page(&self, guild: GuildId, before: Option<i64>, limit: u32) -> Vec<AuditEntry> {
+        let limit = usize::try_from(limit).unwrap_or(LIST_LIMIT).min(LIST_LIMIT);
+        let Some(entries) = self.audit.get(&guild) else {
+            return Vec::new();
+        };
+        let end = before.map_or(entries.len(), |before| {
+            entries.partition_point(|e| e.id < before)
+        });
+        entries.range(..end).rev().take(limit).cloned().collect()
     }
 }
 
@@ -449,16 +476,16 @@ impl AuditLog for MemoryStore {
     }
 
     async fn recent(&self, guild: GuildId, limit: u32) -> Result<Vec<AuditEntry>> {
-        let limit = usize::try_from(limit).unwrap_or(LIST_LIMIT).min(LIST_LIMIT);
-        let state = self.state.lock().await;
-        Ok(state
-            .audit
-            .iter()
-            .rev()
-            .filter(|e| e.guild == guild)
-            .take(limit)
-            .cloned()
-            .collect())
+        Ok(self.state.lock().await.audit_page(guild, None, limit))
+    }
+
+    async fn page(
+        &self,
+        guild: GuildId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
+        Ok(self.state.lock().await.audit_page(guild, before, limit))
     }
 }
 

@@ -622,4 +622,23 @@ pub trait AuditLog: Send + Sync {
     /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when a stored
     /// entry cannot be read back.
     async fn recent(&self, guild: GuildId, limit: u32) -> Result<Vec<AuditEntry>>;
+    /// One page of a guild's entries, newest first: at most `limit` entries whose id is
+    /// below `before` (all of them when `before` is `None`). The next page is read with the
+    /// id of the last entry as `before`, so every entry is reachable however deep it is.
+    ///
+    /// There is no default implementation: one built on [`AuditLog::recent`] could not
+    /// reach past the newest entries that `recent` returns. The stores of the crate read a
+    /// page through an index on `(guild, id)`, so a page costs the same at any depth, and
+    /// cap `limit` at 1000.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Store`] when the storage fails; [`crate::Error::Corrupt`] when a stored
+    /// entry cannot be read back.
+    async fn page(
+        &self,
+        guild: GuildId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>>;
 }

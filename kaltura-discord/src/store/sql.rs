@@ -1018,6 +1018,31 @@ impl AuditLog for SqlStore {
                 .collect()
         })
     }
+
+    async fn page(
+        &self,
+        guild: GuildId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
+        // Served by the index `audit_log_guild (guild_id, id)`: a range scan that stops after
+        // `limit` rows, at any depth.
+        let Some(before) = before else {
+            return self.recent(guild, limit).await;
+        };
+        on_pool!(self, p => {
+            sqlx::query(concat!("SELECT ", audit_columns!(), " FROM audit_log WHERE guild_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"))
+                .bind(guild.to_string())
+                .bind(before)
+                .bind(i64::from(limit.min(1000)))
+                .fetch_all(p)
+                .await
+                .map_err(db_err("reading a page of the audit log"))?
+                .iter()
+                .map(audit_from_row)
+                .collect()
+        })
+    }
 }
 
 #[async_trait]

@@ -709,6 +709,118 @@ async fn the_audit_log_is_paged() {
     }
 }
 
+#[tokio::test]
+async fn audit_pages_reach_past_the_newest_thousand_entries() {
+    use kaltura_discord::store::{AuditAction, AuditLog as _, NewAuditEntry};
+    let h = harness().await;
+    let entry = |g: GuildId| NewAuditEntry {
+        guild: g,
+        actor: None,
+        action: AuditAction::Other,
+        detail: json!({}),
+    };
+    let other = other_guild();
+    for i in 0..1_010 {
+        h.store.append(entry(guild())).await.unwrap();
+        if i % 25 == 0 {
+            h.store.append(entry(other)).await.unwrap();
+        }
+    }
+    let expected: usize = 1 + 1_010; // the setup's override change, then the appended ones
+    let mut seen: Vec<i64> = Vec::new();
+    let mut path = h.path("/audit?limit=100");
+    let mut pages = 0;
+    loop {
+        let page = h.call(Method::GET, &path, Some(&h.admin()), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        pages += 1;
+        let entries = page.json["entries"].as_array().unwrap();
+        seen.extend(entries.iter().map(|e| e["id"].as_i64().unwrap()));
+        match page.json["next_before"].as_i64() {
+            Some(before) => {
+                assert_eq!(entries.len(), 100, "only a full page has a next one");
+                assert_eq!(Some(before), seen.last().copied());
+                path = h.path(&format!("/audit?limit=100&before={before}"));
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, expected.div_ceil(100));
+    assert_eq!(seen.len(), expected);
+    assert!(
+        seen.windows(2).all(|w| w[0] > w[1]),
+        "newest first, no repeats"
+    );
+    let newest = h.store.page(guild(), None, 1).await.unwrap();
+    assert_eq!(seen[0], newest[0].id);
+
+    // A page ending exactly on the last entry says there is no next one.
+    let last_two = format!("/audit?limit=2&before={}", seen[expected - 3]);
+    let page = h
+        .call(Method::GET, &h.path(&last_two), Some(&h.admin()), None)
+        .await;
+    assert_eq!(page.json["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(page.json["next_before"], Value::Null);
+    // A cursor above every id starts at the newest; one at the oldest gives an empty page.
+    let top = h
+        .call(
+            Method::GET,
+            &h.path(&format!("/audit?limit=1&before={}", i64::MAX)),
+            Some(&h.admin()),
+            None,
+        )
+        .await;
+    assert_eq!(top.json["entries"][0]["id"], seen[0]);
+    let bottom = h
+        .call(
+            Method::GET,
+            &h.path(&format!("/audit?before={}", seen[expected - 1])),
+            Some(&h.admin()),
+            None,
+        )
+        .await;
+    assert_eq!(bottom.status, StatusCode::OK, "{}", bottom.text);
+    assert_eq!(bottom.json["entries"], json!([]));
+    assert_eq!(bottom.json["next_before"], Value::Null);
+}
+
+#[tokio::test]
+async fn hostile_audit_cursors_are_400_naming_the_parameter() {
+    let h = harness().await;
+    for (query, field) in [
+        ("before=0", "before"),
+        ("before=-1", "before"),
+        ("before=-9223372036854775808", "before"),
+        ("before=9223372036854775808", "before"),
+        ("before=99999999999999999999999999", "before"),
+        ("before=abc", "before"),
+        ("before=1.5", "before"),
+        ("before=", "before"),
+        ("before=1&before=2", "before"),
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=-1", "limit"),
+        ("limit=4294967296", "limit"),
+        ("limit=x", "limit"),
+        ("limit=5&before=x", "before"),
+    ] {
+        let a = h
+            .call(
+                Method::GET,
+                &h.path(&format!("/audit?{query}")),
+                Some(&h.admin()),
+                None,
+            )
+            .await;
+        a.problem(400, "invalid_input");
+        assert_eq!(a.json["field"], field, "{query}: {}", a.text);
+        assert!(
+            !a.text.contains("99999999"),
+            "{query}: the value is not echoed"
+        );
+    }
+}
+
 fn b64(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(value.to_string())
 }

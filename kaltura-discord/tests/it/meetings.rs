@@ -829,6 +829,14 @@ impl AuditLog for FlakyAudit {
     async fn recent(&self, guild: GuildId, limit: u32) -> kaltura_discord::Result<Vec<AuditEntry>> {
         self.inner.recent(guild, limit).await
     }
+    async fn page(
+        &self,
+        guild: GuildId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> kaltura_discord::Result<Vec<AuditEntry>> {
+        self.inner.page(guild, before, limit).await
+    }
 }
 
 /// Issue 8 §7: a Kaltura failure after the room was created leaves no room, no active event

@@ -230,6 +230,87 @@ async fn audit_entries_are_listed_newest_first_per_guild<S: Stores>(store: S) {
     assert_eq!(store.recent(guild(2), 10).await.unwrap().len(), 1);
 }
 
+async fn audit_pages_reach_every_entry_of_the_guild_newest_first<S: Stores>(store: S) {
+    // Two guilds interleaved, so a page of guild 1 skips guild 2's ids.
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let entry = store
+            .append(NewAuditEntry {
+                guild: guild(1),
+                actor: None,
+                action: AuditAction::MeetingStarted,
+                detail: json!({"meeting": i}),
+            })
+            .await
+            .unwrap();
+        ids.push(entry.id);
+        store
+            .append(NewAuditEntry {
+                guild: guild(2),
+                actor: None,
+                action: AuditAction::MediaShared,
+                detail: json!({}),
+            })
+            .await
+            .unwrap();
+    }
+    ids.reverse();
+    let page_ids = |page: Vec<kaltura_discord::store::AuditEntry>| {
+        assert!(page.iter().all(|e| e.guild == guild(1)), "{page:?}");
+        page.iter().map(|e| e.id).collect::<Vec<_>>()
+    };
+
+    // No cursor: the newest, like `recent`.
+    assert_eq!(
+        page_ids(store.page(guild(1), None, 3).await.unwrap()),
+        ids[..3]
+    );
+    // Walking the cursor visits each entry once, newest first.
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = page_ids(store.page(guild(1), before, 3).await.unwrap());
+        let Some(&last) = page.last() else { break };
+        assert!(page.len() <= 3);
+        seen.extend(page);
+        before = Some(last);
+    }
+    assert_eq!(seen, ids);
+    // The cursor is exclusive and need not be an id of the guild (or of any entry).
+    assert_eq!(
+        page_ids(store.page(guild(1), Some(ids[2]), 2).await.unwrap()),
+        ids[3..5]
+    );
+    assert_eq!(
+        page_ids(store.page(guild(1), Some(ids[2] + 1), 2).await.unwrap()),
+        ids[2..4]
+    );
+    // Cursors past either end, and a guild without entries.
+    assert_eq!(
+        page_ids(store.page(guild(1), Some(i64::MAX), 100).await.unwrap()),
+        ids
+    );
+    assert!(
+        store
+            .page(guild(1), Some(ids[6]), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.page(guild(1), Some(0), 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .page(guild(1), Some(i64::MIN), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.page(guild(3), None, 10).await.unwrap().is_empty());
+    assert!(store.page(guild(1), None, 0).await.unwrap().is_empty());
+    // The other guild pages the same way.
+    assert_eq!(store.page(guild(2), None, 100).await.unwrap().len(), 7);
+}
+
 async fn concurrent_override_updates_lose_nothing<S: Stores>(store: S) {
     let store = Arc::new(store);
     let mut tasks = Vec::new();
@@ -611,6 +692,7 @@ every_store!(
     hostile_ids_are_stored_as_data,
     unlink_removes_once_and_everything_is_audited,
     audit_entries_are_listed_newest_first_per_guild,
+    audit_pages_reach_every_entry_of_the_guild_newest_first,
     concurrent_override_updates_lose_nothing,
     a_refused_edit_changes_nothing,
     oversized_overrides_are_refused,
@@ -618,6 +700,42 @@ every_store!(
     meetings_are_scoped_by_guild_and_recorded_once,
     the_injected_clock_dates_what_the_store_records,
 );
+
+/// The memory store drops its oldest entries first when full, whichever guild they belong
+/// to, and pages over what is left.
+#[tokio::test]
+async fn a_full_memory_audit_log_drops_the_oldest_entries_of_any_guild() {
+    use kaltura_discord::store::MAX_MEMORY_AUDIT_ENTRIES;
+    let store = MemoryStore::new();
+    let total = MAX_MEMORY_AUDIT_ENTRIES + 3;
+    for i in 0..total {
+        // Guild 1 owns the first two entries and every third one after.
+        let g = if i < 2 || i % 3 == 0 { 1 } else { 2 };
+        store
+            .append(NewAuditEntry {
+                guild: guild(g),
+                actor: None,
+                action: AuditAction::Other,
+                detail: Value::Null,
+            })
+            .await
+            .unwrap();
+    }
+    let mut kept = Vec::new();
+    for g in [1, 2] {
+        let mut before = None;
+        loop {
+            let page = store.page(guild(g), before, 1000).await.unwrap();
+            let Some(last) = page.last() else { break };
+            before = Some(last.id);
+            kept.extend(page.iter().map(|e| e.id));
+        }
+    }
+    kept.sort_unstable();
+    let first_kept = i64::try_from(total - MAX_MEMORY_AUDIT_ENTRIES).unwrap() + 1;
+    let last = i64::try_from(total).unwrap();
+    assert_eq!(kept, (first_kept..=last).collect::<Vec<_>>());
+}
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql {
@@ -847,6 +965,43 @@ mod sqlite_only {
             Some(link(1, 10, "k", 10))
         );
         assert_eq!(raw(&path).await.migrations().await, vec![1, 2, 3, 4, 5, 6]);
+    }
+
+    /// An audit page is a range scan of the `(guild_id, id)` index, not a scan of the table:
+    /// its cost does not grow with the depth of the cursor.
+    #[tokio::test]
+    async fn sqlite_audit_pages_search_the_guild_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kd.db");
+        let store = SqlStore::sqlite(&path).await.unwrap();
+        store.close().await;
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let plan: Vec<String> = sqlx::query(
+            "EXPLAIN QUERY PLAN SELECT id, guild_id, actor, action, detail, at FROM audit_log \
+             WHERE guild_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind("1")
+        .bind(5_i64)
+        .bind(3_i64)
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| sqlx::Row::get::<String, _>(row, "detail"))
+        .collect();
+        pool.close().await;
+        assert!(
+            plan.iter()
+                .any(|step| step.starts_with("SEARCH audit_log USING")
+                    && step.contains("INDEX audit_log_guild (guild_id=? AND id<?)")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
     }
 
     #[tokio::test]
