@@ -459,23 +459,7 @@ impl JwtAuthority {
     ///
     /// The [`AuthError`] naming the first check that failed.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(AuthError::TooLarge {
-                len: token.len(),
-                max: MAX_TOKEN_LEN,
-            });
-        }
-        let header = decode_header_strict(token)?;
-        if header.alg != "HS256" {
-            return Err(AuthError::WrongAlgorithm {
-                found: ForeignAlgorithm::from_header(&header.alg),
-            });
-        }
-        let kid = header.kid.ok_or(AuthError::UnknownKey)?;
-        let key = self
-            .keys()
-            .find(|k| k.kid == kid)
-            .ok_or(AuthError::UnknownKey)?;
+        let key = self.key_for(token)?;
         let mut validation = Validation::new(ALGORITHM);
         validation.set_audience(&[&self.audience]);
         validation.set_issuer(&[ISSUER]);
@@ -546,23 +530,7 @@ impl JwtAuthority {
         subject: &str,
         note: &str,
     ) -> Result<String, AuthError> {
-        if note.len() > MAX_TOKEN_LEN {
-            return Err(AuthError::TooLarge {
-                len: note.len(),
-                max: MAX_TOKEN_LEN,
-            });
-        }
-        let header = decode_header_strict(note)?;
-        if header.alg != "HS256" {
-            return Err(AuthError::WrongAlgorithm {
-                found: ForeignAlgorithm::from_header(&header.alg),
-            });
-        }
-        let kid = header.kid.ok_or(AuthError::UnknownKey)?;
-        let key = self
-            .keys()
-            .find(|k| k.kid == kid)
-            .ok_or(AuthError::UnknownKey)?;
+        let key = self.key_for(note)?;
         let mut validation = Validation::new(ALGORITHM);
         validation.set_audience(&[format!("kd-note:{purpose}")]);
         validation.set_issuer(&[ISSUER]);
@@ -580,6 +548,27 @@ impl JwtAuthority {
             return Err(AuthError::Malformed);
         }
         Ok(data.claims.val)
+    }
+
+    /// The key a token names, after the size and pinned-algorithm checks (before any
+    /// signature is looked at).
+    fn key_for(&self, token: &str) -> Result<&KeyPair, AuthError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(AuthError::TooLarge {
+                len: token.len(),
+                max: MAX_TOKEN_LEN,
+            });
+        }
+        let header = decode_header_strict(token)?;
+        if header.alg != "HS256" {
+            return Err(AuthError::WrongAlgorithm {
+                found: ForeignAlgorithm::from_header(&header.alg),
+            });
+        }
+        let kid = header.kid.ok_or(AuthError::UnknownKey)?;
+        self.keys()
+            .find(|k| k.kid == kid)
+            .ok_or(AuthError::UnknownKey)
     }
 
     fn check_times(&self, claims: &Claims) -> Result<(), AuthError> {

@@ -501,17 +501,20 @@ fn id_in(operation: &'static str, status: u16, body: &[u8]) -> Result<u64> {
         })
 }
 
+/// An answer that is not what `operation` expects (`what`).
+fn malformed_answer(operation: &'static str, status: u16, what: &str) -> crate::Error {
+    discord_error(
+        operation,
+        DiscordErrorKind::Unavailable,
+        Some(status),
+        None,
+        Some(format!("Discord's answer was not {what}")),
+    )
+}
+
 /// The `roles` of a guild member object.
 fn member_roles(operation: &'static str, status: u16, body: &[u8]) -> Result<Vec<RoleId>> {
-    let bad = || {
-        discord_error(
-            operation,
-            DiscordErrorKind::Unavailable,
-            Some(status),
-            None,
-            Some("Discord's answer was not a guild member".to_owned()),
-        )
-    };
+    let bad = || malformed_answer(operation, status, "a guild member");
     let value: Value = serde_json::from_slice(body).map_err(|_| bad())?;
     let roles = value
         .get("roles")
@@ -539,15 +542,7 @@ fn commands_in(
     status: u16,
     body: &[u8],
 ) -> Result<Vec<RegisteredCommand>> {
-    let bad = || {
-        discord_error(
-            operation,
-            DiscordErrorKind::Unavailable,
-            Some(status),
-            None,
-            Some("Discord's answer was not a list of commands".to_owned()),
-        )
-    };
+    let bad = || malformed_answer(operation, status, "a list of commands");
     let value: Value = serde_json::from_slice(body).map_err(|_| bad())?;
     let list = value.as_array().ok_or_else(bad)?;
     list.iter()

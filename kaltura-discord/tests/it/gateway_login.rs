@@ -392,27 +392,13 @@ async fn login_callback_token_me_refresh_and_logout() {
     );
 
     // Refresh with the body: the next refresh token comes back in the body.
-    let r = h
-        .post_json(
-            "/api/v1/auth/refresh",
-            "",
-            None,
-            Some(json!({"refresh_token": rotated})),
-        )
-        .await;
+    let r = h.refresh_body(&rotated).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let latest = r.json["refresh_token"].as_str().unwrap().to_owned();
     assert!(r.headers.get(header::SET_COOKIE).is_none());
 
     // Logout ends the session and clears the cookies; the token no longer refreshes.
-    let out = h
-        .post_json(
-            "/api/v1/auth/logout",
-            "",
-            None,
-            Some(json!({"refresh_token": latest})),
-        )
-        .await;
+    let out = h.logout_body(&latest).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
     let cleared = out.cookies();
     assert!(
@@ -421,24 +407,10 @@ async fn login_callback_token_me_refresh_and_logout() {
             .all(|(v, attrs)| v.is_empty() && attrs.contains("Max-Age=0"))
     );
     assert_eq!(cleared.len(), 3);
-    let r = h
-        .post_json(
-            "/api/v1/auth/refresh",
-            "",
-            None,
-            Some(json!({"refresh_token": latest})),
-        )
-        .await;
+    let r = h.refresh_body(&latest).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
     // Logging out twice is fine.
-    let out = h
-        .post_json(
-            "/api/v1/auth/logout",
-            "",
-            None,
-            Some(json!({"refresh_token": latest})),
-        )
-        .await;
+    let out = h.logout_body(&latest).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
 }
 
@@ -448,25 +420,11 @@ async fn a_refresh_token_used_twice_revokes_the_login() {
     h.mount_discord(1, "alice@example.com").await;
     let (a, _) = h.sign_in(GUILD, "/").await;
     let first = a.cookies()["kd_refresh"].0.clone();
-    let r = h
-        .post_json(
-            "/api/v1/auth/refresh",
-            "",
-            None,
-            Some(json!({"refresh_token": first})),
-        )
-        .await;
+    let r = h.refresh_body(&first).await;
     assert_eq!(r.status, StatusCode::OK);
     let second = r.json["refresh_token"].as_str().unwrap().to_owned();
     // The first token again (stolen and replayed): refused, and the whole login revoked.
-    let replay = h
-        .post_json(
-            "/api/v1/auth/refresh",
-            "",
-            None,
-            Some(json!({"refresh_token": first})),
-        )
-        .await;
+    let replay = h.refresh_body(&first).await;
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED, "{}", replay.text);
     assert!(
         replay.json["detail"]
@@ -474,14 +432,7 @@ async fn a_refresh_token_used_twice_revokes_the_login() {
             .unwrap()
             .contains("already used")
     );
-    let r = h
-        .post_json(
-            "/api/v1/auth/refresh",
-            "",
-            None,
-            Some(json!({"refresh_token": second})),
-        )
-        .await;
+    let r = h.refresh_body(&second).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
     // A refused cookie is cleared.
     let r = h
@@ -496,14 +447,7 @@ async fn a_refresh_token_used_twice_revokes_the_login() {
     assert_eq!(r.cookies()["kd_refresh"].0, "");
     // Hostile tokens.
     for bad in ["", "../../etc/passwd", &"x".repeat(5000)] {
-        let r = h
-            .post_json(
-                "/api/v1/auth/refresh",
-                "",
-                None,
-                Some(json!({"refresh_token": bad})),
-            )
-            .await;
+        let r = h.refresh_body(bad).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{bad}: {}", r.text);
     }
     let r = h.post_json("/api/v1/auth/refresh", "", None, None).await;
@@ -655,14 +599,7 @@ async fn cookies_from_another_site_are_refused_and_login_can_be_missing() {
         )
         .await;
     assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
-    let r = h
-        .post_json(
-            "/api/v1/auth/refresh",
-            "",
-            None,
-            Some(json!({"refresh_token": other_refresh})),
-        )
-        .await;
+    let r = h.refresh_body(&other_refresh).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 
     // A gateway without the Discord login answers 503 on every auth endpoint and the page.
@@ -681,6 +618,28 @@ async fn cookies_from_another_site_are_refused_and_login_can_be_missing() {
 }
 
 impl Harness {
+    /// `POST /api/v1/auth/refresh` with the token in the body.
+    async fn refresh_body(&self, token: &str) -> Answer {
+        self.post_json(
+            "/api/v1/auth/refresh",
+            "",
+            None,
+            Some(json!({"refresh_token": token})),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/auth/logout` with the token in the body.
+    async fn logout_body(&self, token: &str) -> Answer {
+        self.post_json(
+            "/api/v1/auth/logout",
+            "",
+            None,
+            Some(json!({"refresh_token": token})),
+        )
+        .await
+    }
+
     async fn get_bearer(&self, uri: &str, token: &str) -> Answer {
         self.send(
             Request::builder()
@@ -963,14 +922,7 @@ async fn a_refresh_reads_the_members_current_roles_with_the_bot_token() {
         .up_to_n_times(1)
         .mount_as_scoped(&h.discord)
         .await;
-    let r = h
-        .post_json(
-            "/api/v1/auth/refresh",
-            "",
-            None,
-            Some(json!({"refresh_token": refresh})),
-        )
-        .await;
+    let r = h.refresh_body(&refresh).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     drop(member);
     let access = r.json["access_token"].as_str().unwrap().to_owned();
@@ -989,14 +941,7 @@ async fn a_refresh_reads_the_members_current_roles_with_the_bot_token() {
         .respond_with(ResponseTemplate::new(500))
         .mount_as_scoped(&h.discord)
         .await;
-    let r = h
-        .post_json(
-            "/api/v1/auth/refresh",
-            "",
-            None,
-            Some(json!({"refresh_token": next})),
-        )
-        .await;
+    let r = h.refresh_body(&next).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     drop(outage);
     let next = r.json["refresh_token"].as_str().unwrap().to_owned();
@@ -1010,14 +955,7 @@ async fn a_refresh_reads_the_members_current_roles_with_the_bot_token() {
         )
         .mount(&h.discord)
         .await;
-    let r = h
-        .post_json(
-            "/api/v1/auth/refresh",
-            "",
-            None,
-            Some(json!({"refresh_token": next})),
-        )
-        .await;
+    let r = h.refresh_body(&next).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
     assert!(
         r.json["detail"]

@@ -217,6 +217,40 @@ fn set_cookie(
     .ok()
 }
 
+/// Sets the access and refresh cookies of a session.
+fn set_session_cookies(
+    state: &GatewayState,
+    sign_in: &DiscordSignIn,
+    issued: &IssuedSession,
+    access: &str,
+    headers: &mut HeaderMap,
+) {
+    let refresh_age = issued.session.expires_at - state.shared.clock.now_unix();
+    for cookie in [
+        set_cookie(
+            sign_in,
+            ACCESS_COOKIE,
+            access,
+            "/",
+            "Lax",
+            access_ttl(state),
+        ),
+        set_cookie(
+            sign_in,
+            REFRESH_COOKIE,
+            issued.token.expose(),
+            REFRESH_COOKIE_PATH,
+            "Strict",
+            refresh_age,
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        headers.append(header::SET_COOKIE, cookie);
+    }
+}
+
 /// The `Set-Cookie` values that clear the session's cookies.
 fn clear_cookies(sign_in: &DiscordSignIn, headers: &mut HeaderMap) {
     for (name, path, same_site) in [
@@ -326,25 +360,8 @@ pub(crate) async fn callback(
     )
         .into_response();
     no_store(&mut response);
-    let ttl = access_ttl(&state);
-    let refresh_age = issued.session.expires_at - state.shared.clock.now_unix();
+    set_session_cookies(&state, sign_in, &issued, &access, response.headers_mut());
     let headers = response.headers_mut();
-    for cookie in [
-        set_cookie(sign_in, ACCESS_COOKIE, &access, "/", "Lax", ttl),
-        set_cookie(
-            sign_in,
-            REFRESH_COOKIE,
-            issued.token.expose(),
-            REFRESH_COOKIE_PATH,
-            "Strict",
-            refresh_age,
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        headers.append(header::SET_COOKIE, cookie);
-    }
     // The verified email, only where it can prove a link (guilds mapping members by email).
     if let Some(email) = &login.verified_email
         && let Ok((resolved, _)) = state.guild(login.guild).await
@@ -552,24 +569,7 @@ pub(crate) async fn refresh(
     };
     let mut response = private_json(StatusCode::OK, &grant);
     if from_cookie {
-        let refresh_age = issued.session.expires_at - state.shared.clock.now_unix();
-        let headers = response.headers_mut();
-        for cookie in [
-            set_cookie(sign_in, ACCESS_COOKIE, &access, "/", "Lax", ttl),
-            set_cookie(
-                sign_in,
-                REFRESH_COOKIE,
-                issued.token.expose(),
-                REFRESH_COOKIE_PATH,
-                "Strict",
-                refresh_age,
-            ),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            headers.append(header::SET_COOKIE, cookie);
-        }
+        set_session_cookies(&state, sign_in, &issued, &access, response.headers_mut());
     }
     Ok(response)
 }
