@@ -20,10 +20,18 @@
 //! `KD__DISCORD__CLIENT_SECRET`); register `{public url}/api/v1/auth/discord/callback` as a
 //! redirect in the Discord developer portal. `KD_DISCORD_OAUTH_URL` points the login at
 //! another Discord (a fake one, for tests).
+//!
+//! With a bot token (`discord.token`, `KD__DISCORD__TOKEN`), meetings started and ended
+//! through the API are mirrored as Discord scheduled events like the bot's, for guilds that
+//! set `meetings.discord_events`; `KD_DISCORD_API_URL` points the REST client at another
+//! Discord (a fake one, for tests).
 
 #[path = "../cli_io.rs"]
 #[allow(dead_code)] // each binary uses a part of it
 mod cli_io;
+#[path = "kaltura-bot/setup.rs"]
+#[allow(dead_code)] // the bot's modes are not used here
+mod setup;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -82,7 +90,7 @@ fn main() -> ExitCode {
     if cli.print_openapi {
         return cli_io::finish(cli_io::out(&openapi_json()).map(|()| ExitCode::SUCCESS));
     }
-    init_tracing();
+    setup::init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -96,15 +104,6 @@ fn main() -> ExitCode {
         }
     };
     cli_io::finish(runtime.block_on(run(cli)).map(|()| ExitCode::SUCCESS))
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,hyper=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .try_init();
 }
 
 /// The token authority: the environment's key signs, configured keys verify too.
@@ -298,6 +297,18 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         None => tracing::info!(
             "no Discord login (set http.gateway_public_url, discord.application_id and discord.client_secret)"
+        ),
+    }
+    match &process.discord.token {
+        Some(token) => {
+            let rest = setup::rest(
+                Some(token),
+                std::env::var("KD_DISCORD_API_URL").ok().as_deref(),
+            )?;
+            builder = builder.rest(rest);
+        }
+        None => tracing::info!(
+            "no discord.token: meetings are not mirrored as Discord scheduled events"
         ),
     }
     let gateway = builder.build().map_err(|e| format!("gateway: {e}"))?;
