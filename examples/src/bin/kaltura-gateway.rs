@@ -40,11 +40,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use kaltura_client::Client;
-use kaltura_client::fake::FakeKaltura;
 use kaltura_discord::auth::{JwtAuthority, JwtKey, TokenSubject};
 use kaltura_discord::config::{ConfigResolver, ConfigSources, ProcessConfig};
-use kaltura_discord::context::KalturaAccount;
 use kaltura_discord::gateway::oauth::{DiscordEndpoints, DiscordOAuth, OAuthConfig};
 use kaltura_discord::gateway::sessions::Sessions;
 use kaltura_discord::http::gateway::openapi::openapi_json;
@@ -148,41 +145,6 @@ fn issue(authority: &JwtAuthority, ids: &[String], roles: Vec<RoleId>) -> Result
     cli_io::out(&format!("{}\n", token.expose()))
 }
 
-async fn kaltura_account(
-    process: &ProcessConfig,
-) -> Result<(KalturaAccount, Option<FakeKaltura>), String> {
-    if let (Some(partner_id), Some(secret)) =
-        (&process.kaltura.partner_id, &process.kaltura.admin_secret)
-    {
-        let client = Client::builder()
-            .service_url(process.kaltura.service_url.as_str())
-            .partner_id(*partner_id)
-            .admin_secret(secret.clone())
-            .build()
-            .map_err(|e| format!("Kaltura client: {e}"))?;
-        let account =
-            KalturaAccount::new(client, secret).map_err(|e| format!("Kaltura account: {e}"))?;
-        return Ok((account, None));
-    }
-    let fake = FakeKaltura::builder()
-        .seed_demo_data(true)
-        .start()
-        .await
-        .map_err(|e| format!("cannot start the fake Kaltura server: {e}"))?;
-    let secret: SecretString = fake.admin_secret().clone();
-    let client = Client::builder()
-        .service_url(fake.url())
-        .partner_id(fake.partner_id())
-        .admin_secret(secret.clone())
-        .build()
-        .map_err(|e| format!("Kaltura client: {e}"))?;
-    let account = KalturaAccount::new(client, &secret)
-        .and_then(|a| a.with_media_base(fake.url()))
-        .map_err(|e| format!("Kaltura account: {e}"))?;
-    tracing::info!(url = %fake.url(), "no Kaltura credentials configured: using the fake Kaltura server with demo data");
-    Ok((account, Some(fake)))
-}
-
 /// How often expired logins and sessions are deleted.
 const PURGE_EVERY: Duration = Duration::from_secs(300);
 
@@ -280,7 +242,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             .await
             .map_err(|e| format!("database: {e}"))?,
     );
-    let (account, _fake) = kaltura_account(process).await?;
+    let (account, fake) = setup::kaltura_account(process).await?;
+    if let Some(fake) = &fake {
+        tracing::info!(url = %fake.url(), "no Kaltura credentials configured: using the fake Kaltura server with demo data");
+    }
     let listen = cli.listen.unwrap_or(process.http.gateway_listen);
     let sign_in = discord_sign_in(process, &store)?;
     let resolver = Arc::new(resolver.with_store(store.clone()));
