@@ -1,6 +1,7 @@
 //! `kaltura-gateway` as a real process over real sockets: the Discord login against a fake
 //! Discord (wiremock), the cookies and tokens it issues, `/auth/me`, refresh and logout; an
-//! incomplete login configuration refused at start.
+//! incomplete login configuration refused at start; meetings mirrored as scheduled events
+//! through the bot token's REST client.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt as _;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kaltura-gateway");
@@ -47,7 +48,7 @@ fn command(dir: &Path, discord: &str, env: &[(&str, &str)]) -> tokio::process::C
 }
 
 async fn serve(dir: &Path, discord: &str) -> Server {
-    let mut cmd = command(
+    serve_with(
         dir,
         discord,
         &[
@@ -55,7 +56,12 @@ async fn serve(dir: &Path, discord: &str) -> Server {
             ("KD__DISCORD__APPLICATION_ID", "1100000000000000001"),
             ("KD__DISCORD__CLIENT_SECRET", CLIENT_SECRET),
         ],
-    );
+    )
+    .await
+}
+
+async fn serve_with(dir: &Path, discord: &str, env: &[(&str, &str)]) -> Server {
+    let mut cmd = command(dir, discord, env);
     cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
     let mut child = cmd.spawn().expect("spawn kaltura-gateway");
     let stdout = child.stdout.take().expect("piped stdout");
@@ -236,4 +242,106 @@ async fn an_incomplete_login_configuration_is_refused_at_start() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("discord.application_id"), "{stderr}");
     assert!(!stderr.contains(CLIENT_SECRET), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meetings_are_mirrored_as_scheduled_events_with_a_bot_token() {
+    const ROLE: u64 = 555_000_000_000_000_001;
+    const EVENT: u64 = 777_000_000_000_000_001;
+    let dir = tempfile::tempdir().unwrap();
+    let guilds = dir.path().join("guilds");
+    std::fs::create_dir_all(&guilds).unwrap();
+    std::fs::write(
+        guilds.join(format!("{GUILD}.json")),
+        json!({
+            "rbac": {"roles": {ROLE.to_string(): "moderator"}},
+            "meetings": {"discord_events": true},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let discord = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/api/v10/guilds/{GUILD}/scheduled-events")))
+        .and(header("authorization", "Bot cli-bot-token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": EVENT.to_string(), "guild_id": GUILD.to_string()})),
+        )
+        .expect(1)
+        .mount(&discord)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path(format!(
+            "/api/v10/guilds/{GUILD}/scheduled-events/{EVENT}"
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": EVENT.to_string()})))
+        .expect(1)
+        .mount(&discord)
+        .await;
+    let env = [
+        ("KD_GUILD_DIR", guilds.to_str().unwrap()),
+        ("KD__DISCORD__TOKEN", "cli-bot-token"),
+        ("KD_DISCORD_API_URL", &discord.uri()),
+    ];
+    let issued = tokio::time::timeout(
+        STEP,
+        command(dir.path(), "http://127.0.0.1:9", &env)
+            .args([
+                "--issue-token",
+                &USER.to_string(),
+                &GUILD.to_string(),
+                "--role",
+                &ROLE.to_string(),
+            ])
+            .output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(issued.status.success(), "{issued:?}");
+    let token = String::from_utf8(issued.stdout).unwrap().trim().to_owned();
+    let server = serve_with(dir.path(), "http://127.0.0.1:9", &env).await;
+    let http = reqwest::Client::new();
+
+    let started = http
+        .post(format!("{}/api/v1/guilds/{GUILD}/meetings", server.url))
+        .bearer_auth(&token)
+        .json(&json!({"title": "Town hall"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 201);
+    let meeting: Value = started.json().await.unwrap();
+    let ended = http
+        .post(format!(
+            "{}/api/v1/guilds/{GUILD}/meetings/{}/end",
+            server.url, meeting["id"]
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 200);
+
+    let requests = discord.received_requests().await.unwrap_or_default();
+    let bodies: Vec<(String, Value)> = requests
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_string(),
+                serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[0].0, "POST");
+    assert_eq!(bodies[0].1["name"], "Town hall");
+    assert_eq!(bodies[0].1["entity_type"], 3, "external");
+    assert_eq!(
+        bodies[1],
+        ("PATCH".to_owned(), json!({"status": 3})),
+        "completed"
+    );
+    discord.verify().await;
 }

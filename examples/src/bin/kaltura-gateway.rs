@@ -20,10 +20,18 @@
 //! `KD__DISCORD__CLIENT_SECRET`); register `{public url}/api/v1/auth/discord/callback` as a
 //! redirect in the Discord developer portal. `KD_DISCORD_OAUTH_URL` points the login at
 //! another Discord (a fake one, for tests).
+//!
+//! With a bot token (`discord.token`, `KD__DISCORD__TOKEN`), meetings started and ended
+//! through the API are mirrored as Discord scheduled events like the bot's, for guilds that
+//! set `meetings.discord_events`; `KD_DISCORD_API_URL` points the REST client at another
+//! Discord (a fake one, for tests).
 
 #[path = "../cli_io.rs"]
 #[allow(dead_code)] // each binary uses a part of it
 mod cli_io;
+#[path = "kaltura-bot/setup.rs"]
+#[allow(dead_code)] // the bot's modes are not used here
+mod setup;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,11 +40,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use kaltura_client::Client;
-use kaltura_client::fake::FakeKaltura;
 use kaltura_discord::auth::{JwtAuthority, JwtKey, TokenSubject};
 use kaltura_discord::config::{ConfigResolver, ConfigSources, ProcessConfig};
-use kaltura_discord::context::KalturaAccount;
 use kaltura_discord::gateway::oauth::{DiscordEndpoints, DiscordOAuth, OAuthConfig};
 use kaltura_discord::gateway::sessions::Sessions;
 use kaltura_discord::http::gateway::openapi::openapi_json;
@@ -82,7 +87,7 @@ fn main() -> ExitCode {
     if cli.print_openapi {
         return cli_io::finish(cli_io::out(&openapi_json()).map(|()| ExitCode::SUCCESS));
     }
-    init_tracing();
+    setup::init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -96,15 +101,6 @@ fn main() -> ExitCode {
         }
     };
     cli_io::finish(runtime.block_on(run(cli)).map(|()| ExitCode::SUCCESS))
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,hyper=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .try_init();
 }
 
 /// The token authority: the environment's key signs, configured keys verify too.
@@ -147,41 +143,6 @@ fn issue(authority: &JwtAuthority, ids: &[String], roles: Vec<RoleId>) -> Result
         .issue(&TokenSubject { user, guild, roles })
         .map_err(|e| format!("cannot issue the token: {e}"))?;
     cli_io::out(&format!("{}\n", token.expose()))
-}
-
-async fn kaltura_account(
-    process: &ProcessConfig,
-) -> Result<(KalturaAccount, Option<FakeKaltura>), String> {
-    if let (Some(partner_id), Some(secret)) =
-        (&process.kaltura.partner_id, &process.kaltura.admin_secret)
-    {
-        let client = Client::builder()
-            .service_url(process.kaltura.service_url.as_str())
-            .partner_id(*partner_id)
-            .admin_secret(secret.clone())
-            .build()
-            .map_err(|e| format!("Kaltura client: {e}"))?;
-        let account =
-            KalturaAccount::new(client, secret).map_err(|e| format!("Kaltura account: {e}"))?;
-        return Ok((account, None));
-    }
-    let fake = FakeKaltura::builder()
-        .seed_demo_data(true)
-        .start()
-        .await
-        .map_err(|e| format!("cannot start the fake Kaltura server: {e}"))?;
-    let secret: SecretString = fake.admin_secret().clone();
-    let client = Client::builder()
-        .service_url(fake.url())
-        .partner_id(fake.partner_id())
-        .admin_secret(secret.clone())
-        .build()
-        .map_err(|e| format!("Kaltura client: {e}"))?;
-    let account = KalturaAccount::new(client, &secret)
-        .and_then(|a| a.with_media_base(fake.url()))
-        .map_err(|e| format!("Kaltura account: {e}"))?;
-    tracing::info!(url = %fake.url(), "no Kaltura credentials configured: using the fake Kaltura server with demo data");
-    Ok((account, Some(fake)))
 }
 
 /// How often expired logins and sessions are deleted.
@@ -281,7 +242,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             .await
             .map_err(|e| format!("database: {e}"))?,
     );
-    let (account, _fake) = kaltura_account(process).await?;
+    let (account, fake) = setup::kaltura_account(process).await?;
+    if let Some(fake) = &fake {
+        tracing::info!(url = %fake.url(), "no Kaltura credentials configured: using the fake Kaltura server with demo data");
+    }
     let listen = cli.listen.unwrap_or(process.http.gateway_listen);
     let sign_in = discord_sign_in(process, &store)?;
     let resolver = Arc::new(resolver.with_store(store.clone()));
@@ -298,6 +262,18 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         None => tracing::info!(
             "no Discord login (set http.gateway_public_url, discord.application_id and discord.client_secret)"
+        ),
+    }
+    match &process.discord.token {
+        Some(token) => {
+            let rest = setup::rest(
+                Some(token),
+                std::env::var("KD_DISCORD_API_URL").ok().as_deref(),
+            )?;
+            builder = builder.rest(rest);
+        }
+        None => tracing::info!(
+            "no discord.token: meetings are not mirrored as Discord scheduled events"
         ),
     }
     let gateway = builder.build().map_err(|e| format!("gateway: {e}"))?;

@@ -110,10 +110,11 @@ pub struct MeetingsConfig {
     /// How long a join link works, in minutes.
     #[schemars(range(min = 5, max = 1440))]
     pub join_link_expiry_minutes: u32,
-    /// Whether `/kaltura meeting start` also creates a Discord scheduled event (an external
-    /// event whose location is the meeting's public page, never a join link) and
-    /// `/kaltura meeting end` completes or cancels it. The bot needs the Manage Events
-    /// permission; a refusal is logged and does not fail the meeting.
+    /// Whether `/kaltura meeting start` (and `POST …/meetings` of an API gateway that has the
+    /// bot's REST client) also creates a Discord scheduled event (an external event whose
+    /// location is the meeting's public page, never a join link), completed or cancelled when
+    /// the meeting ends. The bot needs the Manage Events permission; a refusal is logged and
+    /// does not fail the meeting.
     #[serde(default)]
     pub discord_events: bool,
 }

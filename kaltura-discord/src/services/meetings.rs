@@ -358,6 +358,15 @@ impl MeetingService {
         self.clock.now_unix()
     }
 
+    /// The Discord scheduled-event mirror of this service's meetings: its store and clock,
+    /// calling Discord through `rest`.
+    pub(crate) fn scheduled_events<'a>(
+        &'a self,
+        rest: &'a dyn crate::rest::DiscordRest,
+    ) -> super::events::ScheduledEvents<'a> {
+        super::events::ScheduledEvents::new(rest, &*self.store, &*self.clock)
+    }
+
     /// Starts (schedules) a meeting: creates the Kaltura room, session and link, records the
     /// meeting for the guild and audits it ([`AuditAction::MeetingStarted`]).
     ///

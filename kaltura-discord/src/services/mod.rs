@@ -5,11 +5,13 @@
 //! asking member's [`crate::rbac::Subject`] and its input; checks the guild's feature switch
 //! and RBAC policy; validates the input with [`crate::text`]; calls Kaltura; and writes the
 //! audit log. Time is read through an injected [`kaltura_client::clock::Clock`]
-//! (`with_clock`, the system clock by default).
+//! (`with_clock`, the system clock by default). `events` mirrors meetings as Discord
+//! scheduled events for both front ends.
 //!
 //! The modules are re-exported at the crate root (`kaltura_discord::meetings`, …), so
 //! both paths name the same items.
 
+pub(crate) mod events;
 pub mod identity;
 pub mod meetings;
 pub mod video;

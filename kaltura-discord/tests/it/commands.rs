@@ -1,15 +1,13 @@
 //! The command engine end to end: typed interactions in, responses and REST calls out,
 //! against the fake Kaltura server (demo catalog) and SQLite in a temporary folder.
 
-use crate::support::Captured;
+use crate::support::{Captured, RecordingRest, RestCall};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use kaltura_client::fake::{Failure, FakeClock, FakeKaltura};
 use kaltura_client::{Client, PartnerId};
-use kaltura_discord::commands::definition::Registration;
 use kaltura_discord::commands::interaction::{
     AutocompleteRequest, CommandInvocation, CommandOption, ComponentClick, Invoker,
     ModalSubmission, OptionValue,
@@ -23,14 +21,10 @@ use kaltura_discord::commands::{
 use kaltura_discord::config::{ConfigResolver, ConfigSources};
 use kaltura_discord::context::KalturaAccount;
 use kaltura_discord::rbac::DiscordPermissions;
-use kaltura_discord::rest::{
-    DiscordError, DiscordErrorKind, DiscordRest, EventClosure, RegisteredCommand,
-    ScheduledEventSpec, WebhookUrl,
-};
+use kaltura_discord::rest::EventClosure;
 use kaltura_discord::store::{GuildOverrideStore, SqlStore};
 use kaltura_discord::{
-    ApplicationId, ChannelId, DiscordUserId, Error, GuildId, InteractionId, MessageId, RoleId,
-    ScheduledEventId,
+    ApplicationId, ChannelId, DiscordUserId, GuildId, InteractionId, MessageId, RoleId,
 };
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
@@ -52,121 +46,6 @@ const VIEWER: u64 = 1001;
 const HOST: u64 = 2002;
 const ADMIN: u64 = 3003;
 const OTHER: u64 = 4004;
-
-/// What the recording Discord REST saw.
-#[derive(Debug, Clone)]
-enum RestCall {
-    EditOriginal { token: String, reply: Reply },
-    Followup { token: String, reply: Reply },
-    CreateEvent(GuildId, ScheduledEventSpec),
-    CloseEvent(GuildId, ScheduledEventId, EventClosure),
-}
-
-/// A `DiscordRest` that records calls and answers success (or refuses scheduled events).
-struct RecordingRest {
-    tx: mpsc::UnboundedSender<RestCall>,
-    refuse_events: AtomicBool,
-}
-
-fn refused(operation: &'static str) -> Error {
-    Error::Discord(DiscordError {
-        operation,
-        kind: DiscordErrorKind::Forbidden,
-        status: Some(403),
-        code: Some(50013),
-        message: Some("Missing Permissions".into()),
-        retry_after: None,
-    })
-}
-
-#[async_trait]
-impl DiscordRest for RecordingRest {
-    async fn edit_original(
-        &self,
-        _: ApplicationId,
-        token: &InteractionToken,
-        reply: &Reply,
-    ) -> kaltura_discord::Result<()> {
-        let _ = self.tx.send(RestCall::EditOriginal {
-            token: token.expose().to_owned(),
-            reply: reply.clone(),
-        });
-        Ok(())
-    }
-    async fn create_followup(
-        &self,
-        _: ApplicationId,
-        token: &InteractionToken,
-        reply: &Reply,
-    ) -> kaltura_discord::Result<MessageId> {
-        let _ = self.tx.send(RestCall::Followup {
-            token: token.expose().to_owned(),
-            reply: reply.clone(),
-        });
-        Ok(MessageId::new(1).unwrap())
-    }
-    async fn list_commands(
-        &self,
-        _: ApplicationId,
-        _: Option<GuildId>,
-    ) -> kaltura_discord::Result<Vec<RegisteredCommand>> {
-        Ok(Vec::new())
-    }
-    async fn register_commands(
-        &self,
-        _: ApplicationId,
-        _: Option<GuildId>,
-        _: &Registration,
-    ) -> kaltura_discord::Result<Vec<RegisteredCommand>> {
-        Ok(Vec::new())
-    }
-    async fn create_scheduled_event(
-        &self,
-        guild: GuildId,
-        event: &ScheduledEventSpec,
-    ) -> kaltura_discord::Result<ScheduledEventId> {
-        let _ = self.tx.send(RestCall::CreateEvent(guild, event.clone()));
-        if self.refuse_events.load(Ordering::SeqCst) {
-            return Err(refused("creating a scheduled event"));
-        }
-        Ok(ScheduledEventId::new(777_000_000_000_000_001).unwrap())
-    }
-    async fn close_scheduled_event(
-        &self,
-        guild: GuildId,
-        event: ScheduledEventId,
-        closure: EventClosure,
-    ) -> kaltura_discord::Result<()> {
-        let _ = self.tx.send(RestCall::CloseEvent(guild, event, closure));
-        Ok(())
-    }
-    async fn create_message(&self, _: ChannelId, _: &Reply) -> kaltura_discord::Result<MessageId> {
-        Err(refused("posting a message"))
-    }
-    async fn edit_message(
-        &self,
-        _: ChannelId,
-        _: MessageId,
-        _: &Reply,
-    ) -> kaltura_discord::Result<()> {
-        Err(refused("editing a message"))
-    }
-    async fn execute_webhook(
-        &self,
-        _: &WebhookUrl,
-        _: &Reply,
-    ) -> kaltura_discord::Result<MessageId> {
-        Err(refused("executing a webhook"))
-    }
-    async fn edit_webhook_message(
-        &self,
-        _: &WebhookUrl,
-        _: MessageId,
-        _: &Reply,
-    ) -> kaltura_discord::Result<()> {
-        Err(refused("editing a webhook message"))
-    }
-}
 
 /// The engine over a fake Kaltura and SQLite, with a recording REST.
 struct Harness {
@@ -260,11 +139,7 @@ async fn harness_with(setup: Setup) -> Harness {
             .unwrap()
             .with_store(Arc::new(store.clone())),
     );
-    let (tx, calls) = mpsc::unbounded_channel();
-    let rest = Arc::new(RecordingRest {
-        tx,
-        refuse_events: AtomicBool::new(false),
-    });
+    let (rest, calls) = RecordingRest::new();
     let mut builder = CommandEngine::builder()
         .resolver(resolver)
         .stores(Arc::new(store.clone()))

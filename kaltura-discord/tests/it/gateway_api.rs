@@ -3,6 +3,7 @@
 //! problem+json, rate limits, middleware, OpenAPI and secrets.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,8 +13,8 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use kaltura_client::Client;
 use kaltura_client::fake::{Failure, FakeClock, FakeKaltura};
+use kaltura_client::{Client, ScheduleEventId};
 use kaltura_discord::auth::{JwtAuthority, JwtKey, TokenSubject};
 use kaltura_discord::config::{ConfigResolver, ConfigSources};
 use kaltura_discord::context::KalturaAccount;
@@ -21,11 +22,15 @@ use kaltura_discord::http::gateway::openapi::openapi_json;
 use kaltura_discord::http::gateway::{
     CorsOptions, Gateway, GatewayOptions, GatewayState, RateLimits,
 };
-use kaltura_discord::store::{GuildOverrideStore as _, SqlStore};
-use kaltura_discord::{DiscordUserId, Error, GuildId, RoleId};
+use kaltura_discord::rest::EventClosure;
+use kaltura_discord::store::{GuildOverrideStore as _, MeetingStore as _, SqlStore};
+use kaltura_discord::{DiscordUserId, Error, GuildId, RoleId, ScheduledEventId};
 use secrecy::ExposeSecret as _;
 use serde_json::{Map, Value, json};
+use tokio::sync::mpsc::UnboundedReceiver;
 use tower::ServiceExt as _;
+
+use crate::support::{RecordingRest, RestCall};
 
 const NOW: i64 = 1_800_000_000;
 const JWT_SECRET: &str = "gateway-test-secret-of-at-least-32-bytes";
@@ -83,6 +88,21 @@ async fn harness() -> Harness {
 }
 
 async fn harness_with(options: GatewayOptions, kaltura: Option<KalturaAccount>) -> Harness {
+    harness_full(options, kaltura, None).await
+}
+
+/// The harness with a recording Discord REST client, and what it receives.
+async fn harness_with_discord() -> (Harness, Arc<RecordingRest>, UnboundedReceiver<RestCall>) {
+    let (rest, calls) = RecordingRest::new();
+    let h = harness_full(GatewayOptions::default(), None, Some(rest.clone())).await;
+    (h, rest, calls)
+}
+
+async fn harness_full(
+    options: GatewayOptions,
+    kaltura: Option<KalturaAccount>,
+    rest: Option<Arc<RecordingRest>>,
+) -> Harness {
     let fake = FakeKaltura::builder()
         .seed_demo_data(true)
         .start()
@@ -114,15 +134,17 @@ async fn harness_with(options: GatewayOptions, kaltura: Option<KalturaAccount>) 
             .with_store(Arc::new(store.clone())),
     );
     let authority = Arc::new(authority(&clock));
-    let gateway = Gateway::builder()
+    let mut builder = Gateway::builder()
         .resolver(resolver)
         .account(kaltura.unwrap_or_else(|| account(&fake)))
         .stores(Arc::new(store.clone()))
         .authority(authority.clone())
         .clock(Arc::new(clock))
-        .options(options)
-        .build()
-        .unwrap();
+        .options(options);
+    if let Some(rest) = rest {
+        builder = builder.rest(rest);
+    }
+    let gateway = builder.build().unwrap();
     let state = gateway.state().clone();
     Harness {
         fake,
@@ -383,6 +405,174 @@ async fn meetings_are_listed_started_fetched_joined_and_ended() {
         "{actions:?}"
     );
     assert!(actions.contains(&"meeting_ended".to_owned()), "{actions:?}");
+}
+
+/// The id the recording Discord REST gives every scheduled event.
+const DISCORD_EVENT: u64 = 777_000_000_000_000_001;
+
+/// Turns `meetings.discord_events` on for the guild, as an admin would.
+async fn mirror_meetings(h: &Harness) {
+    let a = h
+        .call(
+            Method::PATCH,
+            &h.path("/config"),
+            Some(&h.admin()),
+            Some(json!({"meetings": {"discord_events": true}})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+}
+
+async fn end(h: &Harness, id: i64) -> Answer {
+    h.call(
+        Method::POST,
+        &h.path(&format!("/meetings/{id}/end")),
+        Some(&h.host()),
+        None,
+    )
+    .await
+}
+
+async fn recorded_event(h: &Harness, id: i64) -> Option<ScheduledEventId> {
+    h.store
+        .discord_event(guild(), h.fake.partner_id(), ScheduleEventId::new(id))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn started_meetings_get_a_scheduled_event_that_ending_completes() {
+    let (h, _rest, mut calls) = harness_with_discord().await;
+    mirror_meetings(&h).await;
+    let a = h
+        .call(
+            Method::POST,
+            &h.path("/meetings"),
+            Some(&h.host()),
+            Some(json!({"title": "Town hall", "description": "Quarterly", "duration_minutes": 90})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let id = a.json["id"].as_i64().unwrap();
+    match calls.try_recv().unwrap() {
+        RestCall::CreateEvent(g, spec) => {
+            assert_eq!(g, guild());
+            assert_eq!(spec.name, "Town hall");
+            assert_eq!(spec.description.as_deref(), Some("Quarterly"));
+            // The public page, never a join link.
+            assert_eq!(
+                spec.location,
+                format!("https://{}.kaf.kaltura.com/", h.fake.partner_id())
+            );
+            // Starting now: Discord wants a start in the future.
+            assert_eq!(a.json["starts_at"], NOW);
+            assert_eq!(spec.start_unix, NOW + 60);
+            assert_eq!(spec.end_unix, a.json["ends_at"].as_i64().unwrap());
+            assert_eq!(spec.end_unix, NOW + 90 * 60);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        recorded_event(&h, id).await.map(|e| e.get()),
+        Some(DISCORD_EVENT)
+    );
+
+    let ended = end(&h, id).await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.text);
+    match calls.try_recv().unwrap() {
+        RestCall::CloseEvent(g, event, closure) => {
+            assert_eq!(g, guild());
+            assert_eq!(event.get(), DISCORD_EVENT);
+            assert_eq!(closure, EventClosure::Completed);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(calls.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn a_meeting_ended_before_its_start_cancels_its_scheduled_event() {
+    let (h, _rest, mut calls) = harness_with_discord().await;
+    mirror_meetings(&h).await;
+    let a = h
+        .call(
+            Method::POST,
+            &h.path("/meetings"),
+            Some(&h.host()),
+            Some(json!({"title": "Later", "starts_at": NOW + 7200, "duration_minutes": 30})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    match calls.try_recv().unwrap() {
+        RestCall::CreateEvent(_, spec) => {
+            assert_eq!((spec.start_unix, spec.end_unix), (NOW + 7200, NOW + 9000));
+        }
+        other => panic!("{other:?}"),
+    }
+    let ended = end(&h, a.json["id"].as_i64().unwrap()).await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.text);
+    match calls.try_recv().unwrap() {
+        RestCall::CloseEvent(_, _, closure) => assert_eq!(closure, EventClosure::Canceled),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn guilds_without_discord_events_leave_discord_alone() {
+    let (h, _rest, mut calls) = harness_with_discord().await;
+    let meeting = start(&h, "Quiet").await;
+    let id = meeting["id"].as_i64().unwrap();
+    assert_eq!(recorded_event(&h, id).await, None);
+    assert_eq!(end(&h, id).await.status, StatusCode::OK);
+    assert!(calls.try_recv().is_err(), "no Discord call");
+
+    // Without a Discord REST client, the setting changes nothing either.
+    let h = harness().await;
+    mirror_meetings(&h).await;
+    let meeting = start(&h, "No client").await;
+    let id = meeting["id"].as_i64().unwrap();
+    assert_eq!(recorded_event(&h, id).await, None);
+    assert_eq!(end(&h, id).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn discord_failing_does_not_fail_the_api() {
+    let (h, rest, mut calls) = harness_with_discord().await;
+    mirror_meetings(&h).await;
+
+    // Creating the event fails: the meeting still starts, and nothing is closed at its end.
+    rest.refuse_events.store(true, Ordering::SeqCst);
+    let meeting = start(&h, "Despite Discord").await;
+    assert_eq!(meeting["title"], "Despite Discord");
+    let id = meeting["id"].as_i64().unwrap();
+    assert!(matches!(
+        calls.try_recv().unwrap(),
+        RestCall::CreateEvent(..)
+    ));
+    assert_eq!(recorded_event(&h, id).await, None);
+    let ended = end(&h, id).await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.text);
+    assert_eq!(ended.json["status"], "ended");
+    assert!(
+        calls.try_recv().is_err(),
+        "no event was recorded, so none is closed"
+    );
+
+    // Closing the event fails: the meeting still ends.
+    rest.refuse_events.store(false, Ordering::SeqCst);
+    let meeting = start(&h, "Closing fails").await;
+    assert!(matches!(
+        calls.try_recv().unwrap(),
+        RestCall::CreateEvent(..)
+    ));
+    rest.refuse_events.store(true, Ordering::SeqCst);
+    let ended = end(&h, meeting["id"].as_i64().unwrap()).await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.text);
+    assert_eq!(ended.json["status"], "ended");
+    assert!(matches!(
+        calls.try_recv().unwrap(),
+        RestCall::CloseEvent(_, _, EventClosure::Completed)
+    ));
 }
 
 #[tokio::test]

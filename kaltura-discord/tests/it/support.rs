@@ -197,3 +197,159 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
         self.clone()
     }
 }
+
+/// The recording fake of Discord's REST API, shared by the command engine and gateway tests.
+#[cfg(feature = "sqlite")]
+mod recording_rest {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use async_trait::async_trait;
+    use kaltura_discord::commands::InteractionToken;
+    use kaltura_discord::commands::definition::Registration;
+    use kaltura_discord::commands::reply::Reply;
+    use kaltura_discord::rest::{
+        DiscordError, DiscordErrorKind, DiscordRest, EventClosure, RegisteredCommand,
+        ScheduledEventSpec, WebhookUrl,
+    };
+    use kaltura_discord::{ApplicationId, ChannelId, Error, GuildId, MessageId, ScheduledEventId};
+    use tokio::sync::mpsc;
+
+    /// What the recording Discord REST saw.
+    #[derive(Debug, Clone)]
+    pub(crate) enum RestCall {
+        EditOriginal { token: String, reply: Reply },
+        Followup { token: String, reply: Reply },
+        CreateEvent(GuildId, ScheduledEventSpec),
+        CloseEvent(GuildId, ScheduledEventId, EventClosure),
+    }
+
+    /// A `DiscordRest` that records calls and answers success (or refuses to create and close
+    /// scheduled events).
+    pub(crate) struct RecordingRest {
+        tx: mpsc::UnboundedSender<RestCall>,
+        /// Whether creating and closing scheduled events fail (403 Missing Permissions).
+        pub(crate) refuse_events: AtomicBool,
+    }
+
+    impl RecordingRest {
+        /// A recording REST that accepts everything, and the receiver of what it saw.
+        pub(crate) fn new() -> (Arc<Self>, mpsc::UnboundedReceiver<RestCall>) {
+            let (tx, calls) = mpsc::unbounded_channel();
+            let rest = Arc::new(RecordingRest {
+                tx,
+                refuse_events: AtomicBool::new(false),
+            });
+            (rest, calls)
+        }
+    }
+
+    fn refused(operation: &'static str) -> Error {
+        Error::Discord(DiscordError {
+            operation,
+            kind: DiscordErrorKind::Forbidden,
+            status: Some(403),
+            code: Some(50013),
+            message: Some("Missing Permissions".into()),
+            retry_after: None,
+        })
+    }
+
+    #[async_trait]
+    impl DiscordRest for RecordingRest {
+        async fn edit_original(
+            &self,
+            _: ApplicationId,
+            token: &InteractionToken,
+            reply: &Reply,
+        ) -> kaltura_discord::Result<()> {
+            let _ = self.tx.send(RestCall::EditOriginal {
+                token: token.expose().to_owned(),
+                reply: reply.clone(),
+            });
+            Ok(())
+        }
+        async fn create_followup(
+            &self,
+            _: ApplicationId,
+            token: &InteractionToken,
+            reply: &Reply,
+        ) -> kaltura_discord::Result<MessageId> {
+            let _ = self.tx.send(RestCall::Followup {
+                token: token.expose().to_owned(),
+                reply: reply.clone(),
+            });
+            Ok(MessageId::new(1).unwrap())
+        }
+        async fn list_commands(
+            &self,
+            _: ApplicationId,
+            _: Option<GuildId>,
+        ) -> kaltura_discord::Result<Vec<RegisteredCommand>> {
+            Ok(Vec::new())
+        }
+        async fn register_commands(
+            &self,
+            _: ApplicationId,
+            _: Option<GuildId>,
+            _: &Registration,
+        ) -> kaltura_discord::Result<Vec<RegisteredCommand>> {
+            Ok(Vec::new())
+        }
+        async fn create_scheduled_event(
+            &self,
+            guild: GuildId,
+            event: &ScheduledEventSpec,
+        ) -> kaltura_discord::Result<ScheduledEventId> {
+            let _ = self.tx.send(RestCall::CreateEvent(guild, event.clone()));
+            if self.refuse_events.load(Ordering::SeqCst) {
+                return Err(refused("creating a scheduled event"));
+            }
+            Ok(ScheduledEventId::new(777_000_000_000_000_001).unwrap())
+        }
+        async fn close_scheduled_event(
+            &self,
+            guild: GuildId,
+            event: ScheduledEventId,
+            closure: EventClosure,
+        ) -> kaltura_discord::Result<()> {
+            let _ = self.tx.send(RestCall::CloseEvent(guild, event, closure));
+            if self.refuse_events.load(Ordering::SeqCst) {
+                return Err(refused("closing a scheduled event"));
+            }
+            Ok(())
+        }
+        async fn create_message(
+            &self,
+            _: ChannelId,
+            _: &Reply,
+        ) -> kaltura_discord::Result<MessageId> {
+            Err(refused("posting a message"))
+        }
+        async fn edit_message(
+            &self,
+            _: ChannelId,
+            _: MessageId,
+            _: &Reply,
+        ) -> kaltura_discord::Result<()> {
+            Err(refused("editing a message"))
+        }
+        async fn execute_webhook(
+            &self,
+            _: &WebhookUrl,
+            _: &Reply,
+        ) -> kaltura_discord::Result<MessageId> {
+            Err(refused("executing a webhook"))
+        }
+        async fn edit_webhook_message(
+            &self,
+            _: &WebhookUrl,
+            _: MessageId,
+            _: &Reply,
+        ) -> kaltura_discord::Result<()> {
+            Err(refused("editing a webhook message"))
+        }
+    }
+}
+#[cfg(feature = "sqlite")]
+pub(crate) use recording_rest::{RecordingRest, RestCall};

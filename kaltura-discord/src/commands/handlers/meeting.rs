@@ -1,5 +1,6 @@
 //! `/kaltura meeting start|join|list|end`, the Join and End buttons, meeting autocomplete
-//! and the Discord scheduled-event mirror (`meetings.discord_events`).
+//! and, through `services::events`, the Discord scheduled-event mirror
+//! (`meetings.discord_events`).
 
 use std::sync::Arc;
 
@@ -14,14 +15,11 @@ use crate::context::Feature;
 use crate::identity::DiscordMember;
 use crate::meetings::{MeetingMember, StartMeeting};
 use crate::rbac::Permission;
-use crate::rest::{EventClosure, ScheduledEventSpec};
 use crate::store::MeetingRecord;
 use crate::{Error, Result};
 
 /// Discord's limit on a link button's URL, in characters.
 const MAX_BUTTON_URL_CHARS: usize = 512;
-/// Discord's limit on an external event's location, in characters.
-const MAX_EVENT_LOCATION_CHARS: usize = 100;
 
 fn kind_name(kind: MeetingType) -> &'static str {
     match kind {
@@ -103,104 +101,12 @@ pub(crate) async fn start(call: &Call<'_>, opts: Options<'_>) -> Result<Reply> {
         .start(&call.gctx(), &call.subject(), request)
         .await?;
     engine.forget_meetings(call.guild);
-    if call.config().meetings.discord_events {
-        mirror(call, &meeting).await;
-    }
+    engine
+        .meetings
+        .scheduled_events(&*engine.rest)
+        .meeting_started(&call.gctx(), &meeting)
+        .await;
     Ok(card(&meeting, false))
-}
-
-/// The meeting's public page, without any KS: the KAF host's root.
-fn public_page(call: &Call<'_>) -> Option<String> {
-    let default = format!(
-        "https://{}.kaf.kaltura.com/",
-        call.partner.account.partner_id()
-    );
-    let raw = call
-        .config()
-        .kaltura
-        .kaf_url
-        .clone()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or(default);
-    let mut url = url::Url::parse(raw.trim()).ok()?;
-    if !matches!(url.scheme(), "https" | "http") {
-        return None;
-    }
-    url.set_query(None);
-    url.set_fragment(None);
-    url.set_username("").ok()?;
-    url.set_password(None).ok()?;
-    let text = url.to_string();
-    (text.chars().count() <= MAX_EVENT_LOCATION_CHARS).then_some(text)
-}
-
-/// Creates the guild scheduled event of a new meeting and records its id (best effort).
-async fn mirror(call: &Call<'_>, meeting: &MeetingRecord) {
-    let engine = call.engine;
-    let Some(location) = public_page(call) else {
-        tracing::warn!(guild = %call.guild, "no usable public meeting page for the scheduled event; not mirroring");
-        return;
-    };
-    // Discord wants the start in the future and the end after it.
-    let start_unix = meeting.starts_at.max(engine.now() + 60);
-    let spec = ScheduledEventSpec {
-        name: crate::text::truncate_chars(&meeting.title, 100),
-        description: meeting
-            .description
-            .as_deref()
-            .map(|d| crate::text::truncate_chars(d, 1000)),
-        location,
-        start_unix,
-        end_unix: meeting.ends_at.max(start_unix + 60),
-    };
-    match engine.rest.create_scheduled_event(call.guild, &spec).await {
-        Ok(event) => {
-            if let Err(e) = engine
-                .meeting_store
-                .set_discord_event(
-                    call.guild,
-                    meeting.partner_id,
-                    meeting.event_id,
-                    Some(event),
-                )
-                .await
-            {
-                tracing::warn!(guild = %call.guild, meeting = %meeting.event_id, error = %e, "could not record the meeting's scheduled event");
-            }
-        }
-        Err(e) => {
-            tracing::warn!(guild = %call.guild, meeting = %meeting.event_id, error = %e, "could not create the meeting's scheduled event");
-        }
-    }
-}
-
-/// Closes the scheduled event of an ended meeting, if it has one (best effort).
-async fn close_mirror(call: &Call<'_>, meeting: &MeetingRecord) {
-    let engine = call.engine;
-    let event = match engine
-        .meeting_store
-        .discord_event(call.guild, meeting.partner_id, meeting.event_id)
-        .await
-    {
-        Ok(Some(event)) => event,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::warn!(guild = %call.guild, meeting = %meeting.event_id, error = %e, "could not look up the meeting's scheduled event");
-            return;
-        }
-    };
-    let closure = if engine.now() >= meeting.starts_at {
-        EventClosure::Completed
-    } else {
-        EventClosure::Canceled
-    };
-    if let Err(e) = engine
-        .rest
-        .close_scheduled_event(call.guild, event, closure)
-        .await
-    {
-        tracing::warn!(guild = %call.guild, meeting = %meeting.event_id, error = %e, "could not close the meeting's scheduled event");
-    }
 }
 
 /// `/kaltura meeting join meeting`.
@@ -342,7 +248,11 @@ async fn end_meeting(call: &Call<'_>, meeting: ScheduleEventId) -> Result<Meetin
         .end_as_member(&call.gctx(), &call.subject(), meeting)
         .await?;
     engine.forget_meetings(call.guild);
-    close_mirror(call, &ended).await;
+    engine
+        .meetings
+        .scheduled_events(&*engine.rest)
+        .meeting_ended(call.guild, &ended)
+        .await;
     Ok(ended)
 }
 

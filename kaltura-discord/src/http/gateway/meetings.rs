@@ -1,7 +1,10 @@
 //! `/api/v1/guilds/{guild_id}/meetings`: list, create, get, end and join, through
 //! [`MeetingService`](crate::meetings::MeetingService) with the same permissions as
 //! `/kaltura meeting …` (`list_meetings`, `start_meeting`, `end_meeting` or the host,
-//! `join_meeting`) and the same audit entries.
+//! `join_meeting`) and the same audit entries. With a Discord REST client
+//! ([`GatewayBuilder::rest`](super::GatewayBuilder::rest)), started and ended meetings are
+//! mirrored as Discord scheduled events like the bot does (`meetings.discord_events`, best
+//! effort: Discord failing never fails the answer).
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -196,12 +199,18 @@ pub(crate) async fn create_meeting(
     request.description = body.description;
     request.duration_minutes = body.duration_minutes;
     request.starts_at = body.starts_at;
-    let meeting = call
-        .state
-        .shared
+    let shared = &call.state.shared;
+    let meeting = shared
         .meetings
         .start(&call.gctx(), &call.subject(), request)
         .await?;
+    if let Some(rest) = &shared.rest {
+        shared
+            .meetings
+            .scheduled_events(&**rest)
+            .meeting_started(&call.gctx(), &meeting)
+            .await;
+    }
     Ok((StatusCode::CREATED, axum::Json(Meeting::from(&meeting))).into_response())
 }
 
@@ -248,12 +257,18 @@ pub(crate) async fn get_meeting(call: GuildCall) -> Result<Response, ApiError> {
     ))]
 pub(crate) async fn end_meeting(call: GuildCall) -> Result<Response, ApiError> {
     let id = meeting_id(&call)?;
-    let ended = call
-        .state
-        .shared
+    let shared = &call.state.shared;
+    let ended = shared
         .meetings
         .end_as_member(&call.gctx(), &call.subject(), id)
         .await?;
+    if let Some(rest) = &shared.rest {
+        shared
+            .meetings
+            .scheduled_events(&**rest)
+            .meeting_ended(call.guild, &ended)
+            .await;
+    }
     Ok(axum::Json(Meeting::from(&ended)).into_response())
 }
 
