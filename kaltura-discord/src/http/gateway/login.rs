@@ -2,12 +2,12 @@
 //!
 //! * `GET /api/v1/auth/discord/login?guild_id=G[&redirect=/path]` starts a Discord OAuth2
 //!   login (authorization code with PKCE and a one-use `state`, see
-//!   [`DiscordOAuth`](crate::gateway::oauth::DiscordOAuth)) and redirects the browser to
+//!   [`DiscordOAuth`]) and redirects the browser to
 //!   Discord.
 //! * `GET /api/v1/auth/discord/callback?code=…&state=…` is where Discord sends the browser
 //!   back. The code is exchanged at Discord's token endpoint and the user, their guilds and
 //!   their roles in the requested guild are read. The gateway then starts a session
-//!   ([`Sessions`](crate::gateway::sessions::Sessions)), sets its cookies and redirects to
+//!   ([`Sessions`]), sets its cookies and redirects to
 //!   the login's return path:
 //!   - `kd_access`: the short-lived JWT, for the gateway's own pages (`HttpOnly`,
 //!     `SameSite=Lax`, path `/`);
