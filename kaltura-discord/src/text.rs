@@ -1,6 +1,7 @@
 //! Shared validation and shaping of member-typed text: titles, descriptions, search texts,
 //! display names. One place decides trimming, length limits (in characters, not bytes) and
-//! which control characters are refused, so every service treats hostile input alike.
+//! which control characters are refused, so every service treats hostile input alike. Also
+//! the one lowercase-hex encoder (digests, random ids).
 
 use crate::{Error, Result};
 
@@ -88,6 +89,25 @@ fn check_length(field: &'static str, noun: &str, text: &str, max_chars: usize) -
 }
 
 /// Shortens `text` to at most `max` characters, ending with `…` when cut.
+/// `bytes` as lowercase hex.
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len().saturating_mul(2));
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// `len` random bytes from the operating system's CSPRNG (`kaltura_client::ks::OsRandom`) as
+/// lowercase hex (`2 * len` digits), for ids and references that are not secrets.
+pub(crate) fn random_hex(len: usize) -> String {
+    use kaltura_client::ks::RandomSource as _;
+    let mut bytes = vec![0_u8; len];
+    kaltura_client::ks::OsRandom.fill_bytes(&mut bytes);
+    hex_lower(&bytes)
+}
+
 pub(crate) fn truncate_chars(text: &str, max: usize) -> String {
     if text.chars().nth(max).is_none() {
         return text.to_owned();
@@ -113,6 +133,19 @@ pub(crate) fn display_name(raw: &str, max: usize) -> Option<String> {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lowercase_and_random_hex_has_its_length() {
+        assert_eq!(hex_lower(&[0x00, 0xab, 0xff]), "00abff");
+        assert_eq!(hex_lower(&[]), "");
+        let a = random_hex(16);
+        assert_eq!(a.len(), 32);
+        assert!(
+            a.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
+        assert_ne!(a, random_hex(16));
+    }
 
     const TITLE: SingleLine = SingleLine {
         field: "title",

@@ -54,10 +54,7 @@ pub struct SearchToken(String);
 impl SearchToken {
     /// A fresh random token.
     pub fn random() -> Self {
-        use kaltura_client::ks::RandomSource as _;
-        let mut bytes = [0u8; SEARCH_TOKEN_LEN / 2];
-        kaltura_client::ks::OsRandom.fill_bytes(&mut bytes);
-        SearchToken(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        SearchToken(crate::text::random_hex(SEARCH_TOKEN_LEN / 2))
     }
 
     /// Parses a token; `None` unless it is exactly [`SEARCH_TOKEN_LEN`] of `0-9 a-f`.

@@ -503,10 +503,7 @@ impl CommandEngineBuilder {
 
 /// A short random reference for an error, to find it in the log.
 fn reference() -> String {
-    use kaltura_client::ks::RandomSource as _;
-    let mut bytes = [0u8; 4];
-    kaltura_client::ks::OsRandom.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::text::random_hex(4)
 }
 
 /// The member-facing reply for `err` (ephemeral), logging what members are not shown.

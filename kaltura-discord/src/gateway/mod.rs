@@ -212,9 +212,7 @@ pub(crate) fn random_token() -> String {
 
 /// 128 random bits as 32 lowercase hex digits (ids that are not secrets).
 pub(crate) fn random_hex_id() -> String {
-    let mut buf = [0_u8; 16];
-    OsRandom.fill_bytes(&mut buf);
-    hex_lower(&buf)
+    crate::text::random_hex(16)
 }
 
 /// Whether `value` looks like a [`random_token`] (so hostile input is refused before any
@@ -237,7 +235,7 @@ pub struct TokenHash(String);
 impl TokenHash {
     /// Hashes a secret value.
     pub fn of(secret: &str) -> Self {
-        TokenHash(hex_lower(&Sha256::digest(secret.as_bytes())))
+        TokenHash(crate::text::hex_lower(&Sha256::digest(secret.as_bytes())))
     }
 
     /// Rebuilds a hash read back from storage; `None` unless it is 64 lowercase hex digits.
@@ -260,15 +258,6 @@ impl fmt::Debug for TokenHash {
         // A prefix is enough to tell hashes apart in test output.
         write!(f, "TokenHash({}…)", self.0.get(..8).unwrap_or_default())
     }
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    use fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }
 
 #[cfg(test)]

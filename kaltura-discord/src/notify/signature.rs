@@ -124,7 +124,7 @@ pub const HASH_ALGO_HEADER: &str = "x-kaltura-hash-algo";
 /// assert_eq!(verify(&secret, b"{}", Some(&sig), Some("sha256")), Ok(HashAlgorithm::Sha256));
 /// ```
 pub fn sign(secret: &SecretString, body: &[u8], algo: HashAlgorithm) -> String {
-    hex_lower(&algo.digest(secret.expose_secret().as_bytes(), body))
+    crate::text::hex_lower(&algo.digest(secret.expose_secret().as_bytes(), body))
 }
 
 /// Checks `X-KALTURA-SIGNATURE` (`signature`, hex in either case, surrounding whitespace
@@ -160,19 +160,6 @@ pub fn verify(
     }
 }
 
-fn hex_lower(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len().saturating_mul(2));
-    for b in bytes {
-        for nibble in [b >> 4, b & 0x0f] {
-            if let Some(&d) = DIGITS.get(usize::from(nibble)) {
-                out.push(char::from(d));
-            }
-        }
-    }
-    out
-}
-
 /// Decodes hex of either case; `None` when it is not (an odd length, another character).
 /// Refuses anything longer than a SHA-512 digest before allocating.
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
@@ -199,7 +186,7 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
-    hex_lower(&sha2::Sha256::digest(bytes))
+    crate::text::hex_lower(&sha2::Sha256::digest(bytes))
 }
 
 #[cfg(test)]

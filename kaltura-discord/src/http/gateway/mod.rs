@@ -592,11 +592,9 @@ struct RandomRequestId;
 
 impl MakeRequestId for RandomRequestId {
     fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
-        use kaltura_client::ks::RandomSource as _;
-        let mut bytes = [0u8; 8];
-        kaltura_client::ks::OsRandom.fill_bytes(&mut bytes);
-        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        HeaderValue::from_str(&id).ok().map(RequestId::new)
+        HeaderValue::from_str(&crate::text::random_hex(8))
+            .ok()
+            .map(RequestId::new)
     }
 }
 
@@ -691,12 +689,7 @@ impl<T: DeserializeOwned> FromRequest<GatewayState> for ApiJson<T> {
         request: Request,
         state: &GatewayState,
     ) -> std::result::Result<Self, ApiError> {
-        let json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|v| v.trim().to_ascii_lowercase())
+        let json = media_type(request.headers())
             .is_some_and(|v| v == "application/json" || v == "application/merge-patch+json");
         if !json {
             return Err(ApiError::new(
@@ -705,33 +698,7 @@ impl<T: DeserializeOwned> FromRequest<GatewayState> for ApiJson<T> {
                 "send the body as application/json",
             ));
         }
-        let declared = request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let limit = state.shared.options.body_limit;
-        let too_large = || {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("the body is larger than {limit} bytes"),
-            )
-        };
-        if declared.is_some_and(|d| d > limit as u64) {
-            return Err(too_large());
-        }
-        let bytes = match super::read_limited(request.into_body(), limit, declared).await {
-            Ok(bytes) => bytes,
-            Err(super::ReadError::TooLarge(_)) => return Err(too_large()),
-            Err(super::ReadError::Broken) => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_body",
-                    "the body could not be read",
-                ));
-            }
-        };
+        let bytes = read_body(request, state.shared.options.body_limit, "body").await?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize::<_, T>(de) {
             Ok(value) => Ok(ApiJson(value)),
@@ -750,6 +717,48 @@ impl<T: DeserializeOwned> FromRequest<GatewayState> for ApiJson<T> {
                 Err(err)
             }
         }
+    }
+}
+
+/// The media type of a request's `Content-Type`, lowercase, without parameters.
+pub(crate) fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+}
+
+/// A request's body, at most `limit` bytes (`413` naming `what`, checked against
+/// `Content-Length` first); `400 invalid_body` when the connection breaks.
+pub(crate) async fn read_body(
+    request: Request,
+    limit: usize,
+    what: &str,
+) -> std::result::Result<Vec<u8>, ApiError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the {what} is larger than {limit} bytes"),
+        )
+    };
+    if declared.is_some_and(|d| d > limit as u64) {
+        return Err(too_large());
+    }
+    match super::read_limited(request.into_body(), limit, declared).await {
+        Ok(bytes) => Ok(bytes),
+        Err(super::ReadError::TooLarge(_)) => Err(too_large()),
+        Err(super::ReadError::Broken) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("the {what} could not be read"),
+        )),
     }
 }
 

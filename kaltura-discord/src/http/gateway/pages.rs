@@ -27,13 +27,13 @@ use axum::routing::get;
 use secrecy::SecretString;
 use sha2::{Digest as _, Sha256};
 
-use super::GatewayState;
 use super::error::ApiError;
 use super::login::{
     ACCESS_COOKIE, EMAIL_COOKIE, EMAIL_NOTE, LOGIN_PATH, check_origin, cookie, guild_param,
     note_subject, pair, sign_in,
 };
 use super::openapi::{html_escape, html_page};
+use super::{GatewayState, media_type, read_body};
 use crate::Error;
 use crate::auth::TokenSubject;
 use crate::config::IdentityStrategy;
@@ -55,15 +55,12 @@ pub(crate) fn router() -> Router<GatewayState> {
 /// The anti-forgery value of a form, derived from the session cookie it was shown with.
 fn form_token(access: &str) -> String {
     let digest = Sha256::digest(format!("kd-link-form:{access}").as_bytes());
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    crate::text::hex_lower(digest.get(..16).unwrap_or_default())
 }
 
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    use subtle::ConstantTimeEq as _;
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// The member signed in for `guild` on this browser: the access cookie and who it names.
@@ -230,15 +227,8 @@ async fn link_submit(State(state): State<GatewayState>, request: Request) -> Res
     if let Err(e) = check_origin(sign_in, request.headers()) {
         return error_page(&e);
     }
-    let form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+    let form =
+        media_type(request.headers()).is_some_and(|v| v == "application/x-www-form-urlencoded");
     if !form {
         return error_page(&ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -247,30 +237,9 @@ async fn link_submit(State(state): State<GatewayState>, request: Request) -> Res
         ));
     }
     let headers = request.headers().clone();
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let too_large = || {
-        error_page(&ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the form is larger than {MAX_FORM} bytes"),
-        ))
-    };
-    if declared.is_some_and(|d| d > MAX_FORM as u64) {
-        return too_large();
-    }
-    let bytes = match crate::http::read_limited(request.into_body(), MAX_FORM, declared).await {
+    let bytes = match read_body(request, MAX_FORM, "form").await {
         Ok(bytes) => bytes,
-        Err(crate::http::ReadError::TooLarge(_)) => return too_large(),
-        Err(crate::http::ReadError::Broken) => {
-            return error_page(&ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
-                "the form could not be read",
-            ));
-        }
+        Err(e) => return error_page(&e),
     };
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut password: Option<SecretString> = None;
